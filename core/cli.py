@@ -1,0 +1,340 @@
+"""The ``sealdesk`` command line (DOMAIN.md section 11).
+
+Bad input exits 2 with one line on stderr naming what is wrong; a batch reports
+the line number of each bad line and still prints every good line's decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+
+from .model import Facts, Request
+
+EXIT_BAD_INPUT = 2
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TRUE = {"true", "yes", "1", "是", "y"}
+_FALSE = {"false", "no", "0", "否", "n"}
+
+
+class BadInput(Exception):
+    """User input the command cannot use; the message is shown as is."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's default prints the whole usage)
+        raise BadInput(f"参数错误：{message}（{self.prog} --help 查看用法）")
+
+
+# -- parsing helpers ---------------------------------------------------------------
+def parse_date(text: str) -> dt.date:
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise BadInput(f"日期格式错误：{text!r}，应为 YYYY-MM-DD，例如 2026-01-10")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"日期不存在：{text}") from None
+
+
+def parse_fact(text: str, known) -> tuple[str, bool]:
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if name not in known:
+        raise BadInput(f"未知情形（fact）：{name!r}；可用：{', '.join(sorted(known))}")
+    if not value:
+        return name, True
+    v = value.strip().lower()
+    if v in _TRUE:
+        return name, True
+    if v in _FALSE:
+        return name, False
+    raise BadInput(f"情形 {name} 的取值 {value!r} 无效，应为 true 或 false")
+
+
+def facts_from_json(obj, known) -> dict[str, bool]:
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise BadInput("facts 应为对象，例如 {\"verifiable\": true}")
+    out = {}
+    for k, v in obj.items():
+        if k not in known:
+            raise BadInput(f"未知情形（fact）：{k!r}")
+        if not isinstance(v, bool):
+            raise BadInput(f"情形 {k} 的取值应为 true 或 false，而不是 {v!r}")
+        out[k] = v
+    return out
+
+
+def _registry():
+    from .plugins import default_registry
+
+    reg = default_registry()
+    for err in reg.errors:
+        print(f"sealdesk: 警告：插件加载失败：{err}", file=sys.stderr)
+    return reg
+
+
+def _view(reg, jid: str | None, on: dt.date):
+    from .plugins import BrokenJurisdiction, UnknownJurisdiction
+
+    if not jid:
+        raise BadInput("缺少 --jurisdiction（可选：" + ", ".join(reg.ids()) + "）")
+    try:
+        return reg.view(jid, on)
+    except UnknownJurisdiction:
+        raise BadInput(f"未知辖区：{jid!r}（可选：{', '.join(reg.ids())}）") from None
+    except BrokenJurisdiction as exc:
+        raise BadInput(f"辖区 {jid} 无法使用：{exc}") from None
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_jurisdictions(args) -> int:
+    reg = _registry()
+    rows = []
+    # Tree order: each jurisdiction under its parent.
+    for jid in sorted(reg.ids(), key=lambda j: reg.chain_ids(j)):
+        j = reg.jurisdictions[jid]
+        rows.append({
+            "id": jid, "name": j.name, "parent": j.parent, "level": j.level, "plugin": j.plugin,
+            "documents": [
+                {"number": d.number, "title": d.title,
+                 "effective_from": d.effective_from.isoformat() if d.effective_from else None,
+                 "effective_until": d.effective_until.isoformat() if d.effective_until else None}
+                for d in j.documents
+            ],
+        })
+    broken = [{"id": jid, "errors": [str(e) for e in errs]} for jid, errs in sorted(reg.broken.items())]
+    if args.json:
+        print(_dump({"jurisdictions": rows, "broken": broken}))
+        return 0
+    for r in rows:
+        depth = reg.depth(r["id"])
+        docs = "；".join(
+            d["number"] + (f"（有效期至{d['effective_until']}）" if d["effective_until"] else "") for d in r["documents"]
+        )
+        print(f"{'  ' * depth}{r['id']:<18} {r['name']}  {docs}")
+    for b in broken:
+        print(f"{b['id']:<18} 不可用：{b['errors'][0]}")
+    return 0
+
+
+def _item_json(it) -> dict:
+    out = {
+        "id": it.id, "list": it.list, "number": it.number, "name": it.name,
+        "aliases": list(it.aliases), "legacy_names": list(it.legacy_names),
+        "route": it.route,
+        "exceptions": [{"text": e.text, "purposes": list(e.purposes), "facts": list(e.facts)} for e in it.exceptions],
+        "citations": [c.to_json() for c in it.citations],
+        "plugin": it.plugin,
+    }
+    for key in ("source_name", "remark", "label", "requesting_unit", "purpose", "method", "matters", "overrides"):
+        value = getattr(it, key)
+        if value:
+            out[key] = value
+    if it.basis:
+        out["basis"] = list(it.basis)
+    if it.restriction:
+        out["restriction"] = {"text": it.restriction.text, "purposes": list(it.restriction.purposes),
+                              "facts": list(it.restriction.facts)}
+    if it.carves_out:
+        out["carves_out"] = [c.item for c in it.carves_out]
+    return out
+
+
+def items_document(view) -> dict:
+    """The catalog in force as plain data (JSON and TOML exports share it)."""
+    return {
+        "jurisdiction": view.jurisdiction,
+        "name": view.name,
+        "date": view.date,
+        "documents": [d.number for d in view.documents.values()],
+        "negative": [_item_json(it) for it in view.items if it.list == "negative"],
+        "retained": [_item_json(it) for it in view.items if it.list == "retained"],
+    }
+
+
+def cmd_items(args) -> int:
+    reg = _registry()
+    on = parse_date(args.on) if args.on else dt.date.today()
+    view = _view(reg, args.jurisdiction, on)
+    doc = items_document(view)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        doc["date"] = doc["date"].isoformat()
+        print(_dump(doc))
+    elif fmt == "toml":
+        import tomli_w
+
+        sys.stdout.write(tomli_w.dumps(doc))
+    else:
+        for w in view.warnings:
+            print(f"注意：{w}")
+        for lst, title in (("negative", "负面清单（不应由基层群众性自治组织出具）"), ("retained", "保留清单（依法出具）")):
+            rows = doc[lst]
+            if not rows:
+                continue
+            print(f"{view.name} {title}，共{len(rows)}项")
+            for r in rows:
+                extra = r["aliases"] + r["legacy_names"]
+                print(f"  {r['number']:>2}. {r['name']}" + (f"（又称：{'、'.join(extra)}）" if extra else ""))
+    return 0
+
+
+def _print_decision(d) -> None:
+    from .model import REQUIREMENTS
+
+    print(f"【{d.outcome.label}】{d.query}")
+    if d.item:
+        print(f"事项：{d.item.list_label}第{d.item.number}项 {d.item.name}")
+    elif d.candidates:
+        print("候选事项：" + "；".join(f"{c.list_label}第{c.number}项 {c.name}" for c in d.candidates))
+    else:
+        print("事项：未列入清单")
+    if d.route:
+        print(f"办事途径：{d.route}")
+    if d.requirements:
+        print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d.requirements))
+    if d.questions:
+        print("待确认情形：" + "、".join(d.questions))
+    for n in d.notices:
+        print(f"告知：{n}")
+    print("依据：" + "；".join(c.text() for c in d.citations))
+    for w in d.warnings:
+        print(f"注意：{w}")
+    for line in d.explanation:
+        print(f"  · {line}")
+
+
+def cmd_decide(args) -> int:
+    from .protocol import decide
+
+    reg = _registry()
+    if args.batch:
+        if args.name:
+            raise BadInput("--batch 与证明名称不能同时使用")
+        return _batch(reg, args)
+    if not args.name:
+        raise BadInput("缺少证明名称，例如：sealdesk decide 无犯罪记录证明 --jurisdiction national")
+    on = parse_date(args.on) if args.on else dt.date.today()
+    facts = dict(parse_fact(f, reg.facts) for f in args.fact or [])
+    view = _view(reg, args.jurisdiction, on)
+    d = decide(view, Request(args.name, args.purpose or "", args.requester or "", Facts(facts)))
+    if args.json:
+        print(_dump(d.to_json()))
+    else:
+        _print_decision(d)
+    return 0
+
+
+_BATCH_KEYS = {"query", "purpose", "requester", "on", "facts", "jurisdiction"}
+
+
+def _batch(reg, args) -> int:
+    from .protocol import decide
+
+    default_on = parse_date(args.on) if args.on else dt.date.today()
+    _view(reg, args.jurisdiction, default_on)  # fail fast on an unknown jurisdiction
+    try:
+        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"无法读取批量文件 {args.batch}：{exc.strerror}") from None
+    out = sys.stdout
+    buf: list[str] = []
+    bad = 0
+    loads = json.loads
+    with stream:
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                try:
+                    obj = loads(line)
+                except ValueError as exc:
+                    raise BadInput(f"不是有效的 JSON（{exc.msg}）") from None
+                if not isinstance(obj, dict):
+                    raise BadInput("每行应为一个 JSON 对象")
+                unknown = set(obj) - _BATCH_KEYS
+                if unknown:
+                    raise BadInput(f"未知字段 {sorted(unknown)[0]!r}")
+                query = obj.get("query")
+                if not isinstance(query, str) or not query.strip():
+                    raise BadInput("缺少 query（证明名称）")
+                for key in ("purpose", "requester"):
+                    if not isinstance(obj.get(key, ""), str):
+                        raise BadInput(f"{key} 应为字符串")
+                on = parse_date(obj["on"]) if obj.get("on") is not None else default_on
+                facts = facts_from_json(obj.get("facts"), reg.facts)
+                view = _view(reg, obj.get("jurisdiction") or args.jurisdiction, on)
+                d = decide(view, Request(query, obj.get("purpose") or "", obj.get("requester") or "", Facts(facts)))
+                buf.append(_dump(d.to_json()))
+            except BadInput as exc:
+                bad += 1
+                print(f"sealdesk: 第{n}行：{exc}", file=sys.stderr)
+                buf.append(_dump({"line": n, "error": str(exc)}))
+            if len(buf) >= 4096:
+                out.write("\n".join(buf) + "\n")
+                buf.clear()
+    if buf:
+        out.write("\n".join(buf) + "\n")
+    return EXIT_BAD_INPUT if bad else 0
+
+
+# -- entry point ---------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sealdesk", description="社区证明事项办理：决定、说明、出具与用印登记")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("jurisdictions", help="列出已安装的辖区")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_jurisdictions)
+
+    s = sub.add_parser("items", help="列出辖区的负面清单和保留清单")
+    s.add_argument("--jurisdiction", "-j")
+    s.add_argument("--on", help="日期 YYYY-MM-DD（默认今天）")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--format", choices=("text", "json", "toml"), default="text")
+    s.set_defaults(func=cmd_items)
+
+    s = sub.add_parser("decide", help="按辖区规则决定一个证明申请")
+    s.add_argument("name", nargs="?", help="居民所要的证明名称")
+    s.add_argument("--jurisdiction", "-j")
+    s.add_argument("--purpose", help="用途")
+    s.add_argument("--requester", help="索要单位")
+    s.add_argument("--on", help="决定日期 YYYY-MM-DD（默认今天）")
+    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--batch", metavar="FILE.jsonl", help="每行一个申请（- 为标准输入）")
+    s.set_defaults(func=cmd_decide)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except BadInput as exc:
+        print(f"sealdesk: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Plugin hooks of sealdesk.
+
+A jurisdiction plugin is a Python module registered under the entry-point group
+``sealdesk.jurisdictions``. It implements some of the hooks below with
+``@hookimpl``. Hooks are called once, at start-up, by the plugin manager
+(``sealdesk.core.plugins``), each plugin's implementation separately so that one
+broken plugin cannot take the others down. Their results are merged by
+jurisdiction depth and explicit ``overrides`` links, never by call order.
+
+Every hook here has a docstring saying when it is called, what it returns and an
+example; ``tests/test_hooks.py`` fails for a hook without one, or without a test
+named ``test_hook_<name>``.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "sealdesk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def sealdesk_jurisdictions():
+    """Declare the jurisdictions this plugin defines.
+
+    Called once at start-up, before any other hook.
+
+    Returns a list of :class:`sealdesk.core.jurisdiction.JurisdictionData`, usually
+    read from the TOML files beside the plugin with
+    :func:`sealdesk.core.jurisdiction.load_jurisdiction`: the jurisdiction's id,
+    its parent, its policy documents with validity dates, its certificate items
+    (negative and retained lists with routes, exceptions, aliases and legacy
+    names), and data-driven rules (seal rules, extra requirements, notices).
+    A jurisdiction extends exactly one parent (``national`` has none). An item that
+    replaces a parent's item says so with ``overrides = "national.negative.2"``.
+
+    Example::
+
+        from sealdesk.core.hookspecs import hookimpl
+        from sealdesk.core.jurisdiction import load_jurisdiction
+
+        @hookimpl
+        def sealdesk_jurisdictions():
+            return [load_jurisdiction(__name__)]  # jurisdiction.toml + catalog.toml beside this module
+    """
+
+
+@hookspec
+def sealdesk_rules():
+    """Contribute decision rules written in Python.
+
+    Called once at start-up, after every plugin's ``sealdesk_jurisdictions``.
+
+    Returns a list of :class:`sealdesk.core.rules.Rule`. A rule belongs to one
+    jurisdiction and one *slot* of the protocol (``retained``, ``negative``,
+    ``unlisted``, ``public_interest`` are exclusive: one rule decides;
+    ``seal``, ``requirements`` and ``notice`` are additive). A rule in an
+    exclusive slot that replaces an ancestor's rule must name it in
+    ``overrides``; two rules of one jurisdiction in one exclusive slot without
+    such a link are a load-time conflict. A rule applies only while the
+    document of its citation is in force. ``apply(ctx, step)`` must be pure: it
+    reads ``ctx`` (request, facts, item, view) and returns the new ``step``.
+
+    Example::
+
+        from sealdesk.core.rules import Rule, Step
+        from sealdesk.core.model import Citation, Outcome
+
+        def unlisted(ctx, step):
+            if ctx.known_false("verifiable"):
+                return step.refuse("无法调查核实", ctx.rule.citation)
+            return step.need("verifiable") or step.issue(ctx.rule.citation)
+
+        @hookimpl
+        def sealdesk_rules():
+            return [Rule("my-district.unlisted", "my-district", "unlisted",
+                         Citation("某府发〔2024〕1号", "三"), unlisted,
+                         overrides="national.unlisted")]
+    """
+
+
+@hookspec
+def sealdesk_facts():
+    """Declare facts (情形) that this plugin's rules use and the core does not know.
+
+    Called once at start-up. Facts of DOMAIN.md section 4 are built in; a plugin
+    adds its own here so that ``--fact NAME`` accepts it and the TUI can ask it.
+
+    Returns a list of :class:`sealdesk.core.facts.FactSpec` (name, kind
+    ``required`` or ``assertive``, label, the question, and the rule text it
+    comes from). A name that is already defined is a load error.
+
+    Example::
+
+        from sealdesk.core.facts import FactSpec, ASSERTIVE
+
+        @hookimpl
+        def sealdesk_facts():
+            return [FactSpec("flood_zone", ASSERTIVE, "位于蓄洪区",
+                             "申请人住所是否位于蓄洪区？",
+                             "蓄洪区内居民……", "某府发〔2024〕1号 二", "my-district")]
+    """

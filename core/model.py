@@ -1,0 +1,273 @@
+"""The concepts of DOMAIN.md section 2, as immutable values.
+
+Everything here is plain data: the decision protocol (``protocol.py``) is a pure
+function over these types, and plugins produce them from their TOML files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    """DOMAIN.md section 5."""
+
+    ISSUE = "issue"
+    ISSUE_AFTER_CONSULTATION = "issue_after_consultation"
+    ISSUE_TRANSITIONAL = "issue_transitional"
+    COMMITMENT = "commitment"
+    REFUSE = "refuse"
+    ASK = "ask"
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABELS[self]
+
+    @property
+    def issuing(self) -> bool:
+        """True for the outcomes that put the committee's seal on a certificate."""
+        return self in ISSUING
+
+
+OUTCOME_LABELS = {
+    Outcome.ISSUE: "出具",
+    Outcome.ISSUE_AFTER_CONSULTATION: "议事协商后出具",
+    Outcome.ISSUE_TRANSITIONAL: "据实出具",
+    Outcome.COMMITMENT: "告知承诺",
+    Outcome.REFUSE: "不予出具",
+    Outcome.ASK: "待补充",
+}
+ISSUING = frozenset({Outcome.ISSUE, Outcome.ISSUE_AFTER_CONSULTATION, Outcome.ISSUE_TRANSITIONAL})
+
+# Requirement codes of DOMAIN.md section 5, in the order they are shown.
+REQUIREMENTS = {
+    "verification": "调查核实",
+    "consultation": "议事协商",
+    "head_signature": "负责人签字",
+    "risk_assessment": "充分评估并预先防范法律风险",
+    "retention": "登记留存",
+    "approval": "用印审批",
+    "commitment_letter": "书面承诺书",
+}
+_REQ_ORDER = {code: i for i, code in enumerate(REQUIREMENTS)}
+
+
+def ordered_requirements(codes) -> tuple[str, ...]:
+    """Deduplicate and sort requirement codes into their canonical order."""
+    return tuple(sorted(set(codes), key=lambda c: _REQ_ORDER.get(c, len(_REQ_ORDER))))
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """A policy document (政策文件) with its validity dates.
+
+    ``effective_from`` is None when the seeds do not give the date; such a document
+    is treated as in force from the start (its ``note`` says why).
+    """
+
+    id: str
+    number: str  # 文号, or a descriptive label when the document has none
+    title: str
+    issuer: str
+    date: dt.date | None
+    effective_from: dt.date | None
+    effective_until: dt.date | None = None
+    jurisdiction: str = ""
+    source: str = ""
+    note: str = ""
+
+    def in_force(self, on: dt.date) -> bool:
+        if self.effective_from is not None and on < self.effective_from:
+            return False
+        if self.effective_until is not None and on > self.effective_until:
+            return False
+        return True
+
+    @property
+    def label(self) -> str:
+        return self.number or self.title
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A document plus a provision, e.g. 民发〔2020〕20号 附件第8项."""
+
+    document: str  # the document's number (文号) as printed
+    provision: str = ""
+    quote: str = field(default="", compare=False)  # the passage applied, verbatim (optional)
+
+    def text(self) -> str:
+        return f"{self.document} {self.provision}".strip()
+
+    def to_json(self) -> dict:
+        return {"document": self.document, "provision": self.provision}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Purpose keywords and asserted facts; it holds when any of them matches."""
+
+    text: str = ""
+    purposes: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+
+    def holds(self, purpose_key: str, facts: "Facts") -> bool:
+        return any(p in purpose_key for p in self.purposes) or any(facts.asserted(f) for f in self.facts)
+
+    def matched(self, purpose_key: str, facts: "Facts") -> list[str]:
+        """What made the condition hold, for the explanation."""
+        out = [f"用途含“{p}”" for p in self.purposes if p in purpose_key]
+        out += [f"已确认情形 {f}" for f in self.facts if facts.asserted(f)]
+        return out
+
+
+@dataclass(frozen=True)
+class CarveOut:
+    """A retained entry carving a negative entry out (Chongqing 附件2 说明)."""
+
+    item: str  # id of the negative item carved out
+    condition: Condition | None = None  # None: the retained item's restriction
+
+
+@dataclass(frozen=True)
+class CertificateItem:
+    """A certificate item (证明事项) in a negative or a retained list."""
+
+    id: str  # "<jurisdiction>.<list>.<number>"
+    jurisdiction: str
+    list: str  # "negative" | "retained"
+    number: int
+    name: str
+    aliases: tuple[str, ...] = ()
+    legacy_names: tuple[str, ...] = ()
+    source_name: str = ""
+    route: str = ""
+    exceptions: tuple[Condition, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    overrides: str | None = None
+    remark: str = ""
+    label: str = ""  # e.g. 示例 for Qinghai's 附件3 row
+    # retained-list fields
+    requesting_unit: str = ""
+    purpose: str = ""
+    basis: tuple[str, ...] = ()
+    method: str = ""
+    matters: str = ""
+    restriction: Condition | None = None
+    carves_out: tuple[CarveOut, ...] = ()
+    plugin: str = ""  # the plugin that supplied it
+    source: str = ""
+    note: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases, *self.legacy_names)
+
+    def ref(self) -> dict:
+        return {"id": self.id, "name": self.name, "list": self.list, "number": self.number}
+
+    @property
+    def list_label(self) -> str:
+        return "负面清单" if self.list == "negative" else "保留清单"
+
+
+class Facts:
+    """Three-valued facts: True, False, or unknown (absent).
+
+    Assertive facts (DOMAIN.md section 4) are false unless asserted; required facts
+    stay unknown until the clerk answers them, and the engine never guesses them.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, bool] | None = None):
+        self._values = dict(values or {})
+
+    def asserted(self, name: str) -> bool:
+        return self._values.get(name) is True
+
+    def value(self, name: str) -> bool | None:
+        return self._values.get(name)
+
+    def as_dict(self) -> dict[str, bool]:
+        return dict(self._values)
+
+    def __eq__(self, other):
+        return isinstance(other, Facts) and self._values == other._values
+
+    def __hash__(self):
+        return hash(frozenset(self._values.items()))
+
+    def __repr__(self):
+        return f"Facts({self._values!r})"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A resident's request (申请) as the engine sees it."""
+
+    query: str
+    purpose: str = ""
+    requester: str = ""
+    facts: Facts = field(default_factory=Facts)
+
+
+@dataclass(frozen=True)
+class Ground:
+    """One reason a decision was reached (shown on refusal notices)."""
+
+    code: str
+    text: str
+    citation: Citation | None = None
+
+    def to_json(self) -> dict:
+        out = {"code": self.code, "text": self.text}
+        if self.citation:
+            out["citation"] = self.citation.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Decision:
+    """DOMAIN.md section 5: outcome + item + route + requirements + citations + warnings + explanation."""
+
+    jurisdiction: str
+    date: dt.date
+    query: str
+    item: CertificateItem | None
+    outcome: Outcome
+    route: str | None
+    requirements: tuple[str, ...]
+    questions: tuple[str, ...]
+    citations: tuple[Citation, ...]
+    warnings: tuple[str, ...]
+    explanation: tuple[str, ...]
+    grounds: tuple[Ground, ...] = ()
+    candidates: tuple[CertificateItem, ...] = ()
+    purpose: str = ""
+    requester: str = ""
+    facts: Facts = field(default_factory=Facts)
+    notices: tuple[str, ...] = ()  # extra sentences for the resident (e.g. Jilin's 清单之外不得索要)
+
+    def to_json(self) -> dict:
+        return {
+            "jurisdiction": self.jurisdiction,
+            "date": self.date.isoformat(),
+            "query": self.query,
+            "item": self.item.ref() if self.item else None,
+            "outcome": self.outcome.value,
+            "route": self.route,
+            "requirements": list(self.requirements),
+            "questions": list(self.questions),
+            "citations": [c.to_json() for c in self.citations],
+            "warnings": list(self.warnings),
+            "explanation": list(self.explanation),
+            "grounds": [g.to_json() for g in self.grounds],
+            "candidates": [c.ref() for c in self.candidates],
+            "notices": list(self.notices),
+            "purpose": self.purpose,
+            "requester": self.requester,
+            "facts": self.facts.as_dict(),
+        }

@@ -1,0 +1,1 @@
+"""Built-in jurisdiction plugins, one package per jurisdiction (data in TOML beside each)."""

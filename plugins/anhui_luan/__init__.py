@@ -1,0 +1,9 @@
+"""Anhui (Lu'an): 皖民基字〔2021〕11号 and 六民办〔2021〕40号. National outcomes; data-only plugin."""
+
+from sealdesk.core.hookspecs import hookimpl
+from sealdesk.core.jurisdiction import load_jurisdiction
+
+
+@hookimpl
+def sealdesk_jurisdictions():
+    return [load_jurisdiction(__name__)]

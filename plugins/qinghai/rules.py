@@ -1,0 +1,50 @@
+"""Qinghai's rule for unlisted items: the five refusal conditions of 青民发〔2021〕103号 二（二）
+and the written-commitment route of 二（六）."""
+
+from __future__ import annotations
+
+from sealdesk.core.model import Citation, Outcome
+
+DOC = "青民发〔2021〕103号"
+
+
+def _conditions(ctx) -> list[int]:
+    """The conditions that hold: 1 always (the item is not on the retained list)."""
+    held = [1]
+    if ctx.asserted("own_documents"):
+        held.append(2)
+    if ctx.asserted("commitment_ok"):
+        held.append(3)
+    if ctx.asserted("replaceable"):
+        held.append(4)
+    if ctx.known_false("verifiable"):
+        held.append(5)
+    return held
+
+
+def _ground_all(ctx, step, held):
+    texts = ctx.view.texts
+    for n in held:
+        step.ground(f"qinghai_condition_{n}", f"第{n}种情形：{texts.get(f'condition_{n}', '')}", ctx.rule.citation)
+        step.explain(f"符合不予出具的第{n}种情形：{texts.get(f'condition_{n}', '')}（{ctx.rule.citation.text()}）")
+
+
+def unlisted(ctx, step):
+    """Unlisted items are never issued in Qinghai: commitment where it settles the matter, else refusal."""
+    rule = ctx.rule
+    texts = ctx.view.texts
+    commit = Citation(DOC, "二（六）", texts.get("commitment", ""))
+    if ctx.asserted("commitment_ok"):
+        _ground_all(ctx, step, _conditions(ctx))
+        step.decide(Outcome.COMMITMENT, "能采取申请人书面承诺方式解决：不出具证明，由申请人书面承诺", rule.citation, commit)
+        return step.require("commitment_letter")
+    verifiable = ctx.facts.value("verifiable")
+    if verifiable is None:
+        step.cite(rule.citation)
+        return step.ask(["verifiable"], "未列入保留清单的事项不予出具；须确认能否调查核实，以决定告知承诺或不予出具")
+    held = _conditions(ctx)
+    _ground_all(ctx, step, held)
+    if verifiable is False:
+        step.decide(Outcome.COMMITMENT, f"数据信息无法查询核实：{texts.get('commitment', '')}", rule.citation, commit)
+        return step.require("commitment_letter")
+    return step.decide(Outcome.REFUSE, "具有上述不予出具情形，不予出具", rule.citation)

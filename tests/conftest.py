@@ -1,0 +1,105 @@
+"""Shared fixtures: the default registry and a factory that installs throwaway plugins.
+
+``make_plugin`` writes a real plugin package plus a ``*.dist-info`` with an
+``entry_points.txt`` into a temporary directory and puts it on ``sys.path``,
+so the plugin manager discovers it through the ``sealdesk.jurisdictions``
+entry-point group exactly as it would a pip-installed one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sealdesk.core.plugins import Registry, default_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+DISTRICT_TOML = """\
+id = "{jid}"
+name = "测试区"
+parent = "{parent}"
+level = "district"
+
+[[documents]]
+number = "测试府发〔2024〕1号"
+title = "测试区证明事项管理办法"
+issuer = "测试区人民政府"
+date = 2024-01-01
+effective_from = 2024-01-01
+
+[[seal_rules]]
+id = "{jid}.seal.flood"
+fact = "liability"
+text = "测试：承担责任的证明不得盖章。"
+citation = {{document = "测试府发〔2024〕1号", provision = "三"}}
+"""
+
+CATALOG_TOML = """\
+[[negative]]
+number = 1
+name = "测试专用证明"
+aliases = ["测试别名证明"]
+route = "向测试区行政服务中心申请"
+citations = [{document = "测试府发〔2024〕1号", provision = "附件第1项"}]
+"""
+
+INIT_PY = """\
+from sealdesk.core.hookspecs import hookimpl
+from sealdesk.core.jurisdiction import load_jurisdiction
+
+
+@hookimpl
+def sealdesk_jurisdictions():
+    return [load_jurisdiction(__name__)]
+"""
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    reg = default_registry()
+    assert not reg.errors, reg.errors
+    return reg
+
+
+@pytest.fixture
+def make_plugin(tmp_path, monkeypatch):
+    """make_plugin(name, files={...}, ep_name=None) -> site dir; files map relative path -> text."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    made: list[str] = []
+
+    def make(module: str, files: dict[str, str] | None = None, ep_name: str | None = None, jid: str | None = None,
+             parent: str = "national") -> Path:
+        jid = jid or module.replace("_", "-")
+        pkg = site / module
+        pkg.mkdir()
+        defaults = {
+            "__init__.py": INIT_PY,
+            "jurisdiction.toml": DISTRICT_TOML.format(jid=jid, parent=parent),
+            "catalog.toml": CATALOG_TOML,
+        }
+        defaults.update(files or {})
+        for rel, text in defaults.items():
+            if text is None:
+                continue
+            (pkg / rel).write_text(textwrap.dedent(text), encoding="utf-8")
+        dist = site / f"{module}-0.1.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+        (dist / "entry_points.txt").write_text(f"[sealdesk.jurisdictions]\n{ep_name or jid} = {module}\n")
+        made.append(module)
+        importlib.invalidate_caches()
+        return pkg
+
+    yield make
+    for module in made:
+        for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+            del sys.modules[name]
+    importlib.invalidate_caches()
