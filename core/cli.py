@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import sys
 
@@ -228,7 +229,7 @@ def cmd_decide(args) -> int:
     view = _view(reg, args.jurisdiction, on)
     d = decide(view, Request(args.name, args.purpose or "", args.requester or "", Facts(facts)))
     if args.json:
-        print(_dump(d.to_json()))
+        print(d.to_json_text())
     else:
         _print_decision(d)
     return 0
@@ -237,54 +238,112 @@ def cmd_decide(args) -> int:
 _BATCH_KEYS = {"query", "purpose", "requester", "on", "facts", "jurisdiction"}
 
 
-def _batch(reg, args) -> int:
-    from .protocol import decide
+class _BatchWorker:
+    """Decides a chunk of batch lines; runs in the parent or in a forked worker process."""
 
+    def __init__(self, reg, jurisdiction: str, default_on: dt.date):
+        self.reg = reg
+        self.jurisdiction = jurisdiction
+        self.default_on = default_on
+        self.dates: dict[str, dt.date] = {}
+        self.views: dict[tuple, object] = {}
+
+    def one(self, line: str) -> str:
+        from .protocol import decide
+
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise BadInput(f"不是有效的 JSON（{exc.msg}）") from None
+        if not isinstance(obj, dict):
+            raise BadInput("每行应为一个 JSON 对象")
+        unknown = obj.keys() - _BATCH_KEYS
+        if unknown:
+            raise BadInput(f"未知字段 {sorted(unknown)[0]!r}")
+        query = obj.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise BadInput("缺少 query（证明名称）")
+        purpose = obj.get("purpose") or ""
+        requester = obj.get("requester") or ""
+        if not isinstance(purpose, str) or not isinstance(requester, str):
+            raise BadInput("purpose 和 requester 应为字符串")
+        on_text = obj.get("on")
+        if on_text is None:
+            on = self.default_on
+        else:
+            on = self.dates.get(on_text) if isinstance(on_text, str) else None
+            if on is None:
+                on = self.dates[on_text] = parse_date(on_text)
+        facts = obj.get("facts")
+        if facts:
+            facts = facts_from_json(facts, self.reg.facts)
+        jid = obj.get("jurisdiction") or self.jurisdiction
+        view = self.views.get((jid, on))
+        if view is None:
+            view = self.views[(jid, on)] = _view(self.reg, jid, on)
+        return decide(view, Request(query, purpose, requester, Facts(facts))).to_json_text()
+
+    def chunk(self, numbered: list[tuple[int, str]]) -> tuple[str, list[str]]:
+        out, errors = [], []
+        for n, line in numbered:
+            try:
+                out.append(self.one(line))
+            except BadInput as exc:
+                errors.append(f"sealdesk: 第{n}行：{exc}")
+                out.append(_dump({"line": n, "error": str(exc)}))
+        return ("\n".join(out) + "\n") if out else "", errors
+
+
+_WORKER: _BatchWorker | None = None
+
+
+def _work(numbered):
+    return _WORKER.chunk(numbered)
+
+
+def _chunks(stream, size: int = 2000):
+    chunk = []
+    for n, line in enumerate(stream, 1):
+        if line.strip():
+            chunk.append((n, line))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _batch(reg, args) -> int:
+    global _WORKER
     default_on = parse_date(args.on) if args.on else dt.date.today()
     _view(reg, args.jurisdiction, default_on)  # fail fast on an unknown jurisdiction
     try:
         stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"无法读取批量文件 {args.batch}：{exc.strerror}") from None
-    out = sys.stdout
-    buf: list[str] = []
+    _WORKER = _BatchWorker(reg, args.jurisdiction, default_on)
+    jobs = args.jobs or min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
     bad = 0
-    loads = json.loads
     with stream:
-        for n, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                try:
-                    obj = loads(line)
-                except ValueError as exc:
-                    raise BadInput(f"不是有效的 JSON（{exc.msg}）") from None
-                if not isinstance(obj, dict):
-                    raise BadInput("每行应为一个 JSON 对象")
-                unknown = set(obj) - _BATCH_KEYS
-                if unknown:
-                    raise BadInput(f"未知字段 {sorted(unknown)[0]!r}")
-                query = obj.get("query")
-                if not isinstance(query, str) or not query.strip():
-                    raise BadInput("缺少 query（证明名称）")
-                for key in ("purpose", "requester"):
-                    if not isinstance(obj.get(key, ""), str):
-                        raise BadInput(f"{key} 应为字符串")
-                on = parse_date(obj["on"]) if obj.get("on") is not None else default_on
-                facts = facts_from_json(obj.get("facts"), reg.facts)
-                view = _view(reg, obj.get("jurisdiction") or args.jurisdiction, on)
-                d = decide(view, Request(query, obj.get("purpose") or "", obj.get("requester") or "", Facts(facts)))
-                buf.append(_dump(d.to_json()))
-            except BadInput as exc:
-                bad += 1
-                print(f"sealdesk: 第{n}行：{exc}", file=sys.stderr)
-                buf.append(_dump({"line": n, "error": str(exc)}))
-            if len(buf) >= 4096:
-                out.write("\n".join(buf) + "\n")
-                buf.clear()
-    if buf:
-        out.write("\n".join(buf) + "\n")
+        if jobs > 1 and sys.platform.startswith("linux"):
+            # Decisions are independent: fork workers that inherit the loaded registry; imap keeps line order.
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                results = pool.imap(_work, _chunks(stream), chunksize=1)
+                for text, errors in results:
+                    bad += _emit(text, errors)
+        else:
+            for chunk in _chunks(stream):
+                bad += _emit(*_WORKER.chunk(chunk))
     return EXIT_BAD_INPUT if bad else 0
+
+
+def _emit(text: str, errors: list[str]) -> int:
+    for e in errors:
+        print(e, file=sys.stderr)
+    sys.stdout.write(text)
+    return len(errors)
 
 
 # -- entry point ---------------------------------------------------------------------
@@ -312,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
     s.add_argument("--json", action="store_true")
     s.add_argument("--batch", metavar="FILE.jsonl", help="每行一个申请（- 为标准输入）")
+    s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")
     s.set_defaults(func=cmd_decide)
     return p
 

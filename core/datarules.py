@@ -22,10 +22,11 @@ _LIST_CHOICES = ("negative", "retained", "unlisted", "any")
 
 
 def apply_seal_rule(fact: str, text: str, ctx, step):
-    if step.issuing and ctx.asserted(fact):
+    if (step.issuing or (step.outcome is Outcome.ASK and step.may_issue)) and ctx.asserted(fact):
         rule = ctx.rule
         step.outcome = Outcome.REFUSE
         step.requirements.clear()
+        step.questions.clear()
         step.route = step.item.route if step.item is not None and step.item.list == "negative" else None
         step.ground("seal_rule", text, rule.citation)
         step.cite(rule.citation)
@@ -38,7 +39,7 @@ def apply_extra_requirements(outcome: Outcome, add: tuple[str, ...], text: str, 
         step.require(*add)
         step.cite(ctx.rule.citation)
         names = "、".join(REQUIREMENTS.get(a, a) for a in add)
-        step.explain(f"本辖区规定（{ctx.rule.citation.text()}）：{outcome.label}还须{names}" + (f"——{text}" if text else ""))
+        step.explain(f"本辖区规定（{ctx.rule.citation.text()}）：{outcome.label}还须{names}")
     return step
 
 

@@ -15,6 +15,7 @@ See docs/plugins.md for the format.
 from __future__ import annotations
 
 import importlib.resources
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,33 @@ _CARVE_FIELDS = {"item", "purposes", "facts", "text"}
 def _citation(file: DataFile, table: dict, where: str, line: int | None) -> Citation:
     e = Entry(file, table, where, line, _CIT_FIELDS)
     return Citation(e.str("document", required=True), e.str("provision"), e.str("quote"))
+
+
+_LAW = re.compile(r"《([^》]+)》(?:（([^）]*)）)?\s*([^。；]*)")
+_ARTICLE = re.compile(r"^(第[^。；《]*?条(?:[、，和及]\s*第?[^。；《]*?条)*)")
+_NUMBER = re.compile(r"^[^\s（）]+〔\d{4}〕\s*\d+\s*号$")
+
+
+def basis_citations(basis: tuple[str, ...]) -> tuple[Citation, ...]:
+    """The law at the head of each basis line: 《条例》第十五条 → Citation("《条例》", "第十五条").
+
+    A document cited with its 文号 in brackets (《…指导意见》（民发〔2020〕20号）附件第1项例外规定)
+    is cited by that 文号, so it matches the policy document of the chain.
+    """
+    out = []
+    for line in basis:
+        m = _LAW.search(line)
+        if not m:
+            continue
+        title, number, tail = m.group(1).strip(), (m.group(2) or "").strip(), m.group(3).strip()
+        if number and _NUMBER.match(number):
+            c = Citation(number.replace(" ", ""), tail)
+        else:
+            art = _ARTICLE.match(tail)
+            c = Citation(f"《{title}》", art.group(1) if art else "")
+        if c not in out:
+            out.append(c)
+    return tuple(out)
 
 
 def _condition(file: DataFile, table: dict, where: str, line: int | None) -> Condition:
@@ -211,6 +239,7 @@ def parse_catalog(path: Path, jid: str, plugin: str = "") -> tuple[tuple[Certifi
                     requesting_unit=e.str("requesting_unit"),
                     purpose=e.str("purpose"),
                     basis=e.strs("basis"),
+                    basis_citations=basis_citations(e.strs("basis")),
                     method=e.str("method"),
                     matters=e.str("matters"),
                     restriction=_condition(f, restriction, f"{where}.restriction", line) if restriction else None,

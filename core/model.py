@@ -9,6 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
+from json.encoder import encode_basestring as _js  # C-accelerated; what json.dumps(ensure_ascii=False) uses
+
+
+def _jlist(strings) -> str:
+    return "[" + ",".join(map(_js, strings)) + "]"
 
 
 class Outcome(str, Enum):
@@ -99,10 +105,18 @@ class Citation:
     quote: str = field(default="", compare=False)  # the passage applied, verbatim (optional)
 
     def text(self) -> str:
+        return self.label
+
+    @cached_property
+    def label(self) -> str:
         return f"{self.document} {self.provision}".strip()
 
     def to_json(self) -> dict:
         return {"document": self.document, "provision": self.provision}
+
+    @cached_property
+    def json_text(self) -> str:
+        return '{"document":' + _js(self.document) + ',"provision":' + _js(self.provision) + "}"
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,7 @@ class CertificateItem:
     matters: str = ""
     restriction: Condition | None = None
     carves_out: tuple[CarveOut, ...] = ()
+    basis_citations: tuple[Citation, ...] = ()  # the laws in ``basis``, cited when the item is issued
     plugin: str = ""  # the plugin that supplied it
     source: str = ""
     note: str = ""
@@ -168,9 +183,23 @@ class CertificateItem:
     def ref(self) -> dict:
         return {"id": self.id, "name": self.name, "list": self.list, "number": self.number}
 
+    @cached_property
+    def ref_text(self) -> str:
+        return ('{"id":' + _js(self.id) + ',"name":' + _js(self.name) + ',"list":' + _js(self.list)
+                + ',"number":' + str(self.number) + "}")
+
+    @cached_property
+    def route_text(self) -> str:
+        return _js(self.route)
+
     @property
     def list_label(self) -> str:
         return "负面清单" if self.list == "negative" else "保留清单"
+
+    @cached_property
+    def display(self) -> str:
+        """负面清单第5项“无犯罪记录证明”"""
+        return f"{self.list_label}第{self.number}项“{self.name}”"
 
 
 class Facts:
@@ -228,10 +257,18 @@ class Ground:
             out["citation"] = self.citation.to_json()
         return out
 
+    def json_text(self) -> str:
+        cit = ',"citation":' + self.citation.json_text if self.citation else ""
+        return '{"code":' + _js(self.code) + ',"text":' + _js(self.text) + cit + "}"
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class Decision:
-    """DOMAIN.md section 5: outcome + item + route + requirements + citations + warnings + explanation."""
+    """DOMAIN.md section 5: outcome + item + route + requirements + citations + warnings + explanation.
+
+    Treat as immutable (every field is a tuple or a scalar); not frozen only because
+    frozen dataclasses are slow to build and the engine makes tens of thousands a second.
+    """
 
     jurisdiction: str
     date: dt.date
@@ -271,3 +308,35 @@ class Decision:
             "requester": self.requester,
             "facts": self.facts.as_dict(),
         }
+
+    def to_json_text(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))``, built from cached
+        fragments: batch output spends most of its time here (tests check the two agree)."""
+        item = self.item
+        if self.route is None:
+            route = "null"
+        elif item is not None and self.route == item.route:
+            route = item.route_text
+        else:
+            route = _js(self.route)
+        facts = self.facts.as_dict()
+        return "".join((
+            '{"jurisdiction":', _js(self.jurisdiction),
+            ',"date":"', self.date.isoformat(),
+            '","query":', _js(self.query),
+            ',"item":', item.ref_text if item is not None else "null",
+            ',"outcome":"', self.outcome.value,
+            '","route":', route,
+            ',"requirements":', _jlist(self.requirements),
+            ',"questions":', _jlist(self.questions),
+            ',"citations":[', ",".join(c.json_text for c in self.citations),
+            '],"warnings":', _jlist(self.warnings),
+            ',"explanation":', _jlist(self.explanation),
+            ',"grounds":[', ",".join(g.json_text() for g in self.grounds),
+            '],"candidates":[', ",".join(c.ref_text for c in self.candidates),
+            '],"notices":', _jlist(self.notices),
+            ',"purpose":', _js(self.purpose),
+            ',"requester":', _js(self.requester),
+            ',"facts":{', ",".join(_js(k) + (":true" if v else ":false") for k, v in facts.items()),
+            "}}",
+        ))

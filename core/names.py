@@ -102,6 +102,8 @@ class NameIndex:
                         if any(it.id == item.id for it, _, _ in bucket):
                             continue
                         bucket.append((item, name, kind))
+        self._cache: dict[str, Resolution] = {}
+        self._near: dict[str, list[CertificateItem]] = {}
         self.conflicts = [
             (key, tuple(it for it, _, _ in bucket))
             for key, bucket in self._index.items()
@@ -112,6 +114,14 @@ class NameIndex:
         return self._index.keys()
 
     def lookup(self, query: str) -> Resolution:
+        res = self._cache.get(query)
+        if res is None:
+            if len(self._cache) > 50_000:  # bounded: queries are free text
+                self._cache.clear()
+            res = self._cache[query] = self._lookup(query)
+        return res
+
+    def _lookup(self, query: str) -> Resolution:
         hits: dict[str, tuple[CertificateItem, str, str]] = {}
         for v in variants(query):
             for item, name, kind in self._index.get(name_key(v), ()):
@@ -124,6 +134,14 @@ class NameIndex:
 
     def near(self, query: str, limit: int = 3) -> list[CertificateItem]:
         """Items whose keys share a substring with the query: hints, never a decision."""
+        got = self._near.get(query)
+        if got is None:
+            if len(self._near) > 50_000:
+                self._near.clear()
+            got = self._near[query] = self._near_uncached(query, limit)
+        return got
+
+    def _near_uncached(self, query: str, limit: int) -> list[CertificateItem]:
         key = name_key(query)
         if len(key) < 2:
             return []

@@ -17,7 +17,7 @@ from .rules import Context, Step
 
 
 def _item_label(item) -> str:
-    return f"{item.list_label}第{item.number}项“{item.name}”"
+    return item.display
 
 
 def _resolve_line(res, item) -> str:
@@ -110,6 +110,10 @@ def decide(view, request: Request) -> Decision:
             ctx.rule = rule
             step = rule.apply(ctx, step)
         for rule in view.additive["notice"]:
+            ctx.rule = rule
+            step = rule.apply(ctx, step)
+    elif step.may_issue and not step.candidates:
+        for rule in view.additive["seal"]:
             ctx.rule = rule
             step = rule.apply(ctx, step)
     return _finish(view, request, step)

@@ -73,7 +73,7 @@ class Step:
 
     __slots__ = (
         "outcome", "item", "route", "requirements", "questions", "citations",
-        "explanation", "grounds", "warnings", "notices", "candidates",
+        "explanation", "grounds", "warnings", "notices", "candidates", "_cited", "may_issue",
     )
 
     def __init__(self, item=None):
@@ -88,6 +88,10 @@ class Step:
         self.warnings: list[str] = []
         self.notices: list[str] = []
         self.candidates: tuple = ()
+        self._cited: set = set()
+        # True while asking for facts whose only non-refusal outcome is an issue: a seal rule that
+        # holds already settles such a request, so the clerk is not asked for nothing.
+        self.may_issue = False
 
     # -- building ------------------------------------------------------------
     def explain(self, line: str) -> "Step":
@@ -96,7 +100,11 @@ class Step:
 
     def cite(self, *citations: Citation) -> "Step":
         for c in citations:
-            if c is not None and c not in self.citations:
+            if c is None:
+                continue
+            key = (c.document, c.provision)  # Citation equality, without dataclass __eq__ per element
+            if key not in self._cited:
+                self._cited.add(key)
                 self.citations.append(c)
         return self
 
@@ -116,8 +124,9 @@ class Step:
         self.cite(*citations)
         return self.explain(line)
 
-    def ask(self, facts, line: str) -> "Step":
+    def ask(self, facts, line: str, may_issue: bool = True) -> "Step":
         self.outcome = Outcome.ASK
+        self.may_issue = may_issue
         for f in facts:
             if f not in self.questions:
                 self.questions.append(f)

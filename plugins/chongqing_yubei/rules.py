@@ -23,5 +23,6 @@ def unlisted(ctx, step):
         return step.decide(Outcome.ISSUE, "索要单位已提供法律法规依据，属于自身职责范围且能够核实：依法出具",
                            Citation("民发〔2020〕20号", "二"))
     step.decide(Outcome.ISSUE_TRANSITIONAL,
-                f"未列入清单、确属职责范围且能够核实：{ctx.view.texts.get('unlisted_yubei', '')}", rule.citation)
+                f"未列入清单、确属职责范围且能够核实：经评估核实、组织居民群众充分协商，在预先防范法律风险的基础上据实提供（{rule.citation.text()}）",
+                rule.citation)
     return step.require("verification", "consultation", "risk_assessment")

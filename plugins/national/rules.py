@@ -11,7 +11,7 @@ from sealdesk.core.model import Citation, Outcome
 
 
 def _label(item) -> str:
-    return f"{item.list_label}第{item.number}项“{item.name}”"
+    return item.display
 
 
 def retained(ctx, step):
@@ -20,7 +20,7 @@ def retained(ctx, step):
     r = item.restriction
     if r is not None and not r.holds(ctx.purpose_key, ctx.facts):
         return step  # leave undecided: the protocol falls back to the carved-out negative item or refuses
-    step.decide(Outcome.ISSUE, f"{_label(item)}属于依法出具证明事项，予以出具", *item.citations)
+    step.decide(Outcome.ISSUE, f"{_label(item)}属于依法出具证明事项，予以出具", *item.citations, *item.basis_citations)
     if r is not None:
         step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts)) + "）")
     if item.basis:
@@ -65,14 +65,12 @@ def negative(ctx, step):
         step.ground("transitional_not_met", f"不满足过渡期据实出具的条件：{missing}", rule.citation)
         return step
     step.decide(Outcome.ISSUE_TRANSITIONAL,
-                f"已主张{labels}，且属于自身职责范围、能够核实：按过渡期条款据实出具——{texts.get('transitional', '')}",
+                f"已主张{labels}，且属于自身职责范围、能够核实：按过渡期条款（{rule.citation.text()}）据实出具",
                 *item.citations, rule.citation)
     step.require("verification")
     if ctx.asserted("legal_risk"):
-        risk = Citation(rule.citation.document, rule.citation.provision, texts.get("legal_risk", ""))
-        step.cite(risk)
         step.require("consultation", "risk_assessment")
-        step.explain(f"可能涉及法律风险：{texts.get('legal_risk', '')}")
+        step.explain(f"可能涉及法律风险：详细调查核实、组织议事协商，充分评估并预先防范后出具（{rule.citation.text()}）")
     return step
 
 
@@ -82,7 +80,8 @@ def unlisted(ctx, step):
     texts = ctx.view.texts
     basis = Citation(rule.citation.document, texts.get("basis_provision", "二"))
     if not ctx.asserted("basis_provided"):
-        step.decide(Outcome.REFUSE, f"索要单位未提供法律法规依据：{texts.get('unlisted', '')}", rule.citation, basis)
+        step.decide(Outcome.REFUSE, f"索要单位未提供法律法规依据，未列入清单的事项不予出具（{rule.citation.text()}）",
+                    rule.citation, basis)
         step.ground("no_basis", texts.get("unlisted", "没有法律法规依据"), rule.citation)
         step.notices.append(texts.get("basis_notice", "请索要单位出具要求居（村）民委员会出具此证明的法律法规依据。"))
         return step
@@ -106,5 +105,5 @@ def public_interest(ctx, step):
         step.outcome = Outcome.ISSUE_AFTER_CONSULTATION
         step.require("consultation", "head_signature")
         step.cite(ctx.rule.citation)
-        step.explain(f"涉及社区公共利益：{ctx.view.texts.get('public_interest', '')}")
+        step.explain(f"涉及社区公共利益：经居民群众议事协商同意、负责人签字后方可出具（{ctx.rule.citation.text()}）")
     return step

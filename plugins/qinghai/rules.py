@@ -41,10 +41,11 @@ def unlisted(ctx, step):
     verifiable = ctx.facts.value("verifiable")
     if verifiable is None:
         step.cite(rule.citation)
-        return step.ask(["verifiable"], "未列入保留清单的事项不予出具；须确认能否调查核实，以决定告知承诺或不予出具")
+        return step.ask(["verifiable"], "未列入保留清单的事项不予出具；须确认能否调查核实，以决定告知承诺或不予出具", may_issue=False)
     held = _conditions(ctx)
     _ground_all(ctx, step, held)
     if verifiable is False:
-        step.decide(Outcome.COMMITMENT, f"数据信息无法查询核实：{texts.get('commitment', '')}", rule.citation, commit)
+        step.decide(Outcome.COMMITMENT, f"数据信息无法查询核实：通过个人书面承诺告知的方式解决（{commit.text()}）",
+                    rule.citation, commit)
         return step.require("commitment_letter")
     return step.decide(Outcome.REFUSE, "具有上述不予出具情形，不予出具", rule.citation)
