@@ -291,7 +291,8 @@ class _BatchWorker:
             except BadInput as exc:
                 errors.append(f"sealdesk: 第{n}行：{exc}")
                 out.append(_dump({"line": n, "error": str(exc)}))
-        return ("\n".join(out) + "\n") if out else "", errors
+        # Encoded here, in the worker: the parent only copies bytes to stdout.
+        return (("\n".join(out) + "\n").encode("utf-8") if out else b""), errors
 
 
 _WORKER: _BatchWorker | None = None
@@ -339,10 +340,15 @@ def _batch(reg, args) -> int:
     return EXIT_BAD_INPUT if bad else 0
 
 
-def _emit(text: str, errors: list[str]) -> int:
+def _emit(data: bytes, errors: list[str]) -> int:
     for e in errors:
         print(e, file=sys.stderr)
-    sys.stdout.write(text)
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (tests capturing stdout)
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        sys.stdout.flush()
+        out.write(data)
     return len(errors)
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import NamedTuple
 from json.encoder import encode_basestring as _js  # C-accelerated; what json.dumps(ensure_ascii=False) uses
 
 
@@ -128,7 +129,14 @@ class Condition:
     facts: tuple[str, ...] = ()
 
     def holds(self, purpose_key: str, facts: "Facts") -> bool:
-        return any(p in purpose_key for p in self.purposes) or any(facts.asserted(f) for f in self.facts)
+        if purpose_key:
+            for p in self.purposes:
+                if p in purpose_key:
+                    return True
+        for f in self.facts:
+            if facts.asserted(f):
+                return True
+        return False
 
     def matched(self, purpose_key: str, facts: "Facts") -> list[str]:
         """What made the condition hold, for the explanation."""
@@ -243,9 +251,8 @@ class Request:
     facts: Facts = field(default_factory=Facts)
 
 
-@dataclass(frozen=True)
-class Ground:
-    """One reason a decision was reached (shown on refusal notices)."""
+class Ground(NamedTuple):
+    """One reason a decision was reached (shown on refusal notices). A NamedTuple: built per decision."""
 
     code: str
     text: str

@@ -50,7 +50,7 @@ def variants(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*variants(a), *variants(b))))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Resolution:
     """The result of resolving a query: zero, one or several items."""
 
@@ -58,6 +58,7 @@ class Resolution:
     items: tuple[CertificateItem, ...]
     matched: str = ""  # the catalog name that matched
     kind: str = ""  # name | alias | legacy | source
+    line: str | None = None  # the explanation line, filled in once by the protocol
 
     @property
     def item(self) -> CertificateItem | None:

@@ -65,7 +65,10 @@ def decide(view, request: Request) -> Decision:
         _run(view, "unlisted", ctx, step)
     else:
         step.item = item
-        step.explain(_resolve_line(res, item))
+        line = res.line  # cached on the (cached) resolution: the same query explains the same way
+        if line is None:
+            line = res.line = _resolve_line(res, item)
+        step.explain(line)
         if item.list == "negative":
             carved = _carved_by(view, item, ctx)
             if carved:
