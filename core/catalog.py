@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from .model import CertificateItem, Citation, PolicyDocument
+from .model import CertificateItem, PolicyDocument
 from .names import NameIndex, name_key, variants
 from .rules import ADDITIVE, EXCLUSIVE, Rule
 

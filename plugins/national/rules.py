@@ -43,7 +43,6 @@ def negative(ctx, step):
             )
             step.require("verification")
             return step
-    texts = ctx.view.texts
     rule = ctx.rule
     triggers = [f for f in ("policy_gap", "party_requires") if ctx.asserted(f)]
     if not triggers:
