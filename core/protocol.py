@@ -16,14 +16,10 @@ from .names import kind_label, purpose_key
 from .rules import Context, Step
 
 
-def _item_label(item) -> str:
-    return item.display
-
-
 def _resolve_line(res, item) -> str:
     if res.kind == "name" and res.matched == res.query:
-        return f"名称解析：“{res.query}”即{_item_label(item)}"
-    return f"名称解析：“{res.query}”对应{_item_label(item)}（按{kind_label(res.kind)}“{res.matched}”匹配）"
+        return f"名称解析：“{res.query}”即{item.display}"
+    return f"名称解析：“{res.query}”对应{item.display}（按{kind_label(res.kind)}“{res.matched}”匹配）"
 
 
 def _run(view, slot: str, ctx: Context, step: Step) -> Step:
@@ -32,6 +28,14 @@ def _run(view, slot: str, ctx: Context, step: Step) -> Step:
         return step
     ctx.rule = rule
     return rule.apply(ctx, step)
+
+
+def _run_all(view, slot: str, ctx: Context, step: Step) -> Step:
+    """Apply every rule of an additive slot, root jurisdiction first."""
+    for rule in view.additive[slot]:
+        ctx.rule = rule
+        step = rule.apply(ctx, step)
+    return step
 
 
 def _carved_by(view, item, ctx: Context):
@@ -49,7 +53,7 @@ def decide(view, request: Request) -> Decision:
 
     if res.ambiguous:
         step.candidates = res.items
-        names = "、".join(_item_label(it) for it in res.items)
+        names = "、".join(it.display for it in res.items)
         step.ask((), f"名称解析：“{request.query}”同时对应{names}，不能替居民选择；请问明所需证明后按完整名称办理")
         for it in res.items:
             step.cite(*it.citations)
@@ -59,7 +63,7 @@ def decide(view, request: Request) -> Decision:
     if item is None:
         near = view.index.near(request.query)
         if near:
-            step.warnings.append("未找到完全一致的事项名称；相近事项：" + "、".join(_item_label(it) for it in near)
+            step.warnings.append("未找到完全一致的事项名称；相近事项：" + "、".join(it.display for it in near)
                                  + "。如属其中之一，请按该名称重新查询")
         step.explain(f"名称解析：“{request.query}”不在{view.name}的负面清单或保留清单中（未列入清单事项）")
         _run(view, "unlisted", ctx, step)
@@ -73,7 +77,7 @@ def decide(view, request: Request) -> Decision:
             carved = _carved_by(view, item, ctx)
             if carved:
                 retained, condition = carved
-                step.explain(f"{_item_label(retained)}从该负面清单事项中划出（"
+                step.explain(f"{retained.display}从该负面清单事项中划出（"
                              + "、".join(condition.matched(ctx.purpose_key, ctx.facts)) + "），保留清单优先")
                 step.item = retained
                 ctx.item = retained
@@ -91,7 +95,7 @@ def decide(view, request: Request) -> Decision:
                     target = next((view.by_id[nid] for nid, lst in view.carve_outs.items()
                                    if any(r.id == item.id for r, _ in lst) and nid in view.by_id), None)
                 if target is not None:
-                    step.explain(f"本次申请不符合保留事项的限定用途，按其划出前的{_item_label(target)}办理")
+                    step.explain(f"本次申请不符合保留事项的限定用途，按其划出前的{target.display}办理")
                     step.item = target
                     ctx.item = target
                     _run(view, "negative", ctx, step)
@@ -104,21 +108,13 @@ def decide(view, request: Request) -> Decision:
         step.ground("no_rule", "决定日期无适用规则")
 
     if step.outcome is not Outcome.ASK:
-        for rule in view.additive["requirements"]:
-            ctx.rule = rule
-            step = rule.apply(ctx, step)
+        step = _run_all(view, "requirements", ctx, step)
         if step.issuing:
             _run(view, "public_interest", ctx, step)
-        for rule in view.additive["seal"]:
-            ctx.rule = rule
-            step = rule.apply(ctx, step)
-        for rule in view.additive["notice"]:
-            ctx.rule = rule
-            step = rule.apply(ctx, step)
+        step = _run_all(view, "seal", ctx, step)
+        step = _run_all(view, "notice", ctx, step)
     elif step.may_issue and not step.candidates:
-        for rule in view.additive["seal"]:
-            ctx.rule = rule
-            step = rule.apply(ctx, step)
+        step = _run_all(view, "seal", ctx, step)
     return _finish(view, request, step)
 
 

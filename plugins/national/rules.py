@@ -10,17 +10,13 @@ from __future__ import annotations
 from sealdesk.core.model import Citation, Outcome
 
 
-def _label(item) -> str:
-    return item.display
-
-
 def retained(ctx, step):
     """Step 2: a retained item whose restriction is satisfied is issued, citing its entry and basis."""
     item = ctx.item
     r = item.restriction
     if r is not None and not r.holds(ctx.purpose_key, ctx.facts):
         return step  # leave undecided: the protocol falls back to the carved-out negative item or refuses
-    step.decide(Outcome.ISSUE, f"{_label(item)}属于依法出具证明事项，予以出具", *item.citations, *item.basis_citations)
+    step.decide(Outcome.ISSUE, f"{item.display}属于依法出具证明事项，予以出具", *item.citations, *item.basis_citations)
     if r is not None:
         step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts)) + "）")
     if item.basis:
@@ -32,7 +28,7 @@ def negative(ctx, step):
     """Step 3: exceptions, then the transitional clause, otherwise refusal with the route."""
     item = ctx.item
     first = item.citations[0]
-    step.explain(f"{_label(item)}属于不应由基层群众性自治组织出具证明事项（{first.text()}）")
+    step.explain(f"{item.display}属于不应由基层群众性自治组织出具证明事项（{first.text()}）")
     for exc in item.exceptions:
         if exc.holds(ctx.purpose_key, ctx.facts):
             why = "、".join(exc.matched(ctx.purpose_key, ctx.facts))
@@ -48,7 +44,7 @@ def negative(ctx, step):
     if not triggers:
         step.decide(Outcome.REFUSE, "未主张例外情形，也未主张政策措施衔接不到位或民商事主体明确要求，不予出具；请居民按办事途径办理",
                     *item.citations)
-        step.ground("negative_list", f"该事项列入{_label(item)}", first)
+        step.ground("negative_list", f"该事项列入{item.display}", first)
         return step
     labels = "、".join(ctx.view.facts[f].label for f in triggers)
     verdict = ctx.all_of("within_duties", "verifiable")
@@ -60,7 +56,7 @@ def negative(ctx, step):
         missing = "、".join(ctx.view.facts[f].label for f in ("within_duties", "verifiable") if ctx.known_false(f))
         step.decide(Outcome.REFUSE, f"已主张{labels}，但不满足“{missing}”，不适用过渡期条款，不予出具", *item.citations,
                     rule.citation)
-        step.ground("negative_list", f"该事项列入{_label(item)}", first)
+        step.ground("negative_list", f"该事项列入{item.display}", first)
         step.ground("transitional_not_met", f"不满足过渡期据实出具的条件：{missing}", rule.citation)
         return step
     step.decide(Outcome.ISSUE_TRANSITIONAL,
