@@ -35,6 +35,7 @@ class View:
     warnings: tuple[str, ...]
     facts: dict = field(default_factory=dict)  # fact name -> FactSpec with this chain's wording
     texts: dict = field(default_factory=dict)  # merged [texts] of the chain, deeper wins
+    workflow: tuple = ()  # workflow.WorkflowRule in force, deepest jurisdiction first
 
 
 def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, CertificateItem]:
@@ -143,6 +144,10 @@ def build_view(registry, jid: str, on: dt.date) -> View:
             if name in facts:
                 facts[name] = replace(facts[name], **{k: v for k, v in wording.items() if k in
                                                       ("question", "source", "citation", "label")})
+    workflow = tuple(sorted(
+        (r for r in registry.workflow_rules.values()
+         if r.jurisdiction in depth and (r.citation is None or r.citation.document in in_force)),
+        key=lambda r: (-depth[r.jurisdiction], r.id)))
     return View(
         jurisdiction=jid,
         name=registry.jurisdictions[jid].name,
@@ -161,4 +166,5 @@ def build_view(registry, jid: str, on: dt.date) -> View:
         warnings=tuple(warnings),
         facts=facts,
         texts=texts,
+        workflow=workflow,
     )

@@ -355,6 +355,9 @@ def _emit(data: bytes, errors: list[str]) -> int:
 # -- entry point ---------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sealdesk", description="社区证明事项办理：决定、说明、出具与用印登记")
+    p.add_argument("--home", help="配置和登记簿所在目录（默认 $SEALDESK_HOME 或用户数据目录）")
+    p.add_argument("--socket", help="登记簿服务的套接字（默认 $SEALDESK_SOCKET 或社区配置）")
+    p.add_argument("--as", dest="as_login", metavar="LOGIN", help="以他人身份操作（仅演示社区）")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("jurisdictions", help="列出已安装的辖区")
@@ -379,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch", metavar="FILE.jsonl", help="每行一个申请（- 为标准输入）")
     s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")
     s.set_defaults(func=cmd_decide)
+
+    from .cli_register import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -392,12 +399,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
+            if args.command == "register":
+                raise BadInput("register 需要子命令：list、show、export、verify")
             parser.print_help()
             return 0
         return args.func(args)
     except BadInput as exc:
         print(f"sealdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:
+        from .cli_register import EXIT_REFUSED
+        from .community import ConfigError
+        from .register import RegisterError
+        from .resident import InvalidInput
+        from .service import ServiceError
+        from .workflow import Refused
+
+        if isinstance(exc, Refused):
+            print(f"sealdesk: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        if isinstance(exc, (InvalidInput, ConfigError, RegisterError, ServiceError)):
+            print(f"sealdesk: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
     except BrokenPipeError:
         return 0
 

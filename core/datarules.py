@@ -4,7 +4,9 @@
   outcome (Shaanxi's liability rule, Yubei's four conditions);
 * ``[[extra_requirements]]``: requirement codes added to an outcome (Shaanxi's
   登记留存 for transitional issues);
-* ``[[notices]]``: a sentence for the resident on an outcome (Jilin's 清单之外不得索要).
+* ``[[notices]]``: a sentence for the resident on an outcome (Jilin's 清单之外不得索要);
+* ``[[workflow_rules]]``: a named check of the seal workflow (``workflow.CHECKS``)
+  with its citation (Shaanxi's 审批人与保管人不得为同一人, Yubei's 备案).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _SEAL = {"id", "fact", "text", "citation"}
 _REQ = {"id", "outcome", "add", "citation", "text"}
 _NOTICE = {"id", "outcome", "list", "text", "citation"}
 _LIST_CHOICES = ("negative", "retained", "unlisted", "any")
+_WORKFLOW = {"id", "check", "text", "citation"}
 
 
 def apply_seal_rule(fact: str, text: str, ctx, step):
@@ -109,5 +112,23 @@ def rules_from_data(f: DataFile, top: Entry, jid: str, plugin: str) -> list[Rule
             e.str("id") or f"{jid}.notice.{i + 1}", jid, "notice", _citation(f, e, where),
             partial(apply_notice, outcome, lst, text), params={"outcome": outcome.value, "list": lst, "text": text},
             plugin=plugin, source=f"{f.path}:{e.line}",
+        ))
+    return rules
+
+
+def workflow_from_data(f: DataFile, top: Entry, jid: str, plugin: str) -> list:
+    from .workflow import CHECKS, WorkflowRule
+
+    rules = []
+    for i, t in enumerate(top.tables("workflow_rules")):
+        where = f"workflow_rules[{i + 1}]"
+        e = Entry(f, t, where, f.header_line("workflow_rules", i), _WORKFLOW)
+        name = e.str("check", required=True)
+        if name not in CHECKS:
+            raise f.error(f"{where}: unknown check {name!r}; known: {', '.join(CHECKS)}", f.key_line("check", e.line))
+        action, check, adds = CHECKS[name]
+        rules.append(WorkflowRule(
+            e.str("id") or f"{jid}.workflow.{name}", jid, action, check, _citation(f, e, where),
+            e.str("text", required=True), adds, plugin, f"{f.path}:{e.line}",
         ))
     return rules

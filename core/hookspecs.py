@@ -102,3 +102,39 @@ def sealdesk_facts():
                              "申请人住所是否位于蓄洪区？",
                              "蓄洪区内居民……", "某府发〔2024〕1号 二", "my-district")]
     """
+
+
+@hookspec
+def sealdesk_workflow_rules():
+    """Contribute rules of the seal workflow (审批、用印、备案) written in Python.
+
+    Called once at start-up, after ``sealdesk_rules``. Most jurisdictions need
+    none: ``[[workflow_rules]]`` in jurisdiction.toml names one of the built-in
+    checks of :data:`sealdesk.core.workflow.CHECKS` (``approver_not_keeper``,
+    ``approval_before_stamp``, ``one_registration``, ``filing``). Use this hook
+    for a check those do not cover.
+
+    Returns a list of :class:`sealdesk.core.workflow.WorkflowRule`: its id,
+    jurisdiction, the action it guards (``approve``, ``stamp``, ``file`` or
+    ``void``), ``check(matter, person)`` returning the reason it refuses (a
+    Chinese sentence shown to the clerk) or None, and its citation. The rule
+    applies in its jurisdiction and every descendant while the cited document is
+    in force; every rule that refuses is named in the refusal. A check must be
+    pure: it reads the matter (the request and the records that acted on it) and
+    the person, and writes nothing.
+
+    Example::
+
+        from sealdesk.core.workflow import WorkflowRule
+        from sealdesk.core.model import Citation
+
+        def two_days(matter, person):
+            if matter.approve and matter.approve.at[:10] == matter.entry.at[:10]:
+                return "审批须在登记次日以后"
+            return None
+
+        @hookimpl
+        def sealdesk_workflow_rules():
+            return [WorkflowRule("my-district.workflow.next_day", "my-district", "stamp", two_days,
+                                 Citation("某府发〔2024〕1号", "五"), "审批须在登记次日以后")]
+    """

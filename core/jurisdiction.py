@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .datafile import DataError, DataFile, Entry
-from .datarules import rules_from_data
+from .datarules import rules_from_data, workflow_from_data
 from .model import CarveOut, CertificateItem, Citation, Condition, Outcome, PolicyDocument
 from .rules import Rule
 
@@ -59,6 +59,7 @@ class JurisdictionData:
     shared_names: tuple[SharedName, ...] = ()
     fact_wording: dict = field(default_factory=dict)  # fact -> {"question":…, "source":…, "citation":…}
     texts: dict = field(default_factory=dict)
+    workflow_rules: tuple = ()  # of workflow.WorkflowRule
     description: str = ""
     plugin: str = ""
     files: tuple[str, ...] = ()
@@ -66,7 +67,7 @@ class JurisdictionData:
 
 _JUR_FIELDS = {
     "id", "name", "parent", "level", "description", "documents", "adoption", "seal_rules",
-    "extra_requirements", "notices", "facts", "texts",
+    "extra_requirements", "notices", "facts", "texts", "workflow_rules",
 }
 _DOC_FIELDS = {"id", "number", "title", "issuer", "date", "effective_from", "effective_until", "source", "note"}
 _CIT_FIELDS = {"document", "provision", "quote"}
@@ -181,6 +182,7 @@ def parse_jurisdiction(path: Path, plugin: str = "") -> JurisdictionData:
         files=(str(path),),
     )
     data.rules = tuple(rules_from_data(f, top, jid, plugin))
+    data.workflow_rules = tuple(workflow_from_data(f, top, jid, plugin))
     return data
 
 

@@ -107,6 +107,7 @@ class Registry:
         self._collect_jurisdictions()
         self._collect_facts()
         self._collect_rules()
+        self._collect_workflow()
         self._validate()
         self._views: dict = {}
 
@@ -204,6 +205,35 @@ class Registry:
                 continue
             self.rules[rule.id] = rule
 
+    def _collect_workflow(self) -> None:
+        from .workflow import ACTIONS, WorkflowRule
+
+        self.workflow_rules: dict[str, WorkflowRule] = {}
+        collected = [r for j in self.jurisdictions.values() for r in j.workflow_rules]
+        for plugin, result in self._call_each("sealdesk_workflow_rules"):
+            for rule in result:
+                if not isinstance(rule, WorkflowRule) or not callable(rule.check):
+                    self.errors.append(LoadError(plugin, self.plugin_files.get(plugin, ""),
+                                                 f"sealdesk_workflow_rules returned {type(rule).__name__}, "
+                                                 "expected WorkflowRule with a callable check"))
+                    continue
+                collected.append(replace(rule, plugin=plugin, source=rule.source or self.plugin_files.get(plugin, "")))
+        for rule in sorted(collected, key=lambda r: r.id):
+            if rule.jurisdiction not in self.jurisdictions:
+                self.errors.append(LoadError(rule.plugin, rule.source,
+                                             f"workflow rule {rule.id} is for unknown jurisdiction '{rule.jurisdiction}'"))
+                continue
+            if rule.action not in ACTIONS or rule.action == "request":
+                self._break(rule.jurisdiction, LoadError(rule.plugin, rule.source,
+                            f"workflow rule {rule.id}: unknown action '{rule.action}' (approve, stamp, file, void)"))
+                continue
+            if rule.id in self.workflow_rules:
+                self._break(rule.jurisdiction, LoadError(rule.plugin, rule.source,
+                            f"workflow rule id {rule.id} is also defined by plugin "
+                            f"'{self.workflow_rules[rule.id].plugin}'"))
+                continue
+            self.workflow_rules[rule.id] = rule
+
     def _break(self, jid: str, error: LoadError) -> None:
         error = replace(error, jurisdiction=jid)
         self.errors.append(error)
@@ -254,6 +284,10 @@ class Registry:
                 if rule.jurisdiction == jid and rule.citation.document not in docs:
                     self._break(jid, LoadError(rule.plugin, rule.source,
                                 f"rule {rule.id} cites unknown document {rule.citation.document}"))
+            for rule in self.workflow_rules.values():
+                if rule.jurisdiction == jid and rule.citation is not None and rule.citation.document not in docs:
+                    self._break(jid, LoadError(rule.plugin, rule.source,
+                                f"workflow rule {rule.id} cites unknown document {rule.citation.document}"))
             self._check_rule_conflicts(jid, chain)
             for problem, file_hint in check_catalog(self, jid, chain):
                 self._break(jid, LoadError(data.plugin, file_hint or file, problem))

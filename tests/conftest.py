@@ -103,3 +103,45 @@ def make_plugin(tmp_path, monkeypatch):
         for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
             del sys.modules[name]
     importlib.invalidate_caches()
+
+
+# -- the seal register -------------------------------------------------------------------------
+VALID_IDS = ("11010519491231002X", "440524198801010011", "110101199003070011", "510105200001011232")
+
+
+class Cli:
+    """Runs ``sealdesk`` in-process against one home directory; returns (exit code, stdout, stderr)."""
+
+    def __init__(self, home: Path, capsys):
+        self.home = home
+        self.capsys = capsys
+
+    def __call__(self, *argv: str):
+        from sealdesk.core.cli import main
+
+        self.capsys.readouterr()
+        code = main([*argv, "--home", str(self.home)] if argv and argv[0] != "register"
+                    else [argv[0], *argv[1:], "--home", str(self.home)])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *argv: str):
+        import json
+
+        code, out, err = self(*argv, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def demo(tmp_path, capsys):
+    """``demo("shaanxi")`` initialises a demo community in a fresh home and returns a Cli for it."""
+
+    def make(jurisdiction: str = "national") -> Cli:
+        home = tmp_path / f"home-{jurisdiction}"
+        cli = Cli(home, capsys)
+        code, _, err = cli("init", "--demo", "--jurisdiction", jurisdiction)
+        assert code == 0, err
+        return cli
+
+    return make

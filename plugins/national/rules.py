@@ -38,7 +38,8 @@ def negative(ctx, step):
                 Citation(first.document, f"{first.provision}（{exc.text}）"), *item.citations[1:],
             )
             step.require("verification")
-            return step
+            # Recorded so an audit can tell an exception from a negative item issued without grounds.
+            return step.ground("exception", exc.text, Citation(first.document, first.provision))
     rule = ctx.rule
     triggers = [f for f in ("policy_gap", "party_requires") if ctx.asserted(f)]
     if not triggers:
@@ -59,6 +60,7 @@ def negative(ctx, step):
         step.ground("negative_list", f"该事项列入{item.display}", first)
         step.ground("transitional_not_met", f"不满足过渡期据实出具的条件：{missing}", rule.citation)
         return step
+    step.ground("transitional", f"已主张{labels}，属于自身职责范围且能够核实", rule.citation)
     step.decide(Outcome.ISSUE_TRANSITIONAL,
                 f"已主张{labels}，且属于自身职责范围、能够核实：按过渡期条款（{rule.citation.text()}）据实出具",
                 *item.citations, rule.citation)

@@ -1,0 +1,316 @@
+"""The counter: what the CLI, the TUI and the register service call.
+
+A :class:`Desk` joins the community's configuration, the jurisdiction's rules
+and the seal register. Every method takes the caller's login (the operating
+system's, or the Unix-socket peer's when the register service calls) and
+returns plain JSON-able data, so the service can pass results through
+unchanged. ``as_login`` impersonates another person, in a demo community only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import pwd
+from pathlib import Path
+from typing import Iterator
+
+from . import __version__
+from .community import ROLES, Community, Person, load_community
+from .model import Facts, Outcome, Request
+from .protocol import decide
+from .register import Register, Record
+from .resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
+from .workflow import ROLE_FOR, STATUS, Matter, Refused, reasons_against, role_reasons, steps_of
+
+
+def os_login() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return getpass.getuser()
+
+
+def _local(ts: str | None) -> str:
+    return ts[:16].replace("T", " ") if ts else ""
+
+
+class Desk:
+    def __init__(self, home: str | os.PathLike, *, registry=None, community: Community | None = None):
+        self.home = Path(home)
+        self.community = community or load_community(self.home)
+        self._registry = registry
+        self._register: Register | None = None
+
+    # -- plumbing --------------------------------------------------------------------
+    @property
+    def registry(self):
+        if self._registry is None:
+            from .plugins import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    @property
+    def register(self) -> Register:
+        if self._register is None:
+            c = self.community
+            self._register = Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group,
+                                      community=c.name)
+        return self._register
+
+    def close(self) -> None:
+        if self._register is not None:
+            self._register.close()
+            self._register = None
+
+    def view(self, on: dt.date | None = None):
+        return self.registry.view(self.community.jurisdiction, on or dt.date.today())
+
+    def person(self, login: str | None = None, as_login: str | None = None) -> Person:
+        """The person acting: the caller's login, or ``as_login`` in a demo community."""
+        login = login or os_login()
+        if as_login and as_login != login:
+            if not self.community.demo:
+                raise Refused("act", [("sealdesk.identity.as", "只有演示社区可以使用 --as 以他人身份操作；"
+                                       "本社区以服务器登录名识别人员", None)])
+            login = as_login
+        p = self.community.person(login)
+        if p is None:
+            raise Refused("act", [("sealdesk.identity.unknown",
+                                   f"登录名 {login} 不在本社区人员名单中，请联系管理员在社区配置中登记", None)])
+        return p
+
+    def _role(self, action: str, person: Person) -> str:
+        return next((r for r in person.roles if r in ROLE_FOR[action]), person.roles[0])
+
+    def matter(self, entry: int, register: Register | None = None) -> Matter:
+        reg = register or self.register
+        rec = reg.get(int(entry))
+        if rec is None:
+            raise InvalidInput(f"登记号 {entry} 不存在")
+        if rec.kind != "matter":
+            raise InvalidInput(f"第 {entry} 条记录是{rec.kind_label}记录（针对登记号 {rec.ref}），不是登记事项")
+        return Matter.build(rec, reg.related(rec.seq))
+
+    # -- the counter -------------------------------------------------------------------
+    def request(self, query: str, *, resident_name: str, resident_id: str, purpose: str = "", requester: str = "",
+                facts: dict | None = None, on: dt.date | None = None, login: str | None = None,
+                as_login: str | None = None) -> dict:
+        """Decide a request and record it. An ``ask`` decision (facts missing) is not recorded."""
+        person = self.person(login, as_login)
+        reasons = role_reasons("request", person)
+        if reasons:
+            raise Refused("request", reasons)
+        query = clean_text(query, "证明名称", 100, required=True)
+        purpose = clean_text(purpose, "用途", 200)
+        requester = clean_text(requester, "索要单位", 100)
+        name = validate_name(resident_name)
+        number = validate_id(resident_id)
+        if on is not None and on != dt.date.today() and not self.community.demo:
+            raise InvalidInput("登记的决定日期只能是今天（--on 仅用于演示社区的培训场景）")
+        known = self.registry.facts
+        facts = dict(facts or {})
+        for k, v in facts.items():
+            if k not in known:
+                raise InvalidInput(f"未知情形（fact）：{k!r}")
+            if not isinstance(v, bool):
+                raise InvalidInput(f"情形 {k} 的取值应为 true 或 false")
+        view = self.view(on)
+        decision = decide(view, Request(query, purpose, requester, Facts(facts)))
+        out = decision.to_json()
+        if decision.outcome is Outcome.ASK:
+            return {"decision": out, "entry": None, "status": None}
+        item = decision.item
+        body = {
+            "decision": out,
+            "resident": {"name": name, "id": number},
+            "clerk_name": person.name,
+        }
+        rec = self.register.append(
+            "matter", actor=person.login, role=self._role("request", person), community=self.community.name,
+            body=body, outcome=decision.outcome.value, item=item.id if item else None,
+            list_=item.list if item else None, grounds=" ".join(g.code for g in decision.grounds),
+        )
+        status = Matter(rec).status(steps_of(view.workflow))
+        return {"decision": out, "entry": rec.seq, "status": status}
+
+    def allowed(self, action: str, entry: int, login: str | None = None, as_login: str | None = None) -> list:
+        """Why ``action`` would be refused now ([] if allowed): the TUI greys out what it cannot do."""
+        person = self.person(login, as_login)
+        return [{"rule": r, "text": t, "citation": c.text() if c else None}
+                for r, t, c in reasons_against(action, self.matter(entry), person, self.view().workflow)]
+
+    def _act(self, action: str, entry: int, login, as_login, body: dict, serial: bool = False) -> dict:
+        person = self.person(login, as_login)
+        try:
+            entry = int(entry)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"登记号应为数字，而不是 {entry!r}") from None
+        workflow = self.view().workflow
+        extra: dict = {}
+
+        def guard(reg: Register) -> None:  # inside the write transaction: the state cannot change under us
+            matter = self.matter(entry, reg)
+            reasons = reasons_against(action, matter, person, workflow)
+            if reasons:
+                raise Refused(action, reasons)
+            extra["matter"] = matter
+
+        rec = self.register.append(action, actor=person.login, role=self._role(action, person),
+                                   community=self.community.name, ref=entry, body={"name": person.name, **body},
+                                   serial=serial, guard=guard)
+        return self.record_json(rec)
+
+    def approve(self, entry: int, login: str | None = None, as_login: str | None = None, note: str = "") -> dict:
+        matter = self.matter(entry)
+        note = clean_text(note, "审批意见", REASON_MAX)
+        confirmed = matter.entry.data["decision"].get("requirements", [])
+        return self._act("approve", entry, login, as_login, {"requirements_confirmed": confirmed, "note": note})
+
+    def stamp(self, entry: int, login: str | None = None, as_login: str | None = None) -> dict:
+        until = dt.date.today() + dt.timedelta(days=self.community.validity_days)
+        return self._act("stamp", entry, login, as_login, {"valid_until": until.isoformat()}, serial=True)
+
+    def file(self, entry: int, login: str | None = None, as_login: str | None = None) -> dict:
+        return self._act("file", entry, login, as_login, {})
+
+    def void(self, entry: int, reason: str, login: str | None = None, as_login: str | None = None) -> dict:
+        reason = clean_text(reason, "作废原因", REASON_MAX, required=True)
+        return self._act("void", entry, login, as_login, {"reason": reason})
+
+    # -- reading ----------------------------------------------------------------------
+    def record_json(self, rec: Record) -> dict:
+        data = rec.data
+        out = {"entry": rec.seq, "kind": rec.kind, "kind_label": rec.kind_label, "ref": rec.ref, "at": rec.at,
+               "actor": rec.actor, "name": data.get("name") or data.get("clerk_name", ""), "role": rec.role,
+               "role_label": ROLES.get(rec.role, rec.role), "hash": rec.hash}
+        if rec.serial is not None:
+            out.update(year=rec.year, serial=rec.serial, serial_text=f"{rec.year}年证明第{rec.serial}号",
+                       valid_until=data.get("valid_until"))
+        if rec.kind == "void":
+            out["reason"] = data.get("reason", "")
+        return out
+
+    def summary(self, matter: Matter, steps: tuple[str, ...]) -> dict:
+        """One matter as an inspector reads it; the ID number masked."""
+        m = matter.entry
+        data = m.data
+        d = data["decision"]
+        item = d.get("item") or {}
+        status = matter.status(steps)
+        s, a, v, f = matter.stamp, matter.approve, matter.void, matter.file
+        sdata = s.data if s else {}
+        return {
+            "entry": m.seq,
+            "at": m.at,
+            "status": status,
+            "status_label": STATUS[status],
+            "jurisdiction": d["jurisdiction"],
+            "date": d["date"],
+            "query": d["query"],
+            "item_id": item.get("id"),
+            "item_name": item.get("name"),
+            "list": item.get("list"),
+            "number": item.get("number"),
+            "outcome": m.outcome,
+            "outcome_label": Outcome(m.outcome).label,
+            "purpose": d.get("purpose", ""),
+            "requester": d.get("requester", ""),
+            "resident_name": data["resident"]["name"],
+            "resident_id": mask_id(data["resident"]["id"]),
+            "clerk": m.actor,
+            "clerk_name": data.get("clerk_name", ""),
+            "approver": a.actor if a else None,
+            "approved_at": a.at if a else None,
+            "keeper": s.actor if s else None,
+            "stamped_at": s.at if s else None,
+            "year": s.year if s else None,
+            "serial": s.serial if s else None,
+            "valid_until": sdata.get("valid_until"),
+            "filed_at": f.at if f else None,
+            "voided_by": v.seq if v else None,
+            "void_reason": v.data.get("reason") if v else None,
+            "route": d.get("route"),
+            "requirements": d.get("requirements", []),
+            "citations": [c["document"] + (" " + c["provision"] if c.get("provision") else "")
+                          for c in d.get("citations", [])],
+            "papers": [p.data.get("sha256") for p in matter.papers],
+            "hash": m.hash,
+        }
+
+    def show(self, entry: int) -> dict:
+        matter = self.matter(entry)
+        steps = steps_of(self.view().workflow)
+        out = self.summary(matter, steps)
+        out["decision"] = matter.entry.data["decision"]
+        out["records"] = [self.record_json(r) for r in self.register.related(matter.entry.seq)]
+        return out
+
+    def matters(self) -> Iterator[Matter]:
+        """Every matter with its records, in entry order (two sequential scans, no per-matter query)."""
+        reg = self.register
+        acts: dict[int, list[Record]] = {}
+        for r in reg.records(kinds=("approve", "stamp", "file", "void", "paper")):
+            acts.setdefault(r.ref, []).append(r)
+        for m in reg.records(kinds=("matter",)):
+            yield Matter.build(m, acts.get(m.seq, []))
+
+    def list(self, status: str | None = None, limit: int | None = 50, search: str = "") -> list[dict]:
+        if status and status not in STATUS:
+            raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
+        steps = steps_of(self.view().workflow)
+        search = clean_text(search, "搜索词", 100)
+        out = []
+        for matter in self.matters():
+            s = self.summary(matter, steps)
+            if status and s["status"] != status:
+                continue
+            if search and not any(search in str(s[k] or "") for k in ("query", "item_name", "resident_name",
+                                                                         "purpose", "requester")):
+                continue
+            out.append(s)
+        out.reverse()  # newest first
+        return out[:limit] if limit else out
+
+    def export(self) -> Iterator[dict]:
+        steps = steps_of(self.view().workflow)
+        for matter in self.matters():
+            yield self.summary(matter, steps)
+
+    def verify(self) -> dict:
+        return self.register.verify().to_json()
+
+    def audit(self) -> dict:
+        from .audit import audit
+
+        return audit(self.register, self.registry, self.community)
+
+    def info(self, login: str | None = None) -> dict:
+        c = self.community
+        reg_path = c.register_path
+        person = c.person(login or os_login())
+        return {
+            "version": __version__,
+            "home": str(self.home),
+            "config": str(self.home / "community.toml"),
+            "register": str(reg_path),
+            "register_exists": reg_path.exists(),
+            "service": c.socket or None,
+            "community": {"name": c.name, "township": c.township, "county": c.county, "demo": c.demo,
+                          "validity_days": c.validity_days},
+            "jurisdiction": c.jurisdiction,
+            "jurisdiction_name": self.registry.jurisdictions.get(c.jurisdiction).name
+            if c.jurisdiction in self.registry.jurisdictions else None,
+            "workflow": list(steps_of(self.view().workflow)) if c.jurisdiction in self.registry.ids() else None,
+            "people": [{"login": p.login, "name": p.name, "roles": list(p.roles)} for p in c.people],
+            "you": {"login": person.login, "name": person.name, "roles": list(person.roles)} if person else None,
+            "plugins": sorted({j.plugin for j in self.registry.jurisdictions.values()}),
+            "plugin_errors": [str(e) for e in self.registry.errors],
+        }
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
