@@ -202,27 +202,42 @@ class Register:
         except OSError:
             self._lock_fd = None  # read-only access (an inspector's copy): writers still have SQLite's lock
 
+    def _state(self) -> tuple[int, int, int]:
+        c = self.conn
+        c.execute("BEGIN")  # one read transaction: a creator committing in between cannot split the answer
+        try:
+            return (c.execute("PRAGMA application_id").fetchone()[0], c.execute("PRAGMA user_version").fetchone()[0],
+                    c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        finally:
+            c.execute("COMMIT")
+
     def _prepare(self, community: str) -> None:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {60000}")
-        app_id = c.execute("PRAGMA application_id").fetchone()[0]
-        version = c.execute("PRAGMA user_version").fetchone()[0]
-        tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        app_id, version, tables = self._state()
         if app_id == 0 and version == 0 and tables == 0:
-            # A new (empty) file we just created, or a zero-length one: nothing to lose.
+            # A new (empty) file we just created, or a zero-length one: nothing to lose. Another process
+            # may be initialising it at this moment: the exclusive transaction waits for it, and the
+            # state is read again inside.
             c.execute("BEGIN EXCLUSIVE")
             try:
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute("INSERT INTO meta VALUES ('head_seq', '0'), ('head_hash', ?), ('created', ?), "
-                          "('community', ?)", (GENESIS, now().isoformat(), community))
-                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                app_id = c.execute("PRAGMA application_id").fetchone()[0]
+                tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if app_id == 0 and tables == 0:
+                    for stmt in _SCHEMA.split(";"):
+                        if stmt.strip():
+                            c.execute(stmt)
+                    c.execute("INSERT INTO meta VALUES ('head_seq', '0'), ('head_hash', ?), ('created', ?), "
+                              "('community', ?)", (GENESIS, now().isoformat(), community))
+                    c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+            app_id, version, tables = self._state()
+        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+            pass
         elif app_id != APPLICATION_ID:
             raise RegisterError(f"{self.path} 是另一个程序的 SQLite 数据库，不是 sealdesk 登记簿，已拒绝打开，文件未改动")
         elif version > SCHEMA_VERSION:

@@ -7,6 +7,8 @@ import datetime as dt
 import inspect
 from pathlib import Path
 
+import pytest
+
 from sealdesk.core import hookspecs
 from sealdesk.core.facts import ASSERTIVE, FactSpec
 from sealdesk.core.model import Outcome
@@ -83,3 +85,94 @@ def test_hook_sealdesk_facts():
 
     d = decide("national", "无犯罪记录证明", facts={"flood_zone": True}, registry=reg)
     assert d.outcome is Outcome.REFUSE
+
+
+WORKFLOW_INIT = """\
+from sealdesk.core.hookspecs import hookimpl
+from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.model import Citation
+from sealdesk.core.workflow import WorkflowRule
+
+
+def same_day(matter, person):
+    if matter.approve is not None and matter.approve.at[:10] == matter.entry.at[:10]:
+        return "登记当日不得用印"
+    return None
+
+
+@hookimpl
+def sealdesk_jurisdictions():
+    return [load_jurisdiction(__name__)]
+
+
+@hookimpl
+def sealdesk_workflow_rules():
+    return [WorkflowRule("{jid}.workflow.next_day", "{jid}", "stamp", same_day,
+                         Citation("测试府发〔2024〕1号", "五"), "用印须在登记次日以后")]
+"""
+
+WORKFLOW_TOML = """
+[[workflow_rules]]
+id = "{jid}.workflow.separation"
+check = "approver_not_keeper"
+text = "审批人与保管人不得为同一人。"
+citation = {{document = "测试府发〔2024〕1号", provision = "四"}}
+"""
+
+
+def test_hook_sealdesk_workflow_rules(make_plugin, tmp_path):
+    from sealdesk.core.community import demo_community, save_community
+    from sealdesk.core.desk import Desk
+    from sealdesk.core.workflow import Refused
+
+    from conftest import DISTRICT_TOML, VALID_IDS
+
+    jid = "wf-district"
+    make_plugin("wf_district", {"__init__.py": WORKFLOW_INIT.replace("{jid}", jid),
+                                "jurisdiction.toml": DISTRICT_TOML.format(jid=jid, parent="national")
+                                + WORKFLOW_TOML.format(jid=jid)}, jid=jid)
+    reg = Registry()
+    assert not [e for e in reg.errors if e.plugin == jid], reg.errors
+    view = reg.view(jid, dt.date.today())
+    assert [r.id for r in view.workflow] == [f"{jid}.workflow.next_day", f"{jid}.workflow.separation"]
+    home = tmp_path / "home"
+    save_community(demo_community(home, jid))
+    desk = Desk(home, registry=reg)
+    entry = desk.request("居民财产证明", facts={"party_requires": True, "within_duties": True, "verifiable": True},
+                         resident_name="张三", resident_id=VALID_IDS[0], as_login="clerk")["entry"]
+    desk.approve(entry, as_login="director")
+    with pytest.raises(Refused) as info:
+        desk.stamp(entry, as_login="keeper")
+    assert f"{jid}.workflow.next_day" in str(info.value) and "登记当日不得用印" in str(info.value)
+    assert "测试府发〔2024〕1号 五" in str(info.value)
+    assert desk.register.count() == 2  # nothing written by the refused stamp
+
+
+def test_workflow_rules_with_an_unknown_check_or_a_raising_hook_are_load_errors(make_plugin):
+    from conftest import DISTRICT_TOML
+
+    make_plugin("bad_check", {"jurisdiction.toml": DISTRICT_TOML.format(jid="bad-check", parent="national")
+                              + WORKFLOW_TOML.format(jid="bad-check").replace("approver_not_keeper", "no_such")},
+                jid="bad-check")
+    make_plugin("raising_wf", {"__init__.py": INIT_RAISING_WF}, jid="raising-wf")
+    reg = Registry()
+    bad = [e for e in reg.errors if e.plugin == "bad-check"]
+    assert bad and "unknown check 'no_such'" in bad[0].message and "jurisdiction.toml:" in str(bad[0])
+    raising = [e for e in reg.errors if e.plugin == "raising-wf"]
+    assert raising and "sealdesk_workflow_rules raised" in raising[0].message
+    assert "shaanxi" in reg.ids() and "raising-wf" in reg.ids()  # the jurisdiction itself still loads
+
+
+INIT_RAISING_WF = """from sealdesk.core.hookspecs import hookimpl
+from sealdesk.core.jurisdiction import load_jurisdiction
+
+
+@hookimpl
+def sealdesk_jurisdictions():
+    return [load_jurisdiction(__name__)]
+
+
+@hookimpl
+def sealdesk_workflow_rules():
+    raise RuntimeError("broken plugin")
+"""

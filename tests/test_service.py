@@ -1,0 +1,195 @@
+"""The register service: identity from the Unix socket's peer credentials.
+
+Clients run as real, different operating-system users (forked, then setuid),
+so these tests need root; without it they are skipped with the reason. The
+community is not a demo: ``as`` must be refused, and a caller is exactly the
+login the kernel reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from sealdesk.core.community import Community, Person, save_community
+from sealdesk.core.desk import Desk, os_login
+from sealdesk.core.service import RegisterServer, RemoteDesk
+
+from conftest import VALID_IDS
+
+USERS = ("daemon", "bin", "sys", "nobody")
+
+
+def _have_users() -> bool:
+    try:
+        for u in USERS:
+            pwd.getpwnam(u)
+        return True
+    except KeyError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not _have_users(),
+                                reason="needs root and the daemon/bin/sys/nobody users to act as other logins")
+
+TRANSITIONAL = {"party_requires": True, "within_duties": True, "verifiable": True}
+
+
+@pytest.fixture
+def service(tmp_path):
+    home = tmp_path / "home"
+    me = os_login()
+    save_community(Community(
+        name="测试社区居民委员会", township="测试街道", county="测试县", jurisdiction="shaanxi",
+        people=(Person(me, "经办员", ("clerk",)), Person("daemon", "李主任", ("director",)),
+                Person("bin", "赵保管", ("keeper",)), Person("sys", "王兼职", ("director", "keeper"))),
+        home=home))
+    # Other users must reach the socket (pytest's tmp dirs are private), never the register file.
+    sockdir = tempfile.mkdtemp(prefix="sealdesk-test-")
+    os.chmod(sockdir, 0o755)
+    path = os.path.join(sockdir, "register.sock")
+    desk = Desk(home)
+    server = RegisterServer(path, desk, mode=0o666)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield path, home
+    server.shutdown()
+    server.server_close()
+    desk.close()
+    shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def as_user(user: str, path: str, fn):
+    """Run ``fn(RemoteDesk)`` in a child process that has become ``user``; return its result or error."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            pw = pwd.getpwnam(user)
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            try:
+                out = {"ok": True, "result": fn(RemoteDesk(path))}
+            except Exception as exc:
+                out = {"ok": False, "type": type(exc).__name__, "error": str(exc)}
+            os.write(w, json.dumps(out, ensure_ascii=False).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def _request(desk):
+    return desk.request("居民财产证明", facts=TRANSITIONAL, resident_name="张三", resident_id=VALID_IDS[0])
+
+
+def test_each_caller_acts_as_the_login_the_kernel_reports(service):
+    path, home = service
+    me = os_login()
+    d = RemoteDesk(path)
+    entry = _request(d)["entry"]
+    assert entry == 1
+
+    # Nobody can claim another login outside a demo community.
+    r = as_user("bin", path, lambda x: x.approve(entry, as_login="daemon"))
+    assert not r["ok"] and "只有演示社区" in r["error"]
+    # A keeper cannot approve; the director can, and the record names the director's login.
+    r = as_user("bin", path, lambda x: x.approve(entry))
+    assert not r["ok"] and r["type"] == "Refused" and "负责人" in r["error"]
+    r = as_user("daemon", path, lambda x: x.approve(entry))
+    assert r["ok"] and r["result"]["actor"] == "daemon" and r["result"]["name"] == "李主任"
+    # The director cannot stamp, nor can the clerk running the service's own uid claim to be the keeper.
+    r = as_user("daemon", path, lambda x: x.stamp(entry))
+    assert not r["ok"] and "印章保管人" in r["error"]
+    with pytest.raises(Exception, match="只有演示社区"):
+        d.stamp(entry, as_login="bin")
+    r = as_user("bin", path, lambda x: x.stamp(entry))
+    assert r["ok"] and r["result"]["actor"] == "bin" and r["result"]["serial"] == 1
+
+    shown = Desk(home).show(entry)
+    assert (shown["clerk"], shown["approver"], shown["keeper"]) == (me, "daemon", "bin")
+
+
+def test_shaanxi_director_who_keeps_the_seal_cannot_stamp_his_own_approval(service):
+    path, _ = service
+    entry = _request(RemoteDesk(path))["entry"]
+    r = as_user("sys", path, lambda x: x.approve(entry))
+    assert r["ok"] and r["result"]["actor"] == "sys"
+    r = as_user("sys", path, lambda x: x.stamp(entry))
+    assert not r["ok"] and "shaanxi.workflow.separation" in r["error"] and "不得为同一人" in r["error"]
+    r = as_user("bin", path, lambda x: x.stamp(entry))
+    assert r["ok"]
+
+
+def test_people_outside_the_community_cannot_read_the_register(service):
+    path, _ = service
+    _request(RemoteDesk(path))
+    r = as_user("nobody", path, lambda x: x.list())
+    assert not r["ok"] and "不在本社区人员名单中" in r["error"]
+    r = as_user("nobody", path, lambda x: x.verify())
+    assert not r["ok"]
+
+
+def test_malformed_requests_get_an_answer_and_the_service_lives_on(service):
+    import socket
+
+    path, _ = service
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    f = s.makefile("rwb")
+    for line in (b"not json\n", b'{"op": "drop_table"}\n', b'{"op": "approve", "args": {}}\n',
+                 b'{"op": "approve", "args": {"entry": "1; DROP"}}\n'):
+        f.write(line)
+        f.flush()
+        reply = json.loads(f.readline())
+        assert reply["ok"] is False and reply["error"]["message"]
+    s.close()
+    assert RemoteDesk(path).verify()["ok"]
+
+
+def test_the_cli_talks_to_the_service(tmp_path, service):
+    path, home = service
+    env = {**os.environ, "SEALDESK_SOCKET": path, "SEALDESK_HOME": str(tmp_path / "elsewhere")}
+    cmd = [sys.executable, "-m", "sealdesk.core.cli"]
+    p = subprocess.run([*cmd, "request", "无犯罪记录证明", "--resident-name", "张三", "--resident-id", VALID_IDS[0],
+                        "--json"], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["entry"] == 1
+    p = subprocess.run([*cmd, "register", "verify"], env=env, capture_output=True, text=True)
+    assert p.returncode == 0 and "校验通过" in p.stdout
+
+
+def test_serve_command_starts_and_refuses_a_second_instance(tmp_path):
+    home = tmp_path / "h"
+    save_community(Community(name="测试社区", township="", county="", jurisdiction="national",
+                             people=(Person(os_login(), "经办员", ("clerk",)),), home=home))
+    sock = str(tmp_path / "s.sock")
+    cmd = [sys.executable, "-m", "sealdesk.core.cli", "serve", "--home", str(home), "--listen", sock]
+    first = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        assert RemoteDesk(sock).info()["community"]["name"] == "测试社区"
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2 and "已有登记簿服务在运行" in second.stderr
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
