@@ -363,7 +363,7 @@ def cmd_serve(args) -> int:
         mode = int(args.socket_mode, 8)
     except ValueError:
         raise InvalidInput("--socket-mode 应为八进制权限，例如 0660") from None
-    server = RegisterServer(path, desk, mode=mode, group=args.group or community.register_group)
+    server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "")
     print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_path}，监听 {path}", file=sys.stderr)
     sys.stderr.flush()
     try:
@@ -454,5 +454,5 @@ def add_parsers(sub) -> None:
     add_common(s, json_flag=False, as_flag=False, socket_flag=False)
     s.add_argument("--listen", help="监听的套接字路径（默认配置中的 service.socket 或 /run/sealdesk/register.sock）")
     s.add_argument("--socket-mode", default="0660", help="套接字权限（默认 0660）")
-    s.add_argument("--group", help="套接字所属用户组（默认配置中的 register.group）")
+    s.add_argument("--socket-group", help="套接字所属用户组：其成员（经办人等）可以连接服务")
     s.set_defaults(func=cmd_serve)

@@ -263,6 +263,12 @@ class Desk:
             raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
         steps = steps_of(self.view().workflow)
         search = clean_text(search, "搜索词", 100)
+        if not status and not search and limit:
+            # The newest page only: two indexed queries, whatever the register's size.
+            reg = self.register
+            latest = reg.latest("matter", limit)
+            related = reg.related_many([m.seq for m in latest])
+            return [self.summary(Matter.build(m, related[m.seq]), steps) for m in latest]
         out = []
         for matter in self.matters():
             s = self.summary(matter, steps)

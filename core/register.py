@@ -81,16 +81,26 @@ class RegisterError(Exception):
     """The register cannot be opened or written; the message is Chinese and safe to show."""
 
 
-def canonical(values) -> bytes:
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_BODY = 13  # index of ``body`` in COLUMNS
+
+
+def canonical(row_without_hash) -> bytes:
+    """The bytes a record's hash covers: every column but ``body`` as a JSON array, a newline, then ``body``.
+
+    JSON never contains a raw newline, so the split is unambiguous; ``body`` (itself JSON) is hashed
+    as stored, without a second escaping pass.
+    """
+    r = row_without_hash
+    return (_encode([*r[:_BODY], *r[_BODY + 1:]]) + "\n" + r[_BODY]).encode("utf-8")
 
 
 def body_text(body: dict) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _encode(body)
 
 
 def record_hash(row_without_hash) -> str:
-    return hashlib.sha256(canonical(list(row_without_hash))).hexdigest()
+    return hashlib.sha256(canonical(row_without_hash)).hexdigest()
 
 
 def now() -> dt.datetime:
@@ -227,8 +237,8 @@ class Register:
                     for stmt in _SCHEMA.split(";"):
                         if stmt.strip():
                             c.execute(stmt)
-                    c.execute("INSERT INTO meta VALUES ('head_seq', '0'), ('head_hash', ?), ('created', ?), "
-                              "('community', ?)", (GENESIS, now().isoformat(), community))
+                    c.execute("INSERT INTO meta VALUES ('head', ?), ('created', ?), ('community', ?)",
+                              (f"0 {GENESIS}", now().isoformat(), community))
                     c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 c.execute("COMMIT")
@@ -290,6 +300,19 @@ class Register:
         rows = self.conn.execute("SELECT * FROM records WHERE ref = ? ORDER BY seq", (seq,)).fetchall()
         return [Record(*r) for r in rows]
 
+    def related_many(self, seqs: list[int]) -> dict[int, list[Record]]:
+        out: dict[int, list[Record]] = {s: [] for s in seqs}
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            for row in self.conn.execute(
+                    f"SELECT * FROM records WHERE ref IN ({','.join('?' * len(part))}) ORDER BY seq", part):
+                out[row[2]].append(Record(*row))
+        return out
+
+    def latest(self, kind: str, limit: int) -> list[Record]:
+        rows = self.conn.execute("SELECT * FROM records WHERE kind = ? ORDER BY seq DESC LIMIT ?", (kind, limit))
+        return [Record(*r) for r in rows]
+
     def records(self, start: int = 1, kinds: tuple[str, ...] | None = None) -> Iterator[Record]:
         sql = "SELECT * FROM records WHERE seq >= ?"
         params: list = [start]
@@ -349,8 +372,7 @@ class Register:
                        outcome, item, list_, grounds, body_json, prev)
                 h = record_hash(row)
                 c.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*row, h))
-                c.execute("UPDATE meta SET value = ? WHERE key = 'head_seq'", (str(seq),))
-                c.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (h,))
+                c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
                 c.execute("COMMIT")
             except BaseException:
                 if c.in_transaction:
@@ -370,7 +392,7 @@ class Register:
         expected = 1
         count = 0
         sha = hashlib.sha256
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        enc = _encode
         try:
             for row in self.rows():
                 seq = row[0]
@@ -382,7 +404,7 @@ class Register:
                 if row[14] != prev:
                     return VerifyResult(False, count, prev, Problem(
                         seq, f"第 {seq} 条记录的前一条哈希不符：其前的记录被改动、删除、插入或调换了顺序"))
-                h = sha(dumps(list(row[:15])).encode("utf-8")).hexdigest()
+                h = sha((enc(row[:13] + row[14:15]) + "\n" + row[13]).encode("utf-8")).hexdigest()
                 if h != row[15]:
                     return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录的内容被改动（哈希不符）"))
                 prev = h
@@ -391,11 +413,12 @@ class Register:
             meta = self.meta()
         except sqlite3.DatabaseError as exc:
             return VerifyResult(False, count, prev, Problem(expected, f"读取第 {expected} 条记录时出错：{exc}"))
+        seq_text, _, head_hash = meta.get("head", "").partition(" ")
         try:
-            head_seq = int(meta.get("head_seq", "-1"))
+            head_seq = int(seq_text)
         except ValueError:
             head_seq = -1
-        if head_seq != count or meta.get("head_hash") != prev:
+        if head_seq != count or head_hash != prev:
             if head_seq > count:
                 return VerifyResult(False, count, prev, Problem(
                     count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))

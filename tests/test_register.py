@@ -150,7 +150,7 @@ TAMPERING = {
     "delete a middle entry": ("DELETE FROM records WHERE seq = 5", 5),
     "delete the last entry": ("DELETE FROM records WHERE seq = 10", 10),
     "delete the last entry and its head": (
-        "DELETE FROM records WHERE seq = 10; UPDATE meta SET value = '9' WHERE key = 'head_seq'", 9),
+        "DELETE FROM records WHERE seq = 10; UPDATE meta SET value = '9' || substr(value, 3) WHERE key = 'head'", 9),
     "insert a forged entry at the end": (
         "INSERT INTO records SELECT 11, kind, ref, at, actor, role, community, year, serial, outcome, item, list, "
         "grounds, body, prev, hash FROM records WHERE seq = 1", 11),
@@ -186,3 +186,19 @@ def test_audit_reports_a_broken_chain(demo):
     a = json.loads(out)
     assert code == 1 and not a["chain"]["ok"]
     assert any(f["rule"] == "audit.chain" and f["entry"] == 3 for f in a["findings"])
+
+
+def test_the_systemd_unit_starts_a_command_that_exists():
+    import configparser
+    import shlex
+    from pathlib import Path
+
+    from sealdesk.core.cli import build_parser
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(Path(__file__).resolve().parents[1] / "deploy" / "sealdesk.service", encoding="utf-8")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    assert argv[0].endswith("/sealdesk") and argv[1] == "serve"
+    args = build_parser().parse_args(argv[1:])  # every option the unit passes is one serve accepts
+    assert args.listen.startswith("/run/sealdesk/") and args.socket_mode == "0660"
+    assert unit["Service"]["User"] == "sealdesk" and "SEALDESK_HOME" in unit["Service"]["Environment"]

@@ -299,8 +299,7 @@ def forge(path, **cols):
     values = list(row.values())
     h = record_hash(values)
     con.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, h))
-    con.execute("UPDATE meta SET value = ? WHERE key = 'head_seq'", (str(seq + 1),))
-    con.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (h,))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq + 1} {h}",))
     con.commit()
     con.close()
 
