@@ -18,6 +18,9 @@ from .workflow import approver_not_keeper, filing_after_stamp, steps_of
 
 ISSUING = frozenset(o.value for o in Outcome if o.issuing)
 VIOLATION, NOTICE = "violation", "notice"
+# Grounds under which a negative-listed item may be issued: an exception of the list, or the
+# transitional clause (also when public-interest consultation then changed the outcome).
+_EXCUSED = frozenset({"exception", "transitional"})
 
 
 class _M:
@@ -101,7 +104,7 @@ def audit(register, registry, community) -> dict:
                     add(seq, "audit.same_person", NOTICE,
                         f"登记号 {ref} 的审批人与用印的保管人同为 {actor}（本辖区规则未禁止，建议分离）")
             if m.list == "negative" and m.outcome != Outcome.ISSUE_TRANSITIONAL.value \
-                    and "exception" not in m.grounds.split():
+                    and not _EXCUSED & set(m.grounds.split()):
                 add(seq, "audit.negative_issued", VIOLATION,
                     f"登记号 {ref} 是负面清单事项，没有例外情形或过渡期理由却出具了证明")
             if m.stamp is not None:

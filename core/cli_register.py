@@ -237,8 +237,9 @@ def _width(s: str) -> int:
 
 
 def _pad(s: str, w: int) -> str:
+    """Left-aligned in w terminal columns (CJK counts two), cut to fit, always one space after."""
     s = str(s or "")
-    while _width(s) > w:
+    while _width(s) > w - 1:
         s = s[:-1]
     return s + " " * (w - _width(s))
 
@@ -252,11 +253,12 @@ def cmd_list(args) -> int:
     if not rows:
         print("登记簿中没有符合条件的事项")
         return 0
-    print(_pad("登记号", 7) + _pad("日期", 11) + _pad("事项", 22) + _pad("决定", 14) + _pad("状态", 14) + "居民")
+    print(_pad("登记号", 7) + _pad("日期", 11) + _pad("事项", 20) + _pad("决定", 10) + _pad("状态", 16)
+          + _pad("编号", 8) + "居民")
     for r in rows:
-        serial = f" 第{r['serial']}号" if r["serial"] else ""
-        print(_pad(str(r["entry"]), 7) + _pad(r["at"][:10], 11) + _pad(r["item_name"] or r["query"], 22)
-              + _pad(r["outcome_label"], 14) + _pad(r["status_label"] + serial, 14) + r["resident_name"])
+        serial = f"第{r['serial']}号" if r["serial"] else ""
+        print(_pad(str(r["entry"]), 7) + _pad(r["at"][:10], 11) + _pad(r["item_name"] or r["query"], 20)
+              + _pad(r["outcome_label"], 10) + _pad(r["status_label"], 16) + _pad(serial, 8) + r["resident_name"])
     return 0
 
 
@@ -297,8 +299,13 @@ def cmd_export(args) -> int:
         if args.output:
             os.chmod(args.output, 0o600)  # names of residents: personal data
         if args.format == "json":
+            # A JSON array, one record per line: json.load reads it, and so does a line-oriented reader.
+            out.write("[")
+            sep = "\n"
             for rec in desk.export():
-                out.write(json.dumps({k: rec[k] for k in EXPORT_FIELDS}, ensure_ascii=False) + "\n")
+                out.write(sep + json.dumps({k: rec[k] for k in EXPORT_FIELDS}, ensure_ascii=False))
+                sep = ",\n"
+            out.write("\n]\n")
         else:
             buf = io.StringIO()
             w = csv.writer(buf)

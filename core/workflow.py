@@ -35,7 +35,7 @@ ROLE_FOR = {
 
 STATUS = {
     "voided": "已作废",
-    "refused": "不予出具（已告知）",
+    "refused": "已告知不予出具",
     "commitment": "告知承诺",
     "awaiting_approval": "待审批",
     "awaiting_stamp": "待用印",
