@@ -328,3 +328,24 @@ def test_qinghai_traces_to_seed_001(qinghai, seed_qinghai_annex3):
                f"{''.join(squash(b) for b in item['basis'])}{squash(item['purpose'])}{squash(item['requesting_unit'])}")
         assert row in seed_qinghai_annex3, "qinghai retained item 1: the fields are not the seed's 示例 row, in column order"
 
+
+
+def test_quoted_texts_and_workflow_rules_are_verbatim_in_the_seeds():
+    """Every sentence a plugin quotes ([texts], [[workflow_rules]] text) appears in a seed."""
+    import re
+
+    from sealdesk.core.plugins import default_registry
+
+    if not SEEDS.exists():
+        pytest.skip("seeds not present")
+    squash = lambda s: re.sub(r"\s+", "", s).replace(",", "，").replace("(", "（").replace(")", "）")  # noqa: E731
+    corpus = squash("".join(p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")))
+    reg = default_registry()
+    quotes = []
+    for jd in reg.jurisdictions.values():
+        quotes += [(f"{jd.id}.texts.{k}", v) for k, v in jd.texts.items()
+                   if isinstance(v, str) and len(v) >= 15 and not k.endswith(("_citation", "_provision"))]
+        quotes += [(r.id, r.text) for r in jd.workflow_rules]
+    assert len(quotes) > 10
+    missing = [(where, text) for where, text in quotes if squash(text) not in corpus]
+    assert not missing, missing

@@ -80,7 +80,8 @@ def unlisted(ctx, step):
         step.decide(Outcome.REFUSE, f"索要单位未提供法律法规依据，未列入清单的事项不予出具（{rule.citation.text()}）",
                     rule.citation, basis)
         step.ground("no_basis", texts.get("unlisted", "没有法律法规依据"), rule.citation)
-        step.notices.append(texts.get("basis_notice", "请索要单位出具要求居（村）民委员会出具此证明的法律法规依据。"))
+        # The quoted rule, then what the clerk tells the resident to do with it.
+        step.notices.append(texts.get("basis_notice", "") + "请居民告知索要单位提供该依据。")
         return step
     verdict = ctx.all_of("within_duties", "verifiable")
     if verdict is None:
