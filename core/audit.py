@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from .model import Outcome
-from .workflow import approver_not_keeper, filing_after_stamp, steps_of
+from .workflow import approval_before_stamp, approver_not_keeper, filing_after_stamp, steps_of
 
 ISSUING = frozenset(o.value for o in Outcome if o.issuing)
 VIOLATION, NOTICE = "violation", "notice"
@@ -24,7 +24,7 @@ _EXCUSED = frozenset({"exception", "transitional"})
 
 
 class _M:
-    __slots__ = ("outcome", "list", "grounds", "approve", "approver", "stamp", "file", "void", "jurisdiction")
+    __slots__ = ("outcome", "list", "grounds", "approve", "approver", "stamp", "file", "void")
 
     def __init__(self, outcome, lst, grounds):
         self.outcome, self.list, self.grounds = outcome, lst, grounds or ""
@@ -32,14 +32,13 @@ class _M:
 
 
 def _workflow_on(registry, jid: str, day: str, cache: dict):
-    key = day
-    w = cache.get(key)
+    w = cache.get(day)
     if w is None:
         try:
             w = registry.view(jid, dt.date.fromisoformat(day)).workflow
         except Exception:  # an unknown or broken jurisdiction: judge by the product's rules only
             w = ()
-        cache[key] = w
+        cache[day] = w
     return w
 
 
@@ -93,7 +92,7 @@ def audit(register, registry, community) -> dict:
                 add(seq, "audit.stamp_not_issuing", VIOLATION,
                     f"登记号 {ref} 的决定为 {m.outcome}（不出具证明），却有用印记录")
             if m.approve is None:
-                rule = next((r for r in workflow if r.check.__name__ == "approval_before_stamp"), None)
+                rule = _rule_of(workflow, approval_before_stamp)
                 add(seq, rule.id if rule else "audit.stamp_without_approval", VIOLATION,
                     f"登记号 {ref} 未经审批即用印", rule.citation if rule else None)
             elif m.approver == actor:

@@ -22,7 +22,9 @@ import sys
 
 from .community import (ROLES, ConfigError, config_path, demo_community, load_community, parse_person_arg,
                         resolve_home, save_community, Community)
+from .register import minutes as _local
 from .resident import InvalidInput, clean_text
+from .workflow import STATUS
 
 EXIT_PROBLEM = 1
 EXIT_REFUSED = 3
@@ -68,10 +70,6 @@ def _as(args):
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None))
-
-
-def _local(ts) -> str:
-    return ts[:16].replace("T", " ") if ts else ""
 
 
 # -- init / info -----------------------------------------------------------------------------
@@ -194,8 +192,6 @@ def cmd_request(args) -> int:
         if out["entry"] is None:
             print("未登记：请先回答待确认情形（--fact），再重新申请")
         else:
-            from .workflow import STATUS
-
             print(f"已登记：登记号 {out['entry']}（{STATUS[out['status']]}）")
     return 0
 
@@ -435,7 +431,7 @@ def add_parsers(sub) -> None:
     rsub = r.add_subparsers(dest="register_command", parser_class=type(r))
     s = rsub.add_parser("list", help="列出登记事项（新的在前）")
     add_common(s)
-    s.add_argument("--status", help="按状态筛选：" + "、".join(__import__("sealdesk.core.workflow", fromlist=["STATUS"]).STATUS))
+    s.add_argument("--status", help="按状态筛选：" + "、".join(STATUS))
     s.add_argument("--search", help="按事项、居民、用途、索要单位搜索")
     s.add_argument("--limit", type=int, default=50, help="最多显示条数（0 为全部）")
     s.set_defaults(func=cmd_list)

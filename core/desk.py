@@ -33,8 +33,11 @@ def os_login() -> str:
         return getpass.getuser()
 
 
-def _local(ts: str | None) -> str:
-    return ts[:16].replace("T", " ") if ts else ""
+def entry_number(entry) -> int:
+    try:
+        return int(entry)
+    except (TypeError, ValueError):  # the service passes on whatever a client sent
+        raise InvalidInput(f"登记号应为数字，而不是 {entry!r}") from None
 
 
 class Desk:
@@ -88,7 +91,8 @@ class Desk:
 
     def matter(self, entry: int, register: Register | None = None) -> Matter:
         reg = register or self.register
-        rec = reg.get(int(entry))
+        entry = entry_number(entry)
+        rec = reg.get(entry)
         if rec is None:
             raise InvalidInput(f"登记号 {entry} 不存在")
         if rec.kind != "matter":
@@ -145,19 +149,14 @@ class Desk:
 
     def _act(self, action: str, entry: int, login, as_login, body: dict, serial: bool = False) -> dict:
         person = self.person(login, as_login)
-        try:
-            entry = int(entry)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"登记号应为数字，而不是 {entry!r}") from None
+        entry = entry_number(entry)
         workflow = self.view().workflow
-        extra: dict = {}
 
         def guard(reg: Register) -> None:  # inside the write transaction: the state cannot change under us
             matter = self.matter(entry, reg)
             reasons = reasons_against(action, matter, person, workflow)
             if reasons:
                 raise Refused(action, reasons)
-            extra["matter"] = matter
 
         rec = self.register.append(action, actor=person.login, role=self._role(action, person),
                                    community=self.community.name, ref=entry, body={"name": person.name, **body},

@@ -107,6 +107,11 @@ def now() -> dt.datetime:
     return dt.datetime.now().astimezone().replace(microsecond=0)
 
 
+def minutes(ts: str | None) -> str:
+    """A record's ``at`` as clerks read it: ``2026-11-23 08:32``."""
+    return ts[:16].replace("T", " ") if ts else ""
+
+
 @dataclass(frozen=True)
 class Record:
     seq: int
@@ -188,7 +193,6 @@ class Register:
     def __init__(self, path: str | os.PathLike, *, create: bool = False, mode: int = 0o600, group: str = "",
                  community: str = "", timeout: float = 60.0):
         self.path = Path(path)
-        self.mode = mode
         exists = self.path.exists()
         if not exists and not create:
             raise RegisterError(f"登记簿 {self.path} 不存在")
@@ -289,9 +293,6 @@ class Register:
         self.close()
 
     # -- reading -------------------------------------------------------------------
-    def _record(self, row) -> Record:
-        return Record(*row)
-
     def get(self, seq: int) -> Record | None:
         row = self.conn.execute("SELECT * FROM records WHERE seq = ?", (seq,)).fetchone()
         return Record(*row) if row else None
@@ -340,7 +341,7 @@ class Register:
     def append(self, kind: str, *, actor: str, role: str, community: str, body: dict, ref: int | None = None,
                outcome: str | None = None, item: str | None = None, list_: str | None = None,
                grounds: str | None = None, serial: bool = False,
-               guard: Callable[["Register"], None] | None = None, at: dt.datetime | None = None) -> Record:
+               guard: Callable[["Register"], None] | None = None) -> Record:
         """Append one record durably and return it.
 
         ``guard(register)`` runs inside the write transaction, after the lock is held, so a check
@@ -359,7 +360,7 @@ class Register:
             try:
                 if guard is not None:
                     guard(self)
-                when = at or now()
+                when = now()
                 year = number = None
                 if serial:
                     year = when.year

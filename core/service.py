@@ -25,6 +25,7 @@ import struct
 import threading
 from pathlib import Path
 
+from .cli import BadInput, parse_date
 from .community import ConfigError
 from .register import RegisterError
 from .resident import InvalidInput
@@ -70,8 +71,6 @@ def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
             desk.person(login, as_login)  # readers must be people of the community too
             who = {"login": login, "as_login": as_login}
             if op == "request":
-                from .cli import parse_date
-
                 on = args.pop("on", None)
                 result = desk.request(**args, on=parse_date(on) if on else None, **who)
             elif op in ("approve", "stamp", "file"):
@@ -93,17 +92,13 @@ def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
         return {"ok": True, "result": result}
     except Refused as exc:
         return _error("refused", str(exc), exc.to_json())
-    except (InvalidInput, ConfigError) as exc:
+    except (InvalidInput, ConfigError, BadInput) as exc:
         return _error("invalid", str(exc))
     except RegisterError as exc:
         return _error("register", str(exc))
     except (KeyError, TypeError) as exc:
         return _error("invalid", f"请求参数错误：{exc}")
     except Exception as exc:  # the service must outlive any one bad request
-        from .cli import BadInput
-
-        if isinstance(exc, BadInput):
-            return _error("invalid", str(exc))
         return _error("internal", f"服务内部错误：{type(exc).__name__}: {exc}")
 
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 from .community import ROLES, Person
 from .model import Citation, Outcome
-from .register import Record
+from .register import Record, minutes
 
 ACTIONS = {"request": "登记申请", "approve": "审批", "stamp": "用印", "file": "备案", "void": "作废"}
 ROLE_FOR = {
@@ -148,7 +148,7 @@ def approval_before_stamp(matter: Matter, person: Person) -> str | None:
 def one_registration(matter: Matter, person: Person) -> str | None:
     s = matter.stamp
     if s is not None:
-        return f"本事项已于 {s.at[:16].replace('T', ' ')} 登记用印（{s.year}年证明第{s.serial}号），一事一登记，不得重复"
+        return f"本事项已于 {minutes(s.at)} 登记用印（{s.year}年证明第{s.serial}号），一事一登记，不得重复"
     return None
 
 
@@ -206,7 +206,7 @@ def state_reasons(action: str, matter: Matter, steps: tuple[str, ...]) -> list[t
         return out
     if action == "approve" and matter.approve is not None:
         a = matter.approve
-        out.append((f"{CORE}.approved", f"本事项已由 {a.actor} 于 {a.at[:16].replace('T', ' ')} 审批", None))
+        out.append((f"{CORE}.approved", f"本事项已由 {a.actor} 于 {minutes(a.at)} 审批", None))
     elif action == "stamp":
         if matter.approve is None:
             out.append((f"{CORE}.approval", "本事项尚未经负责人审批，不能用印", None))
@@ -218,7 +218,7 @@ def state_reasons(action: str, matter: Matter, steps: tuple[str, ...]) -> list[t
         elif matter.stamp is None:
             out.append((f"{CORE}.not_stamped", "本事项尚未用印，不能备案", None))
         elif matter.file is not None:
-            out.append((f"{CORE}.filed", f"本事项已于 {matter.file.at[:16].replace('T', ' ')} 备案", None))
+            out.append((f"{CORE}.filed", f"本事项已于 {minutes(matter.file.at)} 备案", None))
     return out
 
 
