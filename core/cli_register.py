@@ -171,7 +171,9 @@ def _print_decision_json(d: dict) -> None:
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d["requirements"]))
     if d.get("questions"):
         print("待确认情形：" + "、".join(d["questions"]))
-    print("依据：" + "；".join((c["document"] + " " + (c.get("provision") or "")).strip() for c in d["citations"]))
+    from .desk import citation_label
+
+    print("依据：" + "；".join(citation_label(c) for c in d["citations"]))
     for w in d.get("warnings", []):
         print(f"注意：{w}")
 

@@ -33,6 +33,11 @@ def os_login() -> str:
         return getpass.getuser()
 
 
+def citation_label(c: dict) -> str:
+    """A citation of a decision's JSON as one line, like :attr:`Citation.label`."""
+    return f"{c['document']} {c.get('provision') or ''}".strip()
+
+
 def entry_number(entry) -> int:
     try:
         return int(entry)
@@ -234,8 +239,7 @@ class Desk:
             "void_reason": v.data.get("reason") if v else None,
             "route": d.get("route"),
             "requirements": d.get("requirements", []),
-            "citations": [c["document"] + (" " + c["provision"] if c.get("provision") else "")
-                          for c in d.get("citations", [])],
+            "citations": [citation_label(c) for c in d.get("citations", [])],
             "papers": [p.data.get("sha256") for p in matter.papers],
             "hash": m.hash,
         }
@@ -245,7 +249,7 @@ class Desk:
         steps = steps_of(self.view().workflow)
         out = self.summary(matter, steps)
         out["decision"] = matter.entry.data["decision"]
-        out["records"] = [self.record_json(r) for r in self.register.related(matter.entry.seq)]
+        out["records"] = [self.record_json(r) for r in matter.records]
         return out
 
     def matters(self) -> Iterator[Matter]:

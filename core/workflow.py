@@ -77,10 +77,11 @@ class Matter:
     file: Record | None = None
     void: Record | None = None
     papers: list[Record] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)  # every record that acted on it, in chain order
 
     @classmethod
     def build(cls, entry: Record, related: list[Record]) -> "Matter":
-        m = cls(entry)
+        m = cls(entry, records=list(related))
         for r in related:
             if r.kind == "paper":
                 m.papers.append(r)
