@@ -383,9 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")
     s.set_defaults(func=cmd_decide)
 
+    from .cli_papers import add_parsers as add_paper_parsers
     from .cli_register import add_parsers
 
     add_parsers(sub)
+    add_paper_parsers(sub)
     return p
 
 
@@ -401,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             if args.command == "register":
                 raise BadInput("register 需要子命令：list、show、export、verify")
+            if args.command == "paper":
+                raise BadInput("paper 需要子命令：certificate、refusal、commitment、consultation、verify")
+            if args.command == "report":
+                raise BadInput("report 需要子命令：inventory、retained、notice")
             parser.print_help()
             return 0
         return args.func(args)
@@ -410,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         from .cli_register import EXIT_REFUSED
         from .community import ConfigError
+        from .fonts import FontError
+        from .papers import TemplateError
         from .register import RegisterError
         from .resident import InvalidInput
         from .service import ServiceError
@@ -418,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, Refused):
             print(f"sealdesk: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        if isinstance(exc, (InvalidInput, ConfigError, RegisterError, ServiceError)):
+        if isinstance(exc, (InvalidInput, ConfigError, RegisterError, ServiceError, FontError, TemplateError)):
             print(f"sealdesk: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise

@@ -71,6 +71,7 @@ class Community:
     register_group: str = ""
     socket: str = ""  # register service socket; empty: use the register file directly
     validity_days: int = 90
+    paper_font: str = ""  # [papers] font: the township's 仿宋/宋体 file, first in the font chain
     home: Path = field(default=Path("."), compare=False)
 
     def person(self, login: str) -> Person | None:
@@ -98,6 +99,8 @@ class Community:
             data["register"]["group"] = self.register_group
         if self.socket:
             data["service"] = {"socket": self.socket}
+        if self.paper_font:
+            data["papers"] = {"font": self.paper_font}
         return data
 
 
@@ -154,8 +157,9 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         raise ConfigError(f"{source}：登录名 {dup!r} 出现了两次")
     reg = data.get("register", {}) or {}
     svc = data.get("service", {}) or {}
-    if not isinstance(reg, dict) or not isinstance(svc, dict):
-        raise ConfigError(f"{source}：[register] 和 [service] 应为表")
+    papers = data.get("papers", {}) or {}
+    if not isinstance(reg, dict) or not isinstance(svc, dict) or not isinstance(papers, dict):
+        raise ConfigError(f"{source}：[register]、[service] 和 [papers] 应为表")
     try:
         mode = int(str(reg.get("mode", "0600")), 8)
     except ValueError:
@@ -177,6 +181,7 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         register_group=_str(reg, "group", "register", required=False),
         socket=_str(svc, "socket", "service", required=False),
         validity_days=days,
+        paper_font=_str(papers, "font", "papers", required=False),
         home=Path(home),
     )
 

@@ -19,6 +19,7 @@ from typing import Iterator
 
 from . import __version__
 from .community import ROLES, Community, Person, load_community
+from .papers import PAPERS
 from .model import Facts, Outcome, Request
 from .protocol import decide
 from .register import Register, Record
@@ -184,6 +185,122 @@ class Desk:
     def void(self, entry: int, reason: str, login: str | None = None, as_login: str | None = None) -> dict:
         reason = clean_text(reason, "作废原因", REASON_MAX, required=True)
         return self._act("void", entry, login, as_login, {"reason": reason})
+
+    # -- papers -----------------------------------------------------------------------
+    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None) -> dict:
+        """Append a ``paper`` record with the PDF's SHA-256, unless this very PDF is recorded already."""
+        import base64
+        import hashlib
+
+        digest = hashlib.sha256(pdf).hexdigest()
+        reg = self.register
+        existing = next((r for r in reg.papers_by_hash(digest) if r.ref == ref), None)
+        if existing is None:
+            body = {"paper": paper.paper, "label": PAPERS[paper.paper], "sha256": digest, "bytes": len(pdf),
+                    "name": person.name, **paper.body}
+            existing = reg.append("paper", actor=person.login, role=self._role("paper" if ref else "report", person),
+                                  community=self.community.name, ref=ref, body=body)
+            new = True
+        else:
+            new = False
+        return {"paper": paper.paper, "label": PAPERS[paper.paper], "entry": ref, "record": existing.seq,
+                "sha256": digest, "bytes": len(pdf), "new": new, "pdf": base64.b64encode(pdf).decode("ascii")}
+
+    def _paper_person(self, action: str, login, as_login) -> Person:
+        person = self.person(login, as_login)
+        reasons = role_reasons(action, person)
+        if reasons:
+            raise Refused(action, reasons)
+        return person
+
+    def paper(self, paper: str, entry: int, content: str | None = None, login: str | None = None,
+              as_login: str | None = None) -> dict:
+        """Print a matter's paper (certificate, refusal, commitment, consultation) and record its hash.
+
+        The PDF is deterministic: printing it again gives the same bytes and no new record. A
+        certificate needs the fact certified (``content``, 证明事项) the first time; later prints
+        reuse it, and a different text is refused (void the matter and register it again).
+        """
+        from . import papers as P
+        from .typeset import render
+
+        if paper not in P.MATTER_PAPERS:
+            raise InvalidInput(f"未知文书 {paper!r}（可用：{'、'.join(P.MATTER_PAPERS)}）")
+        person = self._paper_person("paper", login, as_login)
+        matter = self.matter(entry)
+        label = P.PAPERS[paper]
+        outcome = matter.outcome
+        if outcome not in P.FOR_OUTCOMES[paper]:
+            raise Refused("paper", [("sealdesk.paper.outcome",
+                                     f"登记号 {matter.entry.seq} 的决定是“{outcome.label}”，不能打印{label}", None)])
+        if matter.void is not None:
+            raise Refused("paper", [("sealdesk.paper.voided",
+                                     f"登记号 {matter.entry.seq} 已作废（第 {matter.void.seq} 条记录），不能打印{label}", None)])
+        d = matter.entry.data["decision"]
+        view = self.registry.view(d["jurisdiction"], dt.date.fromisoformat(d["date"]))
+        tpl = P.template(paper, view, self.registry)
+        if paper == "certificate":
+            if matter.stamp is None:
+                raise Refused("paper", [("sealdesk.paper.unstamped",
+                                         f"登记号 {matter.entry.seq} 尚未用印登记，不能打印证明（请先审批、用印）", None)])
+            printed = [p.data.get("content") for p in matter.papers if p.data.get("paper") == "certificate"]
+            content = clean_text(content, "证明事项", P.CONTENT_MAX) if content is not None else ""
+            if printed and content and content != printed[-1]:
+                raise Refused("paper", [("sealdesk.paper.changed",
+                                         f"登记号 {matter.entry.seq} 的证明已按“{printed[-1]}”出具；"
+                                         "证明内容不能更改，如有错误请作废本事项后重新登记", None)])
+            content = content or (printed[-1] if printed else "")
+            if not content:
+                raise InvalidInput("请填写证明事项（--content，即“兹证明……”的内容）")
+            built = P.certificate(matter, self.community, view, tpl, content)
+        else:
+            built = P.BUILDERS[paper](matter, self.community, view, tpl)
+        pdf = render(built, self.community.paper_font or None)
+        return self._record_paper(person, built, pdf, matter.entry.seq)
+
+    def report(self, paper: str, start: dt.date | None = None, end: dt.date | None = None,
+               login: str | None = None, as_login: str | None = None) -> dict:
+        """The inventory table for a period, the retained list or the public notice, recorded like a paper."""
+        from . import papers as P
+        from . import reports as R
+        from .typeset import render
+
+        if paper not in P.REPORTS:
+            raise InvalidInput(f"未知报表 {paper!r}（可用：{'、'.join(P.REPORTS)}）")
+        person = self._paper_person("report", login, as_login)
+        today = dt.date.today()
+        view = self.view(today)
+        tpl = P.template(paper, view, self.registry)
+        if paper == "inventory":
+            start, end = start or today.replace(month=1, day=1), end or today
+            if start > end:
+                raise InvalidInput(f"统计期间的开始日期 {start} 晚于结束日期 {end}")
+            built = R.inventory(self.matters(), self.community, view, tpl, start, end, person.name, today)
+        else:
+            built = getattr(R, paper)(self.community, view, tpl, today)
+        pdf = render(built, self.community.paper_font or None)
+        return self._record_paper(person, built, pdf, None)
+
+    def find_paper(self, sha256: str, login: str | None = None, as_login: str | None = None) -> dict:
+        """Which register record printed the PDF with this SHA-256 (``paper verify``)."""
+        sha256 = clean_text(sha256, "SHA-256", 64).lower()
+        recs = self.register.papers_by_hash(sha256)
+        if not recs:
+            return {"found": False, "sha256": sha256}
+        rec = recs[0]
+        out = {"found": True, "sha256": sha256, "record": rec.seq, "at": rec.at, "paper": rec.data.get("paper"),
+               "label": rec.data.get("label"), "printed_by": rec.data.get("name") or rec.actor, "entry": rec.ref,
+               "voided_by": None}
+        if rec.ref is not None:
+            matter = self.matter(rec.ref)
+            out["voided_by"] = matter.void.seq if matter.void else None
+            out["void_reason"] = matter.void.data.get("reason") if matter.void else None
+            d = matter.entry.data["decision"]
+            out["query"] = d["query"]
+            out["resident_name"] = matter.entry.data["resident"]["name"]
+            if matter.stamp is not None:
+                out["serial_text"] = f"{matter.stamp.year}年证明第{matter.stamp.serial}号"
+        return out
 
     # -- reading ----------------------------------------------------------------------
     def record_json(self, rec: Record) -> dict:

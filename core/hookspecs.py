@@ -138,3 +138,30 @@ def sealdesk_workflow_rules():
             return [WorkflowRule("my-district.workflow.next_day", "my-district", "stamp", two_days,
                                  Citation("某府发〔2024〕1号", "五"), "审批须在登记次日以后")]
     """
+
+
+@hookspec
+def sealdesk_paper_templates():
+    """Change the wording of papers (文书) for a jurisdiction, in Python.
+
+    Called once at start-up, after ``sealdesk_workflow_rules``. Most plugins need none:
+    ``[papers.<paper>]`` in jurisdiction.toml does the same as data. Papers are
+    ``certificate``, ``refusal``, ``commitment``, ``consultation``, ``inventory``,
+    ``retained`` and ``notice``; their base templates are ``templates/<paper>.toml``.
+
+    Returns a list of :class:`sealdesk.core.papers.PaperTemplate`: the jurisdiction, the
+    paper and a dict of keys that replace the base template's (merged from national down
+    to the jurisdiction, deeper winning). Keys and ``{placeholders}`` are checked at load:
+    an unknown one is a load error naming the plugin, and the paper keeps its parent's
+    wording. Values are filled with the register's data as plain text.
+
+    Example::
+
+        from sealdesk.core.papers import PaperTemplate
+
+        @hookimpl
+        def sealdesk_paper_templates():
+            return [PaperTemplate("my-district", "refusal", {
+                "closing": "特此告知。如有疑问，请咨询{township}民政办。",
+            })]
+    """

@@ -60,6 +60,7 @@ class JurisdictionData:
     fact_wording: dict = field(default_factory=dict)  # fact -> {"question":…, "source":…, "citation":…}
     texts: dict = field(default_factory=dict)
     workflow_rules: tuple = ()  # of workflow.WorkflowRule
+    papers: dict = field(default_factory=dict)  # [papers.<paper>]: wording that replaces the base template's
     description: str = ""
     plugin: str = ""
     files: tuple[str, ...] = ()
@@ -67,7 +68,7 @@ class JurisdictionData:
 
 _JUR_FIELDS = {
     "id", "name", "parent", "level", "description", "documents", "adoption", "seal_rules",
-    "extra_requirements", "notices", "facts", "texts", "workflow_rules",
+    "extra_requirements", "notices", "facts", "texts", "workflow_rules", "papers",
 }
 _DOC_FIELDS = {"id", "number", "title", "issuer", "date", "effective_from", "effective_until", "source", "note"}
 _CIT_FIELDS = {"document", "provision", "quote"}
@@ -177,6 +178,7 @@ def parse_jurisdiction(path: Path, plugin: str = "") -> JurisdictionData:
         adoption=adoption,
         fact_wording=facts,
         texts=top.sub("texts") or {},
+        papers=top.sub("papers") or {},
         description=top.str("description"),
         plugin=plugin,
         files=(str(path),),

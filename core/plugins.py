@@ -108,6 +108,7 @@ class Registry:
         self._collect_facts()
         self._collect_rules()
         self._collect_workflow()
+        self._collect_papers()
         self._validate()
         self._views: dict = {}
 
@@ -206,7 +207,7 @@ class Registry:
             self.rules[rule.id] = rule
 
     def _collect_workflow(self) -> None:
-        from .workflow import ACTIONS, WorkflowRule
+        from .workflow import GUARDED, WorkflowRule
 
         self.workflow_rules: dict[str, WorkflowRule] = {}
         collected = [r for j in self.jurisdictions.values() for r in j.workflow_rules]
@@ -223,7 +224,7 @@ class Registry:
                 self.errors.append(LoadError(rule.plugin, rule.source,
                                              f"workflow rule {rule.id} is for unknown jurisdiction '{rule.jurisdiction}'"))
                 continue
-            if rule.action not in ACTIONS or rule.action == "request":
+            if rule.action not in GUARDED:
                 self._break(rule.jurisdiction, LoadError(rule.plugin, rule.source,
                             f"workflow rule {rule.id}: unknown action '{rule.action}' (approve, stamp, file, void)"))
                 continue
@@ -233,6 +234,41 @@ class Registry:
                             f"'{self.workflow_rules[rule.id].plugin}'"))
                 continue
             self.workflow_rules[rule.id] = rule
+
+    def _collect_papers(self) -> None:
+        """Paper wording per jurisdiction: ``[papers.<paper>]`` tables and ``sealdesk_paper_templates``.
+
+        A bad template is a load error of its plugin; the jurisdiction still decides (papers
+        then use the wording of its parent).
+        """
+        from .papers import PAPERS, PaperTemplate, TemplateError, base_template, check_fields
+
+        collected = [PaperTemplate(j.id, paper, fields, j.plugin, j.files[0] if j.files else "")
+                     for j in self.jurisdictions.values() for paper, fields in j.papers.items()]
+        for plugin, result in self._call_each("sealdesk_paper_templates"):
+            for t in result:
+                if not isinstance(t, PaperTemplate) or not isinstance(t.fields, dict):
+                    self.errors.append(LoadError(plugin, self.plugin_files.get(plugin, ""),
+                                                 f"sealdesk_paper_templates returned {type(t).__name__}, "
+                                                 "expected PaperTemplate"))
+                    continue
+                collected.append(replace(t, plugin=plugin, source=t.source or self.plugin_files.get(plugin, "")))
+        self.paper_templates: dict[tuple[str, str], PaperTemplate] = {}
+        for t in collected:
+            where = f"papers.{t.paper} of {t.jurisdiction}"
+            try:
+                if t.jurisdiction not in self.jurisdictions:
+                    raise TemplateError(f"{where}: unknown jurisdiction '{t.jurisdiction}'")
+                if not isinstance(t.fields, dict):
+                    raise TemplateError(f"{where}: expected a table")
+                check_fields(t.paper, t.fields, base_template(t.paper) if t.paper in PAPERS else None, where)
+                if (t.jurisdiction, t.paper) in self.paper_templates:
+                    raise TemplateError(f"{where} is defined twice (plugins '{self.paper_templates[t.jurisdiction, t.paper].plugin}' "
+                                        f"and '{t.plugin}')")
+            except TemplateError as exc:
+                self.errors.append(LoadError(t.plugin, t.source, str(exc), t.jurisdiction))
+                continue
+            self.paper_templates[(t.jurisdiction, t.paper)] = t
 
     def _break(self, jid: str, error: LoadError) -> None:
         error = replace(error, jurisdiction=jid)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 APPLICATION_ID = 0x5345414C  # "SEAL": marks the file as a sealdesk register
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GENESIS = "0" * 64
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -71,10 +71,13 @@ CREATE UNIQUE INDEX records_serial ON records(community, year, serial) WHERE ser
 CREATE UNIQUE INDEX records_once ON records(ref, kind) WHERE kind IN ('approve', 'stamp', 'file', 'void');
 CREATE INDEX records_ref ON records(ref) WHERE ref IS NOT NULL;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""" + "{paper_index}"
 
 # Migrations from version N to N+1, applied in order inside one transaction.
-MIGRATIONS: dict[int, str] = {}
+# 2: papers are looked up by their SHA-256 (``sealdesk paper verify``).
+_PAPER_INDEX = "CREATE INDEX records_paper ON records(json_extract(body, '$.sha256')) WHERE kind = 'paper';"
+_SCHEMA = _SCHEMA.replace("{paper_index}", _PAPER_INDEX)
+MIGRATIONS: dict[int, str] = {1: _PAPER_INDEX}
 
 
 class RegisterError(Exception):
@@ -322,6 +325,11 @@ class Register:
             params += list(kinds)
         for row in self.conn.execute(sql + " ORDER BY seq", params):
             yield Record(*row)
+
+    def papers_by_hash(self, sha256: str) -> list[Record]:
+        rows = self.conn.execute("SELECT * FROM records WHERE kind = 'paper' AND json_extract(body, '$.sha256') = ? "
+                                 "ORDER BY seq", (sha256,))
+        return [Record(*r) for r in rows]
 
     def rows(self) -> Iterator[tuple]:
         """Raw rows in chain order (verify and audit: no Record objects for a million rows)."""

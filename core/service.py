@@ -26,6 +26,8 @@ import threading
 from pathlib import Path
 
 from .cli import BadInput, parse_date
+from .fonts import FontError
+from .papers import TemplateError
 from .community import ConfigError
 from .register import RegisterError
 from .resident import InvalidInput
@@ -34,8 +36,8 @@ from .workflow import Refused
 DEFAULT_SOCKET = "/run/sealdesk/register.sock"
 _MAX_LINE = 1 << 20
 
-READ_OPS = {"info", "show", "list", "export", "verify", "audit", "allowed"}
-WRITE_OPS = {"request", "approve", "stamp", "file", "void"}
+READ_OPS = {"info", "show", "list", "export", "verify", "audit", "allowed", "find_paper"}
+WRITE_OPS = {"request", "approve", "stamp", "file", "void", "paper", "report"}
 
 
 class ServiceError(Exception):
@@ -77,6 +79,14 @@ def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
                 result = getattr(desk, op)(args["entry"], **who)
             elif op == "void":
                 result = desk.void(args["entry"], args.get("reason", ""), **who)
+            elif op == "paper":
+                result = desk.paper(args["paper"], args["entry"], content=args.get("content"), **who)
+            elif op == "report":
+                start, end = args.get("start"), args.get("end")
+                result = desk.report(args["paper"], parse_date(start) if start else None,
+                                     parse_date(end) if end else None, **who)
+            elif op == "find_paper":
+                result = desk.find_paper(args["sha256"])
             elif op == "allowed":
                 result = desk.allowed(args["action"], args["entry"], **who)
             elif op == "show":
@@ -92,7 +102,7 @@ def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
         return {"ok": True, "result": result}
     except Refused as exc:
         return _error("refused", str(exc), exc.to_json())
-    except (InvalidInput, ConfigError, BadInput) as exc:
+    except (InvalidInput, ConfigError, BadInput, FontError, TemplateError) as exc:
         return _error("invalid", str(exc))
     except RegisterError as exc:
         return _error("register", str(exc))
@@ -236,3 +246,13 @@ class RemoteDesk:
 
     def audit(self, as_login=None):
         return self.call("audit", as_login)
+
+    def paper(self, paper, entry, content=None, login=None, as_login=None):
+        return self.call("paper", as_login, paper=paper, entry=entry, content=content)
+
+    def report(self, paper, start=None, end=None, login=None, as_login=None):
+        return self.call("report", as_login, paper=paper, start=start.isoformat() if start else None,
+                         end=end.isoformat() if end else None)
+
+    def find_paper(self, sha256, login=None, as_login=None):
+        return self.call("find_paper", as_login, sha256=sha256)

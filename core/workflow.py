@@ -24,13 +24,17 @@ from .community import ROLES, Person
 from .model import Citation, Outcome
 from .register import Record, minutes
 
-ACTIONS = {"request": "登记申请", "approve": "审批", "stamp": "用印", "file": "备案", "void": "作废"}
+ACTIONS = {"request": "登记申请", "approve": "审批", "stamp": "用印", "file": "备案", "void": "作废",
+           "paper": "打印文书", "report": "生成报表"}
+GUARDED = ("approve", "stamp", "file", "void")  # the actions workflow rules can guard
 ROLE_FOR = {
     "request": ("clerk", "director"),
     "approve": ("director",),
     "stamp": ("keeper",),
     "file": ("director", "keeper"),
     "void": ("director",),
+    "paper": ("clerk", "director", "keeper"),
+    "report": ("clerk", "director", "keeper", "inspector"),
 }
 
 STATUS = {

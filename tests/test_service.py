@@ -193,3 +193,20 @@ def test_serve_command_starts_and_refuses_a_second_instance(tmp_path):
     finally:
         first.terminate()
         first.wait(timeout=10)
+
+
+def test_papers_print_through_the_service_and_verify_there(tmp_path, service):
+    # The service renders the PDF (it owns the register); the clerk's CLI writes the file, 0600.
+    path, home = service
+    env = {**os.environ, "SEALDESK_SOCKET": path, "SEALDESK_HOME": str(tmp_path / "elsewhere")}
+    cmd = [sys.executable, "-m", "sealdesk.core.cli"]
+    entry = RemoteDesk(path).request("无犯罪记录证明", resident_name="张三", resident_id=VALID_IDS[0])["entry"]
+    out = tmp_path / "r.pdf"
+    p = subprocess.run([*cmd, "paper", "refusal", str(entry), "-o", str(out)], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes().startswith(b"%PDF") and oct(out.stat().st_mode & 0o777) == "0o600"
+    p = subprocess.run([*cmd, "paper", "verify", str(out)], env=env, capture_output=True, text=True)
+    assert p.returncode == 0 and f"登记号 {entry}" in p.stdout
+    # the keeper printing the same paper gets the same bytes and adds no record
+    r = as_user("bin", path, lambda x: x.paper("refusal", entry)["new"])
+    assert r["ok"] and r["result"] is False

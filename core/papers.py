@@ -1,0 +1,337 @@
+"""Papers (文书): what each paper says, from its template and the register.
+
+Templates are data (``templates/<paper>.toml``); a jurisdiction changes wording with
+``[papers.<paper>]`` in its jurisdiction.toml or with the ``sealdesk_paper_templates``
+hook. Both are merged over the base template from national down to the jurisdiction,
+deeper winning, key by key. A template's ``{placeholders}`` are checked when it is
+loaded: each paper has a fixed set of fields (:data:`FIELDS`) filled from the register.
+Values are inserted as plain text, never parsed, so a name like ``{x}`` or ``[b]`` prints
+as typed.
+
+This module builds a paper as a list of blocks (:mod:`sealdesk.core.typeset` lays them
+out). ID numbers print in full only where the paper's model has the field and it identifies
+the person to a third party (certificate: 附件4 "身份证号"; commitment: the promisor);
+refusal notices, consultation records and reports mask them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from .model import Outcome
+from .resident import mask_id
+
+PAPERS = {
+    "certificate": "证明",
+    "refusal": "不予出具证明告知单",
+    "commitment": "证明事项告知承诺书",
+    "consultation": "议事协商记录",
+    "inventory": "证明事项统计表",
+    "retained": "拟保留证明事项清单",
+    "notice": "证明事项清单公示",
+}
+MATTER_PAPERS = ("certificate", "refusal", "commitment", "consultation")
+REPORTS = ("inventory", "retained", "notice")
+
+# Which matters each paper is for.
+FOR_OUTCOMES = {
+    "certificate": (Outcome.ISSUE, Outcome.ISSUE_AFTER_CONSULTATION, Outcome.ISSUE_TRANSITIONAL),
+    "refusal": (Outcome.REFUSE,),
+    "commitment": (Outcome.COMMITMENT,),
+    "consultation": (Outcome.ISSUE_AFTER_CONSULTATION,),
+}
+
+_PLACE = {"county", "township", "place", "place_kind", "committee", "committee_kind", "date"}
+_MATTER = _PLACE | {"entry", "name", "id_number", "query", "item_name", "item_or_query", "purpose", "requester",
+                    "purpose_or_blank", "requester_or_blank", "request_date", "jurisdiction_name"}
+FIELDS = {
+    "certificate": _MATTER | {"serial", "year", "basis", "content", "valid_until"},
+    "refusal": _MATTER | {"purpose_clause", "item_clause"},
+    "commitment": _MATTER | {"item_note"},
+    "consultation": _MATTER,
+    "inventory": _PLACE | {"period_from", "period_to", "total", "counts", "preparer"},
+    "retained": _PLACE | {"jurisdiction_name"},
+    "notice": _PLACE | {"jurisdiction_name", "documents"},
+}
+CONTENT_MAX = 300
+
+
+@dataclass
+class Block:
+    kind: str
+    text: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def strings(self):
+        yield self.text
+        for v in self.extra.values():
+            yield from _strings(v)
+
+
+def _strings(v):
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            yield from _strings(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from _strings(x)
+
+
+class TemplateError(Exception):
+    """A paper template (base or a jurisdiction's override) is malformed."""
+
+
+@dataclass(frozen=True)
+class PaperTemplate:
+    """A jurisdiction's change to a paper's wording: ``fields`` replace the base template's keys."""
+
+    jurisdiction: str
+    paper: str
+    fields: dict
+    plugin: str = ""
+    source: str = ""
+
+
+def _placeholders(value) -> set[str]:
+    out: set[str] = set()
+    if isinstance(value, str):
+        for _lit, name, _spec, _conv in string.Formatter().parse(value):
+            if name is not None:
+                out.add(name)
+    elif isinstance(value, list):
+        for v in value:
+            out |= _placeholders(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            out |= _placeholders(v)
+    return out
+
+
+def check_fields(paper: str, fields: dict, base: dict | None, where: str) -> None:
+    """Raise TemplateError if a template uses an unknown key or placeholder (``where`` names it)."""
+    if paper not in PAPERS:
+        raise TemplateError(f"{where}: unknown paper '{paper}' (known: {', '.join(PAPERS)})")
+    if base is not None:
+        unknown = sorted(set(fields) - set(base))
+        if unknown:
+            raise TemplateError(f"{where}: unknown key(s) {', '.join(unknown)} for paper '{paper}'")
+    try:
+        bad = sorted(_placeholders(fields) - FIELDS[paper])
+    except ValueError as exc:  # a lone brace
+        raise TemplateError(f"{where}: {exc}") from None
+    if bad:
+        raise TemplateError(f"{where}: unknown placeholder(s) {', '.join('{' + b + '}' for b in bad)} "
+                            f"(fields of '{paper}': {', '.join(sorted(FIELDS[paper]))})")
+
+
+@lru_cache(maxsize=None)
+def base_template(paper: str) -> dict:
+    if paper not in PAPERS:
+        raise TemplateError(f"unknown paper '{paper}'")
+    ref = resources.files("sealdesk.templates") / f"{paper}.toml"
+    where = f"templates/{paper}.toml"
+    try:
+        data = tomllib.loads(ref.read_text(encoding="utf-8"))["paper"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise TemplateError(f"{where}: {exc}") from None
+    check_fields(paper, data, None, where)
+    return data
+
+
+def template(paper: str, view, registry) -> dict:
+    """The paper's template for ``view``'s jurisdiction: base, then overrides root first."""
+    out = dict(base_template(paper))
+    for jid in view.chain:
+        override = registry.paper_templates.get((jid, paper))
+        if override is not None:
+            out.update(override.fields)
+    return out
+
+
+def fill(value, ctx: dict):
+    if isinstance(value, str):
+        return value.format_map(ctx)
+    if isinstance(value, list):
+        return [fill(v, ctx) for v in value]
+    return value
+
+
+# -- places and people ------------------------------------------------------------------
+def place_fields(community, date: dt.date) -> dict:
+    name = community.name
+    village = "村民委员会" in name or (name.endswith("村") and "社区" not in name)
+    committee_kind = "村民委员会" if village else "居民委员会"
+    place = name.removesuffix(committee_kind)
+    committee = name if name.endswith(committee_kind) else name + committee_kind
+    return {
+        # 附件4 names the place, not the office: "____街道（镇）", so 示范街道办事处 prints as 示范街道.
+        "county": community.county, "township": community.township.removesuffix("办事处"), "place": place,
+        "place_kind": "村" if village else "社区", "committee": committee, "committee_kind": committee_kind,
+        "date": cn_date(date),
+    }
+
+
+def cn_date(d: dt.date | str | None) -> str:
+    if d is None or d == "":
+        return "____年__月__日"
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def citation_text(c: dict) -> str:
+    return f"{c['document']} {c.get('provision') or ''}".strip()
+
+
+# -- matter papers ------------------------------------------------------------------------
+@dataclass
+class Paper:
+    """A paper ready to typeset: its blocks, title, fixed creation time and register body."""
+
+    paper: str
+    title: str
+    blocks: list[Block]
+    created: dt.datetime
+    orientation: str = "portrait"
+    body: dict = field(default_factory=dict)  # extra register fields (certificate content, report period)
+
+
+def matter_fields(matter, community, view, date: dt.date) -> dict:
+    d = matter.entry.data["decision"]
+    res = matter.entry.data["resident"]
+    item = d.get("item") or {}
+    purpose, requester = d.get("purpose") or "", d.get("requester") or ""
+    return {
+        **place_fields(community, date),
+        "entry": matter.entry.seq, "name": res["name"], "id_number": mask_id(res["id"]), "query": d["query"],
+        "item_name": item.get("name") or "", "item_or_query": item.get("name") or d["query"],
+        "purpose": purpose, "requester": requester,
+        "purpose_or_blank": purpose or "________", "requester_or_blank": requester or "________",
+        "request_date": cn_date(matter.entry.at), "jurisdiction_name": view.name,
+    }
+
+
+def _seal(t: dict, ctx: dict) -> Block:
+    return Block("seal", fill(t.get("signer", "{committee}"), ctx), extra={"date": fill(t["date"], ctx),
+                                                                          "label": t.get("seal", "")})
+
+
+def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
+    stamp = matter.stamp
+    date = dt.date.fromisoformat(stamp.at[:10])
+    d = matter.entry.data["decision"]
+    ctx = matter_fields(matter, community, view, date)
+    ctx.update(
+        id_number=matter.entry.data["resident"]["id"],  # 附件4 has the field: the certificate identifies the person
+        serial=stamp.serial, year=stamp.year, content=content,
+        basis="、".join(citation_text(c) for c in d.get("citations", [])) or "________",
+        valid_until=cn_date(stamp.data.get("valid_until")),
+        requester=d.get("requester") or "",
+    )
+    if not ctx["purpose"]:
+        ctx["purpose"] = "________"
+    if not ctx["requester"]:
+        ctx["requester"] = "________"
+    pages: list[Block] = []
+    copies = tpl.get("copies") or [""]
+    for i, copy in enumerate(copies):
+        if i:
+            pages.append(Block("page"))
+        if copy:
+            pages.append(Block("copy", f"第{'一二三四'[i] if i < 4 else i + 1}联　{copy}"))
+        pages += [
+            Block("title", fill(tpl["title"], ctx)),
+            Block("number", fill(tpl["number"], ctx)),
+            Block("addressee", fill(tpl["addressee"], ctx)),
+            *[Block("para", p) for p in fill(tpl["body"], ctx)],
+            _seal(tpl, ctx),
+            Block("footer", fill(tpl.get("footer", ""), ctx)),
+        ]
+    return Paper("certificate", fill(tpl["title"], ctx), pages, _at(stamp.at), body={"content": content})
+
+
+def refusal(matter, community, view, tpl: dict) -> Paper:
+    d = matter.entry.data["decision"]
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    item = d.get("item")
+    purpose = d.get("purpose") or ""
+    ctx["purpose_clause"] = f"（用途：{purpose}）" if purpose else ""
+    if item:
+        list_name = "不应由基层群众性自治组织出具证明事项清单" if item["list"] == "negative" else "证明事项清单"
+        ctx["item_clause"] = f"该证明属于《{list_name}》第{item['number']}项“{item['name']}”，"
+    else:
+        ctx["item_clause"] = "该证明不在本辖区依法出具的证明事项清单内，"
+    grounds = [g["text"] for g in d.get("grounds", [])] or d.get("explanation", [])
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("addressee", fill(tpl["addressee"], ctx)),
+        *[Block("para", p) for p in fill(tpl["body"], ctx)],
+        Block("heading", tpl["grounds_heading"]),
+        *[Block("item", f"{i}. {g}") for i, g in enumerate(grounds, 1)],
+        Block("heading", tpl["route_heading"]),
+        Block("para", d.get("route") or tpl["route_missing"]),
+        Block("heading", tpl["citations_heading"]),
+        *[Block("item", citation_text(c)) for c in d.get("citations", [])],
+        Block("para", fill(tpl["closing"], ctx)),
+        _seal(tpl, ctx),
+    ]
+    return Paper("refusal", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+def commitment(matter, community, view, tpl: dict) -> Paper:
+    d = matter.entry.data["decision"]
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    ctx["id_number"] = matter.entry.data["resident"]["id"]  # the promisor must be identified
+    item = d.get("item")
+    ctx["item_note"] = f"（清单事项：{item['name']}）" if item and item["name"] != d["query"] else ""
+    clause = view.texts.get("credit_clause", "")
+    cite = view.texts.get("credit_clause_citation", "")
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("heading", tpl["matter_heading"]),
+        *[Block("para", p) for p in fill(tpl["matter"], ctx)],
+        Block("heading", tpl["notice_heading"]),
+        *[Block("para", p) for p in fill(tpl["notice"], ctx)],
+        Block("heading", tpl["commitment_heading"]),
+        *[Block("para", p) for p in fill(tpl["commitment"], ctx)],
+        Block("heading", tpl["consequence_heading"]),
+        Block("para", clause + (f"（{cite}）" if cite else "")),
+        Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
+        _seal(tpl, ctx),
+        Block("footer", fill(tpl.get("footer", ""), ctx)),
+    ]
+    return Paper("commitment", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+def consultation(matter, community, view, tpl: dict) -> Paper:
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    tall = tpl.get("tall", {})
+    rows = [(label, fill(value, ctx), int(tall.get(label, 1))) for label, value in tpl["fields"]]
+    rule = view.texts.get("public_interest", "")
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("fields", "", extra={"rows": rows}),
+        Block("note", f"{tpl['rule_heading']}：{rule}（民发〔2020〕20号 二）" if rule else ""),
+        Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
+    ]
+    return Paper("consultation", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+BUILDERS = {"certificate": certificate, "refusal": refusal, "commitment": commitment, "consultation": consultation}
+
+
+def _at(ts: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(ts)

@@ -1,0 +1,429 @@
+"""Papers: every PDF is read back with pdftotext (poppler-utils), as a resident's or an
+inspector's reader would see it, and checked against the register."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import VALID_IDS
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+
+RARE = "䶮𠮷㛃堃喆"  # Extension A, Extension B, A, BMP, BMP
+
+
+def text(pdf_path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf_path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def flat(s: str) -> str:
+    """Text without line breaks and spaces: lines wrap anywhere in Chinese."""
+    return re.sub(r"\s+", "", s)
+
+
+def request(cli, query, name="张三", *extra, as_login="clerk", **kw) -> int:
+    args = ["request", query, "--resident-name", name, "--resident-id", kw.get("id", VALID_IDS[0]),
+            "--as", as_login, *extra]
+    return cli.json(*args)["entry"]
+
+
+def issued(cli, query="居民财产证明", name="王" + RARE, purpose="办理贷款", requester="某银行") -> int:
+    entry = request(cli, query, name, "--purpose", purpose, "--requester", requester,
+                    "--fact", "party_requires", "--fact", "within_duties", "--fact", "verifiable")
+    cli.json("approve", str(entry), "--as", "director")
+    cli.json("stamp", str(entry), "--as", "keeper")
+    return entry
+
+
+def registered(cli) -> int:
+    return cli.json("register", "verify")["records"]
+
+
+# -- the certificate ------------------------------------------------------------------------
+def test_certificate_follows_qinghai_model_with_serial_validity_and_rare_characters(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    out = tmp_path / "证明.pdf"
+    code, stdout, err = cli("paper", "certificate", str(entry), "-o", str(out), "--content", "该居民在本社区居住满五年",
+                            "--as", "clerk")
+    assert code == 0, err
+    assert oct(out.stat().st_mode & 0o777) == "0o600"  # it names a resident
+    t = text(out)
+    f = flat(t)
+    stamp = [r for r in cli.json("register", "show", str(entry))["records"] if r["kind"] == "stamp"][0]
+    assert f"证明第{stamp['serial']}号" in f
+    until = dt.date.fromisoformat(stamp["valid_until"])
+    assert f"此证明有效期至{until.year}年{until.month}月{until.day}日。" in f
+    assert "王" + RARE in f  # every character of the name, Extension B included
+    assert VALID_IDS[0] in f  # 附件4 has the ID number field: printed in full on the certificate only
+    assert "兹证明该居民在本社区居住满五年" in f and "用于办理办理贷款事务" in f
+    assert "某银行：" in f and "幸福社区居民委员会" in f
+    assert "本证明一式两份，基层群众性自治组织留存一份，居民持有一份。" in f
+    assert "（基层群众性自治组织盖章）" in f
+    assert "第一联居民持有" in f and "第二联基层群众性自治组织留存" in f  # the two copies, one page each
+    assert t.count("\f") == 2
+    assert out.stat().st_size <= 100 * 1024
+
+
+def test_certificate_prints_again_identically_and_its_content_cannot_change(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    first = cli.json("paper", "certificate", str(entry), "-o", str(a), "--content", "属实", "--as", "clerk")
+    n = registered(cli)
+    again = cli.json("paper", "certificate", str(entry), "-o", str(b), "--as", "keeper")  # content reused
+    assert a.read_bytes() == b.read_bytes() and first["sha256"] == again["sha256"]
+    assert first["new"] and not again["new"] and registered(cli) == n  # no second record for the same paper
+    code, _, err = cli("paper", "certificate", str(entry), "-o", str(b), "--content", "另一内容", "--as", "clerk")
+    assert code == 3 and "不能更改" in err and "作废" in err
+    assert registered(cli) == n
+
+
+def test_certificate_needs_a_stamp_content_and_an_issuing_decision(demo, tmp_path):
+    cli = demo("shaanxi")
+    out = tmp_path / "x.pdf"
+    pending = request(cli, "居民财产证明", "李四", "--fact", "party_requires", "--fact", "within_duties",
+                      "--fact", "verifiable")
+    code, _, err = cli("paper", "certificate", str(pending), "-o", str(out), "--content", "属实", "--as", "clerk")
+    assert code == 3 and "尚未用印" in err
+    refused = request(cli, "无犯罪记录证明")
+    code, _, err = cli("paper", "certificate", str(refused), "-o", str(out), "--content", "属实", "--as", "clerk")
+    assert code == 3 and "不予出具" in err
+    entry = issued(cli)
+    code, _, err = cli("paper", "certificate", str(entry), "-o", str(out), "--as", "clerk")
+    assert code == 2 and "证明事项" in err
+    code, _, err = cli("paper", "certificate", str(entry), "-o", str(out), "--content", "属实", "--as", "inspector")
+    assert code == 3 and "打印文书须由" in err
+    assert not out.exists()
+
+
+def test_voided_matter_prints_nothing(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    cli.json("void", str(entry), "--reason", "录入错误", "--as", "director")
+    code, _, err = cli("paper", "certificate", str(entry), "-o", str(tmp_path / "x.pdf"), "--content", "属实",
+                       "--as", "clerk")
+    assert code == 3 and "已作废" in err
+
+
+# -- refusal, commitment, consultation ---------------------------------------------------------
+def test_refusal_notice_has_item_grounds_route_verbatim_and_citation(demo, tmp_path, registry):
+    cli = demo("national")
+    entry = request(cli, "无犯罪记录证明", "李" + RARE)
+    out = tmp_path / "r.pdf"
+    cli.json("paper", "refusal", str(entry), "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    item = registry.view("national", dt.date.today()).by_id["national.negative.5"]
+    assert flat(item.route) in f  # the route verbatim
+    assert "第5项“无犯罪记录证明”" in f and "民发〔2020〕20号附件第5项" in f
+    assert "不予出具证明告知单" in f and "李" + RARE in f
+    assert VALID_IDS[0] not in f  # no full ID number outside the certificate and commitment
+
+
+def test_commitment_wording_follows_the_jurisdiction_jilin_names_its_credit_site(demo, registry):
+    # Only Qinghai's rules decide `commitment`; the paper's consequence clause is the
+    # jurisdiction's own [texts] credit_clause, so a Jilin view prints Jilin's wording.
+    from sealdesk.core import papers
+    from sealdesk.core.desk import Desk
+
+    cli = demo("qinghai")
+    entry = request(cli, "居住证明", "赵" + RARE, "--fact", "commitment_ok", "--on", "2026-01-10")
+    desk = Desk(cli.home, registry=registry)
+    matter = desk.matter(entry)
+    on = dt.date(2026, 1, 10)
+    for jid, site, cite in (("jilin", "信用中国（吉林）", "吉民发〔2020〕45号 四"),
+                            ("national", "“信用中国”网站", "民发〔2020〕20号 四（四）")):
+        view = registry.view(jid, on)
+        paper = papers.commitment(matter, desk.community, view, papers.template("commitment", view, registry))
+        body = "".join(papers_text(paper))
+        assert site in body and cite in body, jid
+    assert "信用中国（吉林）" not in "".join(papers_text(papers.commitment(
+        matter, desk.community, registry.view("national", on),
+        papers.template("commitment", registry.view("national", on), registry))))
+
+
+def papers_text(paper):
+    return [s for b in paper.blocks for s in b.strings()]
+
+
+def test_qinghai_commitment_on_its_date_uses_qinghai_wording(demo, tmp_path):
+    cli = demo("qinghai")
+    entry = request(cli, "居住证明", "钱" + RARE, "--fact", "commitment_ok", "--on", "2026-01-10")
+    out = tmp_path / "m.pdf"
+    cli.json("paper", "commitment", str(entry), "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    # Printed after the document lapsed, but for a decision taken while it was in force.
+    assert "全国信用信息共享平台（青海）" in f and "青民发〔2021〕103号二（六）" in f
+
+
+def test_consultation_record_has_matter_signature_lines_and_rule(demo, tmp_path):
+    cli = demo("national")
+    entry = request(cli, "小区公共设施改造同意证明", "孙" + RARE, "--fact", "public_interest", "--fact", "verifiable",
+                    "--fact", "within_duties", "--fact", "basis_provided")
+    show = cli.json("register", "show", str(entry))
+    assert show["outcome"] == "issue_after_consultation", show["outcome"]
+    out = tmp_path / "c.pdf"
+    cli.json("paper", "consultation", str(entry), "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    for label in ("协商事项", "参加人员", "协商结果", "记录人（签字）", "基层群众性自治组织负责人（签字）"):
+        assert label in f
+    assert "小区公共设施改造同意证明" in f and "孙" + RARE in f and "议事协商" in f
+
+
+def test_paper_for_the_wrong_outcome_is_refused(demo, tmp_path):
+    cli = demo("national")
+    entry = request(cli, "无犯罪记录证明")
+    code, _, err = cli("paper", "commitment", str(entry), "-o", str(tmp_path / "x.pdf"), "--as", "clerk")
+    assert code == 3 and "不能打印证明事项告知承诺书" in err
+    code, _, err = cli("paper", "refusal", "999", "-o", str(tmp_path / "x.pdf"), "--as", "clerk")
+    assert code == 2 and "不存在" in err
+
+
+# -- hostile and impossible text -------------------------------------------------------------------
+def test_long_and_hostile_text_stays_inside_the_page_and_prints_literally(demo, tmp_path):
+    cli = demo("shaanxi")
+    hostile = "[b]粗体[/b]{name}<script>%s\\n" + "A" * 120 + "证" * 150
+    entry = issued(cli, purpose="[red]办理[/red]{serial}", requester="某{id_number}银行")
+    out = tmp_path / "h.pdf"
+    cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", hostile, "--as", "clerk")
+    f = flat(text(out))
+    assert "[b]粗体[/b]{name}<script>%s\\n" in f and "[red]办理[/red]{serial}" in f and "某{id_number}银行" in f
+    bbox = subprocess.run(["pdftotext", "-bbox", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    page_w = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox))
+    assert right <= page_w - 25 / 25.4 * 72 + 1  # inside the 25 mm right margin
+
+
+def test_a_character_no_font_has_is_reported_before_printing(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    n = registered(cli)
+    lost = "\U00030000"  # CJK Extension G: none of the installed fonts has it
+    code, _, err = cli("paper", "certificate", str(entry), "-o", str(tmp_path / "x.pdf"), "--content", "属实" + lost,
+                       "--as", "clerk")
+    assert code == 2 and "U+30000" in err and "无法打印" in err
+    assert registered(cli) == n and not (tmp_path / "x.pdf").exists()
+
+
+# -- integrity ----------------------------------------------------------------------------------
+def test_verify_recognises_the_paper_and_detects_a_changed_byte(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    out = tmp_path / "c.pdf"
+    printed = cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", "属实", "--as", "clerk")
+    r = cli.json("paper", "verify", str(out))
+    assert r["found"] and r["entry"] == entry and r["record"] == printed["record"] and r["paper"] == "certificate"
+    assert r["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    code, stdout, _ = cli("paper", "verify", str(out))
+    assert code == 0 and "通过" in stdout and f"登记号 {entry}" in stdout
+    data = bytearray(out.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(bytes(data))
+    code, stdout, _ = cli("paper", "verify", str(changed))
+    assert code == 1 and "未通过" in stdout
+    cli.json("void", str(entry), "--reason", "重复办理", "--as", "director")
+    code, stdout, _ = cli("paper", "verify", str(out))
+    assert code == 0 and "已作废" in stdout and "重复办理" in stdout
+
+
+def test_papers_are_recorded_in_the_hash_chain(demo, tmp_path):
+    cli = demo("national")
+    entry = request(cli, "无犯罪记录证明")
+    printed = cli.json("paper", "refusal", str(entry), "-o", str(tmp_path / "r.pdf"), "--as", "clerk")
+    show = cli.json("register", "show", str(entry))
+    assert show["papers"] == [printed["sha256"]]
+    assert cli.json("register", "verify")["ok"]
+    db = sqlite3.connect(cli.json("info")["register"])
+    body = json.loads(db.execute("SELECT body FROM records WHERE kind = 'paper'").fetchone()[0])
+    assert body["sha256"] == printed["sha256"] and body["paper"] == "refusal"
+
+
+# -- reports ------------------------------------------------------------------------------------
+def test_inventory_fills_qinghai_columns_from_the_register_for_the_period(demo, tmp_path):
+    cli = demo("shaanxi")
+    issued(cli, purpose="办理贷款", requester="某银行")
+    request(cli, "无犯罪记录证明", "周" + RARE, "--purpose", "应聘")
+    out = tmp_path / "i.pdf"
+    today = dt.date.today()
+    cli.json("report", "inventory", "--from", today.isoformat(), "--to", today.isoformat(), "-o", str(out),
+             "--as", "inspector")
+    f = flat(text(out))
+    for col in ("序号", "证明名称", "涉及办理事项名称", "依据（需明确到具体条款内容）", "依据是否为法律法规", "证明用途",
+                "证明索要单位", "基层群众性自治组织是否有能力核实证明内容"):
+        assert col in f
+    assert "居民财产证明" in f and "某银行" in f and "无犯罪记录证明" in f and "应聘" in f
+    assert "登记2件" in f
+    assert "周" + RARE not in f  # an inventory lists certificates, not residents
+    earlier = today - dt.timedelta(days=400)
+    cli.json("report", "inventory", "--from", earlier.isoformat(), "--to", (earlier + dt.timedelta(days=1)).isoformat(),
+             "-o", str(out), "--as", "inspector")
+    assert "统计期间没有登记" in flat(text(out))
+    code, _, err = cli("report", "inventory", "--from", "2026-13-01", "-o", str(out), "--as", "inspector")
+    assert code == 2 and "2026-13-01" in err
+
+
+def test_notice_lists_every_negative_item_with_its_route_verbatim(demo, tmp_path, registry):
+    cli = demo("chongqing")
+    out = tmp_path / "n.pdf"
+    cli.json("report", "notice", "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    view = registry.view("chongqing", dt.date.today())
+    negative = [it for it in view.items if it.list == "negative"]
+    retained = [it for it in view.items if it.list == "retained"]
+    assert len(negative) == 30 and len(retained) == 7
+    for it in negative:
+        assert flat(it.route) in f, it.name
+    for it in retained:
+        assert flat(it.name) in f
+    assert "证明事项清单公示" in f
+
+
+def test_retained_list_uses_qinghai_annex3_columns(demo, tmp_path):
+    cli = demo("chongqing")
+    out = tmp_path / "k.pdf"
+    cli.json("report", "retained", "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    for col in ("序号", "证明名称", "涉及办理事项名称", "法律法规依据（需明确到具体条款内容）", "证明用途", "证明索要单位"):
+        assert col in f
+
+
+# -- templates ----------------------------------------------------------------------------------
+def desk_for(jid, tmp_path):
+    from sealdesk.core.community import demo_community, save_community
+    from sealdesk.core.desk import Desk
+    from sealdesk.core.plugins import Registry
+
+    reg = Registry()
+    assert not [e for e in reg.errors if e.jurisdiction == jid], reg.errors
+    home = tmp_path / "home"
+    save_community(demo_community(home, jid))
+    return Desk(home, registry=reg)
+
+
+def refusal_text(desk, tmp_path) -> str:
+    import base64
+
+    entry = desk.request("无犯罪记录证明", resident_name="张三", resident_id=VALID_IDS[0], as_login="clerk")["entry"]
+    out = tmp_path / "r.pdf"
+    out.write_bytes(base64.b64decode(desk.paper("refusal", entry, as_login="clerk")["pdf"]))
+    return flat(text(out))
+
+
+def test_jurisdiction_toml_overrides_a_papers_wording(make_plugin, tmp_path):
+    from conftest import DISTRICT_TOML
+
+    jid = "paper-district"
+    make_plugin("paper_district", {"jurisdiction.toml": DISTRICT_TOML.format(jid=jid, parent="national")
+                                   + '\n[papers.refusal]\nclosing = "特此告知。咨询电话见{township}公告栏。"\n'}, jid=jid)
+    assert "特此告知。咨询电话见示范街道公告栏。" in refusal_text(desk_for(jid, tmp_path), tmp_path)
+
+
+HOOK_INIT = """
+from sealdesk.core.hookspecs import hookimpl
+from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.papers import PaperTemplate
+
+
+@hookimpl
+def sealdesk_jurisdictions():
+    return [load_jurisdiction(__name__)]
+
+
+@hookimpl
+def sealdesk_paper_templates():
+    return [PaperTemplate("{jid}", "refusal", {"title": "不予出具证明事项告知书（{place}）"})]
+"""
+
+
+def test_hook_sealdesk_paper_templates(make_plugin, tmp_path):
+    from conftest import DISTRICT_TOML
+
+    jid = "hook-paper"
+    make_plugin("hook_paper", {"__init__.py": HOOK_INIT.replace("{jid}", jid),
+                               "jurisdiction.toml": DISTRICT_TOML.format(jid=jid, parent="national")}, jid=jid)
+    assert "不予出具证明事项告知书（幸福社区）" in refusal_text(desk_for(jid, tmp_path), tmp_path)
+
+
+def test_a_template_with_an_unknown_placeholder_is_a_load_error(make_plugin):
+    from sealdesk.core.plugins import Registry
+
+    from conftest import DISTRICT_TOML
+
+    make_plugin("bad_paper", {"jurisdiction.toml": DISTRICT_TOML.format(jid="bad-paper", parent="national")
+                              + '\n[papers.refusal]\nclosing = "{no_such_field}"\n'}, jid="bad-paper")
+    reg = Registry()
+    errs = [e for e in reg.errors if e.plugin == "bad-paper"]
+    assert errs and "{no_such_field}" in errs[0].message and "refusal" in errs[0].message
+    assert ("bad-paper", "refusal") not in reg.paper_templates
+    assert "bad-paper" in reg.ids()  # decisions still work
+
+
+def test_register_of_schema_1_gains_the_paper_index(tmp_path):
+    from sealdesk.core.register import Register
+
+    path = tmp_path / "r.sqlite"
+    reg = Register(path, create=True, community="c")
+    reg.append("matter", actor="a", role="clerk", community="c", body={"x": 1})
+    reg.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX records_paper")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    reg = Register(path, community="c")
+    assert reg.verify().ok and reg.papers_by_hash("0" * 64) == []
+    names = [r[0] for r in reg.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+    assert "records_paper" in names and reg.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+# -- fonts ---------------------------------------------------------------------------------------
+def test_paper_font_is_a_valid_truetype_subset(tmp_path):
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from sealdesk.core import fontfile, fonts
+    from sealdesk.core.glyphs import GlyphStore
+
+    store = GlyphStore(tmp_path / "glyphs.sqlite")
+    chain = fonts.chain()
+    glyphs = store.for_text("证明" + RARE + " A1", chain)
+    data = fontfile.build(glyphs, store.metrics(chain[0]), "Test")
+    font = TTFont(io.BytesIO(data))
+    cmap = font.getBestCmap()
+    assert set(cmap) == {ord(c) for c in "证明" + RARE + " A1"}
+    assert font["maxp"].numGlyphs == len(glyphs) + 1
+    assert sum(int.from_bytes(data[i:i + 4].ljust(4, b"\0"), "big") for i in range(0, len(data), 4)) % 2**32 == 0xB1B0AFBA
+    # the store persisted them: a fresh store reads them back without converting
+    again = GlyphStore(tmp_path / "glyphs.sqlite").for_text("证明" + RARE, chain)
+    assert [g.data for g in again] == [g.data for g in glyphs if chr(g.cp) in "证明" + RARE]
+
+
+def test_a_damaged_glyph_cache_only_costs_time(tmp_path):
+    from sealdesk.core import fonts
+    from sealdesk.core.glyphs import GlyphStore
+
+    path = tmp_path / "glyphs.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    store = GlyphStore(path)
+    assert len(store.for_text("证明", fonts.chain())) == 2
+    assert path.read_bytes().startswith(b"this is not")  # left alone
+
+
+def test_commitment_shows_no_internal_codes(demo, tmp_path):
+    cli = demo("qinghai")
+    entry = request(cli, "居住证明", "钱" + RARE, "--fact", "commitment_ok", "--on", "2026-01-10")
+    out = tmp_path / "m.pdf"
+    cli.json("paper", "commitment", str(entry), "-o", str(out), "--as", "clerk")
+    assert not re.search(r"[a-z]+_[a-z]+", text(out))  # e.g. commitment_letter
