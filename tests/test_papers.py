@@ -427,3 +427,22 @@ def test_commitment_shows_no_internal_codes(demo, tmp_path):
     out = tmp_path / "m.pdf"
     cli.json("paper", "commitment", str(entry), "-o", str(out), "--as", "clerk")
     assert not re.search(r"[a-z]+_[a-z]+", text(out))  # e.g. commitment_letter
+
+
+def test_the_townships_official_font_comes_first_and_a_missing_one_is_reported(demo, tmp_path):
+    from sealdesk.core.fonts import CHAIN
+
+    cli = demo("national")
+    entry = request(cli, "无犯罪记录证明", "李" + RARE)
+    default, official = tmp_path / "d.pdf", tmp_path / "o.pdf"
+    cli.json("paper", "refusal", str(entry), "-o", str(default), "--as", "clerk")
+    config = cli.home / "community.toml"
+    base = config.read_text(encoding="utf-8")
+    hanamin = next(f for f in CHAIN if f.name == "HanaMinA")  # stands in for a township's 宋体 file
+    config.write_text(base + f'\n[papers]\nfont = "{hanamin.path}"\n', encoding="utf-8")
+    cli.json("paper", "refusal", str(entry), "-o", str(official), "--as", "clerk")
+    assert official.read_bytes() != default.read_bytes()  # other outlines
+    assert flat(text(official)) == flat(text(default))  # the same text
+    config.write_text(base + '\n[papers]\nfont = "/nonexistent/仿宋.ttf"\n', encoding="utf-8")
+    code, _, err = cli("paper", "refusal", str(entry), "-o", str(official), "--as", "clerk")
+    assert code == 2 and "/nonexistent/仿宋.ttf" in err and "不存在" in err
