@@ -130,6 +130,10 @@ def cmd_fonts(args) -> int:
     return 0
 
 
+def _output_arg(s) -> None:
+    s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）")
+
+
 def add_parsers(sub) -> None:
     s = sub.add_parser("fonts", help="文书字体：字体链、检查字符能否打印、预先转换常用字形")
     add_common(s, json_flag=False, as_flag=False, socket_flag=False)
@@ -143,7 +147,7 @@ def add_parsers(sub) -> None:
         s = psub.add_parser(name, help=f"打印{PAPERS[name]}（PDF）并登记其 SHA-256")
         add_common(s)
         s.add_argument("entry", type=int, help="登记号")
-        s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）")
+        _output_arg(s)
         if name == "certificate":
             s.add_argument("--content", help="证明事项：“兹证明……”的内容（第一次打印时必填）")
         s.set_defaults(func=cmd_paper, content=None)
@@ -160,5 +164,5 @@ def add_parsers(sub) -> None:
         if name == "inventory":
             s.add_argument("--from", dest="date_from", help="统计开始日期 YYYY-MM-DD（默认今年 1 月 1 日）")
             s.add_argument("--to", dest="date_to", help="统计结束日期 YYYY-MM-DD（默认今天）")
-        s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）")
+        _output_arg(s)
         s.set_defaults(func=cmd_report)

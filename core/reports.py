@@ -10,6 +10,14 @@ from .model import Outcome
 from .papers import Block, Paper, citation_text, cn_date, fill, place_fields
 
 
+def _table(columns, rows, empty: str) -> Block:
+    return Block("table", "", extra={"columns": columns, "rows": rows}) if rows else Block("para", empty)
+
+
+def _head(tpl: dict, ctx: dict) -> list[Block]:
+    return [Block("title", fill(tpl["title"], ctx)), Block("subtitle", fill(tpl["subtitle"], ctx))]
+
+
 def _midnight(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(d, dt.time()).astimezone()
 
@@ -41,10 +49,8 @@ def inventory(matters, community, view, tpl: dict, start: dt.date, end: dt.date,
            "preparer": preparer}
     table = [[i, *r] for i, r in enumerate(rows.values(), 1)]
     blocks = [
-        Block("title", fill(tpl["title"], ctx)),
-        Block("subtitle", fill(tpl["subtitle"], ctx)),
-        Block("table", "", extra={"columns": tpl["columns"], "rows": table}) if table
-        else Block("para", fill(tpl["empty"], ctx)),
+        *_head(tpl, ctx),
+        _table(tpl["columns"], table, fill(tpl["empty"], ctx)),
         Block("note", fill(tpl["summary"], ctx)),
         Block("note", fill(tpl["signer"], ctx) + "　　" + fill(tpl["date"], ctx)),
     ]
@@ -62,10 +68,8 @@ def retained(community, view, tpl: dict, on: dt.date) -> Paper:
     rows = _retained_rows(view)
     docs = sorted({c.text() for it in view.items if it.list == "retained" for c in it.citations})
     blocks = [
-        Block("title", fill(tpl["title"], ctx)),
-        Block("subtitle", fill(tpl["subtitle"], ctx)),
-        Block("table", "", extra={"columns": tpl["columns"], "rows": rows}) if rows
-        else Block("para", fill(tpl["empty"], ctx)),
+        *_head(tpl, ctx),
+        _table(tpl["columns"], rows, fill(tpl["empty"], ctx)),
         *([Block("note", tpl["citations_heading"] + "：" + "；".join(docs))] if docs else []),
         Block("note", fill(tpl["date"], ctx)),
     ]
@@ -84,10 +88,9 @@ def notice(community, view, tpl: dict, on: dt.date) -> Paper:
         Block("title", fill(tpl["title"], ctx)),
         Block("para", fill(tpl["intro"], ctx)),
         Block("heading", tpl["negative_heading"]),
-        Block("table", "", extra={"columns": tpl["negative_columns"], "rows": negative}),
+        _table(tpl["negative_columns"], negative, ""),
         Block("heading", tpl["retained_heading"]),
-        Block("table", "", extra={"columns": tpl["retained_columns"], "rows": kept}) if kept
-        else Block("para", fill(tpl["retained_empty"], ctx)),
+        _table(tpl["retained_columns"], kept, fill(tpl["retained_empty"], ctx)),
         Block("seal", fill(tpl["signer"], ctx), extra={"date": fill(tpl["date"], ctx), "label": ""}),
     ]
     return Paper("notice", fill(tpl["title"], ctx), blocks, _midnight(on), "landscape")
