@@ -383,12 +383,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")
     s.set_defaults(func=cmd_decide)
 
+    s = sub.add_parser("tui", help="受理界面（不带参数运行 sealdesk 时默认打开）")
+    s.add_argument("--home", default=argparse.SUPPRESS, help="配置和登记簿所在目录（未配置社区时使用演示社区）")
+    s.add_argument("--socket", default=argparse.SUPPRESS, help="登记簿服务的套接字")
+    s.add_argument("--as", dest="as_login", default=argparse.SUPPRESS, metavar="LOGIN", help="以他人身份操作（仅演示社区）")
+    s.set_defaults(func=cmd_tui)
+
     from .cli_papers import add_parsers as add_paper_parsers
     from .cli_register import add_parsers
 
     add_parsers(sub)
     add_paper_parsers(sub)
     return p
+
+
+def cmd_tui(args) -> int:
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise BadInput("受理界面需要终端（请在 SSH 会话或终端中运行；脚本请使用子命令，见 sealdesk --help）")
+    from sealdesk.tui.app import run
+
+    return run(getattr(args, "home", None), getattr(args, "as_login", None), getattr(args, "socket", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,6 +412,10 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, ValueError):
             pass
     parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:
+        argv = ["tui"]  # the clerk's screen is the default job
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):

@@ -72,6 +72,8 @@ class Community:
     socket: str = ""  # register service socket; empty: use the register file directly
     validity_days: int = 90
     paper_font: str = ""  # [papers] font: the township's 仿宋/宋体 file, first in the font chain
+    paper_folder: str = ""  # [papers] folder: where the TUI saves papers; relative to home unless absolute
+    printer: str = ""  # [papers] printer: the CUPS queue for lp (empty: the default printer)
     home: Path = field(default=Path("."), compare=False)
 
     def person(self, login: str) -> Person | None:
@@ -99,8 +101,10 @@ class Community:
             data["register"]["group"] = self.register_group
         if self.socket:
             data["service"] = {"socket": self.socket}
-        if self.paper_font:
-            data["papers"] = {"font": self.paper_font}
+        papers = {k: v for k, v in (("font", self.paper_font), ("folder", self.paper_folder),
+                                                  ("printer", self.printer)) if v}
+        if papers:
+            data["papers"] = papers
         return data
 
 
@@ -182,6 +186,8 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         socket=_str(svc, "socket", "service", required=False),
         validity_days=days,
         paper_font=_str(papers, "font", "papers", required=False),
+        paper_folder=_str(papers, "folder", "papers", required=False),
+        printer=_str(papers, "printer", "papers", required=False),
         home=Path(home),
     )
 

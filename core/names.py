@@ -40,8 +40,13 @@ def purpose_key(text: str) -> str:
     return _DROP.sub("", unicodedata.normalize("NFKC", text))
 
 
+MAX_ALTERNATIONS = 3  # list names have one or two; more is typing, and 2**n variants would hang
+
+
 def variants(name: str) -> tuple[str, ...]:
     """Expand 结(离)婚证-style alternations; a name without one is returned as is."""
+    if len(_ALTERNATION.findall(name)) > MAX_ALTERNATIONS:
+        return (name,)
     m = _ALTERNATION.search(name)
     if not m:
         return (name,)

@@ -1,0 +1,176 @@
+"""Live suggestions of certificate names while the clerk types a request.
+
+Besides Chinese text, a query may be pinyin initials (``wfzjl`` → 无犯罪记录证明)
+or full pinyin (``wufanzui``).  Clerks often work on a terminal over SSH, or on a
+machine whose input method they cannot or would rather not switch; initials
+type on any keyboard, and Chinese users already abbreviate names this way in
+phone contacts and IME shortcuts.
+
+Suggestions are hints to pick from, never a decision: the request still goes
+through ``NameIndex.lookup`` (exact), so a loose match here cannot send a
+resident to the wrong office.
+
+pypinyin takes about 0.35 s to import, so the pinyin table is built by
+``load_pinyin()`` (the TUI calls it in a background thread); until then only
+Chinese text is matched.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .model import CertificateItem
+from .names import name_key, variants
+
+KINDS = ("name", "alias", "legacy")
+HOWS = ("汉字", "拼音首字母", "全拼")
+_HANZI, _INITIALS, _FULL = range(3)
+
+# Same tolerance as names.name_key (whitespace incl. U+3000, punctuation, symbols,
+# 的), but without the 证明-suffix strip: the clerk types through the suffix and
+# suggestions must not vanish at 证 and come back at 证明.
+_DROP = re.compile(r"[\W_的]+")
+_NOT_LETTER = re.compile(r"[^a-z]+")
+_PINYIN_QUERY = re.compile(r"[a-z]+")
+
+# Tiers of a match, best first.
+_EXACT, _PREFIX, _INSIDE, _NONE = range(4)
+
+
+def _text_key(text: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _tier(key: str, q: str) -> int:
+    if key.startswith(q):
+        return _EXACT if len(key) == len(q) else _PREFIX
+    return _INSIDE if q in key else _NONE
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item: CertificateItem
+    matched: str  # the catalog name that matched: canonical, alias or legacy name
+    kind: str  # "name" | "alias" | "legacy"
+    how: str  # "汉字" | "拼音首字母" | "全拼"
+
+    @property
+    def label(self) -> str:
+        """无犯罪记录证明 · 负面清单第5项, or 户口注销证明 → 居民身份信息证明 · 负面清单第2项."""
+        item = self.item
+        head = item.name if self.matched == item.name else f"{self.matched} → {item.name}"
+        return f"{head} · {item.list_label}第{item.number}项"
+
+
+class Suggester:
+    """Suggestions over one view's items; everything is precomputed, a query is a linear scan.
+
+    A view has at most a few hundred names, so a scan with ``str.startswith`` and
+    ``in`` costs tens of microseconds: no trie is needed.
+    """
+
+    def __init__(self, view):
+        self._view = view
+        # List order (negative before retained, then number) is the last tie-break;
+        # an item's position in this order identifies it in the tables.
+        self._items: tuple[CertificateItem, ...] = tuple(
+            sorted(view.items, key=lambda it: (it.list != "negative", it.number, it.id)))
+        self._pos = {it.id: i for i, it in enumerate(self._items)}
+        # (name, kind_rank, item position, alternation forms) for every name of every item
+        self._names: tuple[tuple[str, int, int, tuple[str, ...]], ...] = tuple(
+            (name, kind_rank, pos, variants(name))
+            for pos, item in enumerate(self._items)
+            for kind_rank, names in enumerate((
+                (item.name,), item.aliases, item.legacy_names))
+            for name in dict.fromkeys(names)
+        )
+        hanzi = []  # (text key, name_key, name, kind_rank, pos)
+        longest = 0
+        for name, kind_rank, pos, forms in self._names:
+            # the name as displayed and each form of a 结(离)婚证-style alternation
+            for form in dict.fromkeys((name, *forms)):
+                key = _text_key(form)
+                if key:
+                    hanzi.append((key, name_key(form), name, kind_rank, pos))
+                    longest = max(longest, len(key))
+        self._hanzi = tuple(dict.fromkeys(hanzi))
+        # A syllable has at most 6 letters (zhuang), so no key, Chinese or pinyin, is
+        # longer than this: longer queries cannot match and are dropped before any work.
+        self._cap = 6 * longest + 8
+        self._pinyin: tuple | None = None
+
+    @property
+    def pinyin_ready(self) -> bool:
+        return self._pinyin is not None
+
+    def load_pinyin(self) -> None:
+        """Build the pinyin table; safe to call from another thread while ``suggest`` runs."""
+        if self._pinyin is not None:
+            return
+        from pypinyin import Style, lazy_pinyin  # slow import: the reason this is not in __init__
+
+        table = []  # (initials, full pinyin, name, kind_rank, pos)
+        for name, kind_rank, pos, forms in self._names:
+            for form in dict.fromkeys((name, *forms)):
+                # Default readings only: pypinyin's phrase dictionary gets 银行, 长 etc. right
+                # in context.  Punctuation comes back as-is and is dropped here.
+                syllables = [s for s in (_NOT_LETTER.sub("", p.lower()) for p in lazy_pinyin(
+                    unicodedata.normalize("NFKC", form), style=Style.NORMAL)) if s]
+                if syllables:
+                    table.append(("".join(s[0] for s in syllables), "".join(syllables), name, kind_rank, pos))
+        # One assignment publishes the finished table to suggest() in other threads.
+        self._pinyin = tuple(dict.fromkeys(table))
+
+    def suggest(self, query: str, limit: int = 6) -> list[Suggestion]:
+        if not isinstance(query, str) or limit <= 0:
+            return []
+        if len(query) > 4 * self._cap:  # cheap guard before normalising pasted junk
+            return []
+        nfkc = unicodedata.normalize("NFKC", query)
+        q = _DROP.sub("", nfkc).lower()
+        if not q or len(q) > self._cap:
+            return []
+        # item position -> (tier, kind_rank, len(name), how, pos), name
+        best: dict[int, tuple[tuple[int, int, int, int, int], str]] = {}
+
+        def offer(tier: int, kind_rank: int, name: str, how: int, pos: int) -> None:
+            rank = (tier, kind_rank, len(name), how, pos)
+            got = best.get(pos)
+            if got is None or rank < got[0]:
+                best[pos] = (rank, name)
+
+        nq = name_key(q)  # exact also when the 证明 suffix is left off, as in lookup
+        for key, nkey, name, kind_rank, pos in self._hanzi:
+            tier = _EXACT if nkey == nq else _tier(key, q)
+            if tier != _NONE:
+                offer(tier, kind_rank, name, _HANZI, pos)
+
+        # What the decision will resolve to comes first.  variants() is exponential in
+        # the number of (x) alternations, so hostile input with many brackets skips it.
+        if nfkc.count("(") <= 2:
+            res = self._view.index.lookup(query.strip())
+            for i, item in enumerate(res.items):
+                pos = self._pos.get(item.id)
+                if pos is None or (pos in best and best[pos][0][0] == _EXACT):
+                    continue
+                # matched via the source's verbatim name or a query variant: show the item's name
+                if i == 0 and res.kind in KINDS:
+                    offer(_EXACT, KINDS.index(res.kind), res.matched, _HANZI, pos)
+                else:
+                    offer(_EXACT, 0, item.name, _HANZI, pos)
+
+        table = self._pinyin  # read once: load_pinyin may publish it meanwhile
+        if table is not None and _PINYIN_QUERY.fullmatch(q):
+            for initials, full, name, kind_rank, pos in table:
+                ti = _tier(initials, q)
+                tf = _tier(full, q)
+                if ti <= tf and ti != _NONE:
+                    offer(ti, kind_rank, name, _INITIALS, pos)
+                elif tf != _NONE:
+                    offer(tf, kind_rank, name, _FULL, pos)
+
+        ranked = sorted(best.values())[:limit]
+        items = self._items
+        return [Suggestion(items[rank[4]], name, KINDS[rank[1]], HOWS[rank[3]]) for rank, name in ranked]

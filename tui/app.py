@@ -1,0 +1,151 @@
+"""sealdesk's clerk TUI: the counter, the register and the lists, keyboard only, 80×24 and up.
+
+Screens live in ``screens/``, widgets in ``widgets/``, styles in ``app.tcss``. Everything the
+TUI does goes through :class:`~sealdesk.tui.session.Session` to the same Desk the CLI uses.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+
+from sealdesk.core.fonts import FontError
+from sealdesk.core.resident import InvalidInput
+from sealdesk.core.workflow import Refused
+
+from .screens.counter import CounterScreen
+from .screens.dialogs import Choose, Message
+from .screens.help import HelpScreen
+from .screens.lists import ListsScreen
+from .screens.register import RegisterScreen, refusal_lines
+from .session import Session
+
+
+class SealdeskApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "sealdesk 用印台"
+    MODES = {"counter": CounterScreen, "register": RegisterScreen, "lists": ListsScreen}
+    DEFAULT_MODE = "counter"
+    BINDINGS = [
+        Binding("f1", "help", "帮助"),
+        Binding("f2", "switch_mode('counter')", "受理"),
+        Binding("f3", "switch_mode('register')", "登记簿"),
+        Binding("f4", "switch_mode('lists')", "清单"),
+        Binding("ctrl+q", "quit", "退出"),
+        Binding("ctrl+p", "command_palette", "命令", show=False, priority=True),
+    ]
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # -- papers ---------------------------------------------------------------------------
+    def print_paper(self, paper: str, entry: int | None, content: str | None = None) -> None:
+        from sealdesk.core import delivery
+
+        from .screens.paper import PaperDone
+
+        s = self.session
+        try:
+            if entry is None:
+                out = s.desk.report(paper, as_login=s.as_login)
+            else:
+                out = s.desk.paper(paper, entry, content=content, as_login=s.as_login)
+            path = delivery.save(out, s.community)
+        except Refused as exc:
+            self.push_screen(Message("不能打印", refusal_lines(exc)))
+            return
+        except (InvalidInput, FontError, delivery.DeliveryError, OSError) as exc:
+            self.push_screen(Message("不能打印", [str(exc)]))
+            return
+        self.push_screen(PaperDone(out, path))
+
+    # -- command palette ------------------------------------------------------------------
+    def get_system_commands(self, screen):
+        yield SystemCommand("受理", "新的证明申请（F2）", lambda: self.switch_mode("counter"))
+        yield SystemCommand("登记簿", "审批、用印、备案、作废、打印（F3）", lambda: self.switch_mode("register"))
+        yield SystemCommand("清单", "负面清单和保留清单及办事途径（F4）", lambda: self.switch_mode("lists"))
+        yield SystemCommand("帮助", "按键和流程（F1）", self.action_help)
+        yield SystemCommand("统计表", "生成本年度证明事项统计表（附件1）", lambda: self.print_paper("inventory", None))
+        yield SystemCommand("清单公示", "生成负面清单和保留清单公示", lambda: self.print_paper("notice", None))
+        yield SystemCommand("拟保留清单", "生成拟保留证明事项清单（附件3）", lambda: self.print_paper("retained", None))
+        if self.session.community.demo:
+            yield SystemCommand("切换身份", "演示：以经办人、负责人、保管人等身份操作", self.choose_person)
+            yield SystemCommand("切换辖区", "演示：换到另一辖区的演示社区", self.choose_jurisdiction)
+            yield SystemCommand("决定日期", "演示：按某一日期的规定决定（如青海文件失效前）", self.choose_date)
+        yield SystemCommand("退出", "退出 sealdesk（Ctrl+Q）", self.exit)
+
+    def _refresh_all(self) -> None:
+        from .widgets.topbar import TopBar
+
+        for bar in self.screen.query(TopBar):
+            bar.refresh_bar()
+
+    def choose_person(self) -> None:
+        c = self.session.community
+        choices = [(p.login, f"{p.name}（{p.role_labels}）") for p in c.people]
+
+        def done(login: str | None) -> None:
+            if login:
+                self.session.switch_person(login)
+                self._refresh_all()
+                self.notify(f"现在以 {self.session.who()} 操作", markup=False)
+
+        self.push_screen(Choose("以谁的身份操作", choices, self.session.login), done)
+
+    def choose_jurisdiction(self) -> None:
+        reg = self.session.registry
+        choices = [(j, reg.jurisdictions[j].name) for j in reg.ids()]
+
+        def done(jid: str | None) -> None:
+            if jid:
+                self.session.switch_jurisdiction(jid)
+                self._reset_modes()
+                self.notify(f"已切换到 {reg.jurisdictions[jid].name} 的演示社区", markup=False)
+
+        self.push_screen(Choose("切换辖区（演示）", choices, self.session.community.jurisdiction), done)
+
+    def choose_date(self) -> None:
+        import datetime as dt
+
+        from .screens.dialogs import AskText
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self.session.on = dt.date.fromisoformat(text) if text else None
+            except ValueError:
+                self.push_screen(Message("日期格式错误", [f"{text!r} 不是 YYYY-MM-DD 格式的日期"]))
+                return
+            self._reset_modes()
+
+        self.push_screen(AskText("决定日期（演示）", "YYYY-MM-DD，留空为今天", self.session.on.isoformat()
+                                 if self.session.on else ""), done)
+
+    def _reset_modes(self) -> None:
+        # Rules, lists and the register changed: rebuild every screen on its next visit.
+        current = self.current_mode
+        for mode in list(self.MODES):
+            if mode != current:
+                try:
+                    self.remove_mode(mode)
+                except Exception:
+                    pass
+                self.add_mode(mode, self.MODES[mode])
+        self.switch_mode("register" if current != "register" else "lists")
+        self.remove_mode(current)
+        self.add_mode(current, self.MODES[current])
+        self.switch_mode(current)
+
+
+def run(home=None, as_login=None, socket=None) -> int:
+    session = Session(home, as_login=as_login, socket=socket)
+    SealdeskApp(session).run()
+    return 0

@@ -1,0 +1,274 @@
+"""The counter (受理): from "the school wants a 居住证明" to the answer, the register entry and the paper.
+
+Keys: type the certificate's name (汉字, pinyin initials ``wfzjl`` or full pinyin), ↑↓ pick a
+suggestion, Enter moves on; F5 decides at any point. The decision takes the focus: ``y``/``n``
+answer the questions the rules need, one at a time with the rule's text; ``o`` asserts
+circumstances (情形); ``r`` records; ``p`` prints the paper; ``n`` starts a new request.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from sealdesk.core.facts import ASSERTIVE
+from sealdesk.core.resident import InvalidInput
+from sealdesk.core.workflow import STATUS, Refused
+
+from ..widgets.decision import decision_content
+from ..widgets.topbar import TopBar
+from .dialogs import AssertFacts, Message
+
+PAPER_FOR = {"refuse": "refusal", "commitment": "commitment", "issue_after_consultation": "consultation"}
+FIELDS = ("query", "purpose", "requester", "rname", "rid")
+
+
+class Answer(VerticalScroll, can_focus=True):
+    """The decision panel; focusable so that its one-letter keys work."""
+
+
+class CounterScreen(Screen):
+    BINDINGS = [
+        Binding("f5", "decide", "决定"),
+        Binding("y", "answer(True)", "是"),
+        Binding("n", "answer(False)", "否"),
+        Binding("o", "assert_facts", "情形"),
+        Binding("r", "record", "登记"),
+        Binding("p", "paper", "打印文书"),
+        Binding("ctrl+n", "new", "新申请"),
+        Binding("down", "suggest(1)", "下一项", show=False),
+        Binding("up", "suggest(-1)", "上一项", show=False),
+        Binding("escape", "back", "返回填写", show=False),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.facts: dict[str, bool] = {}
+        self.decision: dict | None = None
+        self.entry: int | None = None
+        self.status: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        with Vertical(id="form"):
+            with Horizontal(classes="row"):
+                yield Static("证明名称", classes="lbl")
+                yield Input(placeholder="名称或拼音首字母，如 wfzjl", id="query", max_length=100)
+            yield OptionList(id="suggest", compact=True)
+            with Horizontal(classes="row"):
+                yield Static("用途", classes="lbl")
+                yield Input(placeholder="如 办理低保", id="purpose", max_length=200)
+                yield Static("索要单位", classes="lbl")
+                yield Input(placeholder="如 县民政局", id="requester", max_length=100)
+            with Horizontal(classes="row"):
+                yield Static("居民姓名", classes="lbl")
+                yield Input(id="rname", max_length=40)
+                yield Static("身份证号", classes="lbl")
+                yield Input(id="rid", max_length=18)
+        with Answer(id="answer"):
+            yield Static(id="result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#suggest").display = False
+        self._show_help()
+        self.query_one("#query", Input).focus()
+        self.load_pinyin()
+
+    @work(thread=True, exclusive=True, group="pinyin")
+    def load_pinyin(self) -> None:
+        # pypinyin takes ~0.35 s to import: build the pinyin keys after the first screen is up.
+        self.app.session.suggester.load_pinyin()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _value(self, wid: str) -> str:
+        return self.query_one(f"#{wid}", Input).value.strip()
+
+    def _result(self, content) -> None:
+        self.query_one("#result", Static).update(content)
+
+    def _show_help(self) -> None:
+        self._result(Content(
+            "输入居民所要的证明名称（汉字、拼音首字母或全拼），↑↓ 选择建议，Enter 下一项，F5 决定。\n"
+            "决定后：y/n 回答待确认情形，o 主张情形，r 登记，p 打印文书，Ctrl+N 新申请。\n"
+            "F2 受理　F3 登记簿　F4 清单　F1 帮助　Ctrl+P 命令"))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        d = self.decision
+        if action == "answer":
+            return bool(d and d["outcome"] == "ask")
+        if action in ("assert_facts",):
+            return bool(d)
+        if action == "record":
+            return bool(d and d["outcome"] != "ask" and self.entry is None)
+        if action == "paper":
+            return bool(self.entry is not None and d and d["outcome"] in PAPER_FOR)
+        return True
+
+    # -- suggestions ----------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "query":
+            return
+        ol = self.query_one("#suggest", OptionList)
+        found = self.app.session.suggester.suggest(event.value, limit=5) if event.value.strip() else []
+        ol.clear_options()
+        if found:
+            ol.add_options([Option(Content(s.label), id=s.item.id) for s in found])
+            ol.highlighted = 0
+        ol.display = bool(found)
+        self._suggestions = {s.item.id: s for s in found}
+
+    def action_suggest(self, step: int) -> None:
+        ol = self.query_one("#suggest", OptionList)
+        if self.focused is self.query_one("#query") and ol.display and ol.option_count:
+            ol.highlighted = ((ol.highlighted or 0) + step) % ol.option_count
+        elif step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
+    def _take_suggestion(self) -> None:
+        ol = self.query_one("#suggest", OptionList)
+        if ol.display and ol.highlighted is not None:
+            s = self._suggestions.get(ol.get_option_at_index(ol.highlighted).id)
+            if s is not None:
+                q = self.query_one("#query", Input)
+                with q.prevent(Input.Changed):
+                    q.value = s.item.name
+        ol.display = False
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._take_suggestion()
+        self.query_one("#purpose", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        wid = event.input.id
+        if wid == "query":
+            self._take_suggestion()
+            self.query_one("#purpose", Input).focus()
+        elif wid == "requester":
+            self.action_decide()
+        elif wid == "rid":
+            if self.decision and self.decision["outcome"] != "ask" and self.entry is None:
+                self.action_record()
+            else:
+                self.action_decide()
+        else:
+            self.focus_next()
+
+    # -- deciding -------------------------------------------------------------------------
+    def action_decide(self) -> None:
+        self.query_one("#suggest").display = False
+        query = self._value("query")
+        if not query:
+            self.app.notify("请先输入证明名称", severity="warning")
+            self.query_one("#query", Input).focus()
+            return
+        if self.entry is not None:  # a new decision after recording starts a new matter
+            self.entry = self.status = None
+        s = self.app.session
+        try:
+            decision = s.preview(query, self._value("purpose"), self._value("requester"), self.facts)
+        except InvalidInput as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return
+        self.decision = decision.to_json()
+        self._show_decision()
+        self.query_one(Answer).focus()
+        self.refresh_bindings()
+
+    def _show_decision(self) -> None:
+        d = self.decision
+        body = decision_content(d)
+        extra: list[Content] = []
+        if d["outcome"] == "ask":
+            q = d["questions"][0]
+            spec = self.app.session.view().facts[q]
+            extra = [Content.styled(f"问题（{len(d['questions'])} 个待确认）：", "bold") + Content(spec.question),
+                     Content.styled("依据：", "dim") + Content(f"{spec.source}（{spec.citation}）" if spec.source else
+                                                               spec.citation),
+                     Content.styled("y 是　n 否", "bold reverse")]
+        elif self.entry is not None:
+            extra = [Content.styled(f"已登记：登记号 {self.entry}（{STATUS.get(self.status, self.status)}）", "bold green")]
+            paper = PAPER_FOR.get(d["outcome"])
+            if paper:
+                extra.append(Content("p 打印文书"))
+            if d["outcome"] in ("issue", "issue_transitional", "issue_after_consultation"):
+                extra.append(Content("下一步：负责人在登记簿（F3）审批，印章保管人用印，然后打印证明"))
+        else:
+            extra = [Content.styled("r 登记　o 主张情形　Ctrl+N 新申请", "bold")]
+        if self.facts:
+            labels = self.app.session.view().facts
+            extra.insert(0, Content.styled("已确认情形：", "dim") + Content("、".join(
+                f"{labels[k].label if k in labels else k}{'' if v else '（否）'}" for k, v in self.facts.items())))
+        self._result(Content("\n").join([*extra, body]) if extra else body)
+
+    def action_answer(self, value: bool) -> None:
+        if not self.decision or self.decision["outcome"] != "ask":
+            return
+        self.facts[self.decision["questions"][0]] = value
+        self.action_decide()
+
+    def action_assert_facts(self) -> None:
+        view = self.app.session.view()
+        specs = [s for s in view.facts.values() if s.kind == ASSERTIVE]
+
+        def done(result: dict | None) -> None:
+            if result is not None:
+                self.facts = result
+                self.action_decide()
+
+        self.app.push_screen(AssertFacts(specs, self.facts), done)
+
+    # -- recording and papers ---------------------------------------------------------------
+    def action_record(self) -> None:
+        d = self.decision
+        if not d or d["outcome"] == "ask" or self.entry is not None:
+            return
+        name, rid = self._value("rname"), self._value("rid")
+        if not name or not rid:
+            self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
+            self.query_one("#rname" if not name else "#rid", Input).focus()
+            return
+        try:
+            out = self.app.session.request(self._value("query"), self._value("purpose"), self._value("requester"),
+                                           self.facts, name, rid)
+        except Refused as exc:
+            self.app.push_screen(Message("不能登记", [str(exc)]))
+            return
+        except InvalidInput as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            self.query_one("#rid" if "身份证" in str(exc) else "#rname", Input).focus()
+            return
+        self.decision = out["decision"]
+        self.entry, self.status = out["entry"], out["status"]
+        self._show_decision()
+        self.query_one(Answer).focus()
+        self.refresh_bindings()
+
+    def action_paper(self) -> None:
+        if self.entry is None or not self.decision:
+            return
+        paper = PAPER_FOR.get(self.decision["outcome"])
+        if paper:
+            self.app.print_paper(paper, self.entry)
+
+    def action_new(self) -> None:
+        for wid in FIELDS:
+            q = self.query_one(f"#{wid}", Input)
+            with q.prevent(Input.Changed):
+                q.value = ""
+        self.facts, self.decision, self.entry, self.status = {}, None, None, None
+        self.query_one("#suggest").display = False
+        self._show_help()
+        self.query_one("#query", Input).focus()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.query_one("#query", Input).focus()

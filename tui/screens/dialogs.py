@@ -1,0 +1,121 @@
+"""Small modal screens: a line of text, a message, a choice, circumstances to assert."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
+
+
+class AskText(ModalScreen[str | None]):
+    """One line of text (a void reason, a certificate's content); Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "取消")]
+
+    def __init__(self, title: str, hint: str = "", value: str = ""):
+        super().__init__()
+        self.title_text, self.hint, self.value = title, hint, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content.styled(self.title_text, "bold"))
+            if self.hint:
+                yield Static(Content(self.hint), classes="hint")
+            yield Input(value=self.value, id="text")
+            yield Static(Content("Enter 确定　Esc 取消"), classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Message(ModalScreen[None]):
+    """A refusal or an error: the message and each reason with its rule and citation."""
+
+    BINDINGS = [Binding("escape,enter", "close", "关闭")]
+
+    def __init__(self, title: str, lines: list[str], style: str = "bold red"):
+        super().__init__()
+        self.title_text, self.lines, self.style = title, lines, style
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content.styled(self.title_text, self.style))
+            with VerticalScroll(classes="body"):
+                yield Static(Content("\n").join(Content(line) for line in self.lines))
+            yield Static(Content("Enter/Esc 关闭"), classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Choose(ModalScreen[str | None]):
+    """Pick one of ``(value, label)`` choices."""
+
+    BINDINGS = [Binding("escape", "cancel", "取消")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None):
+        super().__init__()
+        self.title_text, self.choices, self.current = title, choices, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content.styled(self.title_text, "bold"))
+            yield OptionList(*[Option(Content(label), id=value) for value, label in self.choices], id="choices")
+            yield Static(Content("↑↓ 选择　Enter 确定　Esc 取消"), classes="hint")
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        ids = [v for v, _ in self.choices]
+        ol.highlighted = ids.index(self.current) if self.current in ids else 0
+        ol.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AssertFacts(ModalScreen[dict | None]):
+    """Circumstances the clerk asserts (情形): each with its question and the rule it comes from."""
+
+    BINDINGS = [Binding("escape", "cancel", "取消"), Binding("enter", "done", "确定", priority=True)]
+
+    def __init__(self, specs, chosen: dict):
+        super().__init__()
+        self.specs, self.chosen = specs, chosen
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(Content.styled("主张情形（空格勾选，Enter 确定）", "bold"))
+            yield SelectionList(*[(Content(f"{s.label}：{s.question}"), s.name, bool(self.chosen.get(s.name)))
+                                  for s in self.specs], id="facts")
+            yield Static(id="source", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+        self._show(0)
+
+    def on_selection_list_selection_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        self._show(event.selection_index)
+
+    def _show(self, i: int) -> None:
+        if 0 <= i < len(self.specs):
+            s = self.specs[i]
+            self.query_one("#source", Static).update(Content(f"依据：{s.source}（{s.citation}）" if s.source else ""))
+
+    def action_done(self) -> None:
+        picked = set(self.query_one(SelectionList).selected)
+        out = {k: v for k, v in self.chosen.items() if k not in {s.name for s in self.specs}}
+        out.update({s.name: True for s in self.specs if s.name in picked})
+        self.dismiss(out)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,41 @@
+"""Help (F1): the counter's workflow and every key, in Chinese."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """sealdesk 用印台 · 帮助
+
+受理（F2）
+  证明名称：输入汉字、拼音首字母（wfzjl）或全拼（wufanzui），↑↓ 选择建议，Enter 下一项。
+  用途、索要单位：按居民所说填写；Enter 或 F5 作出决定。
+  决定后：y 是 / n 否 回答待确认的情形（每个问题附规则原文）；o 主张情形（如民商事主体明确要求）；
+  r 登记（须填写居民姓名、身份证号）；p 打印文书（不予出具告知单、告知承诺书、议事协商记录）；
+  Ctrl+N 新申请。
+登记簿（F3）
+  ↑↓ 选择事项，Enter 详情，/ 搜索，t 按状态筛选，c 校验哈希链。
+  a 审批（负责人），s 用印（印章保管人），f 备案，v 作废（须填原因），p 打印证明或文书。
+  不能进行的操作会说明原因及所依据的规定。
+清单（F4）
+  负面清单和保留清单的每一项及其办事途径；/ 搜索。
+文书
+  保存到文书目录（社区配置 [papers] folder），有 CUPS 时可用 lp 打印，终端支持时可用 ZMODEM 发送到本机。
+其他
+  Ctrl+P 命令面板（切换身份、切换辖区、决定日期：仅演示社区）；Ctrl+Q 退出。
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "close", "关闭")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide"):
+            yield Static(Content(HELP))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

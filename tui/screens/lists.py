@@ -1,0 +1,89 @@
+"""The lists (清单): negative and retained items with their routes, to answer residents' questions."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ..widgets.topbar import TopBar
+
+
+class ListsScreen(Screen):
+    BINDINGS = [Binding("slash", "search", "搜索"), Binding("escape", "clear", "全部", show=False)]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield Input(placeholder="搜索清单：汉字、拼音首字母或全拼（/）", id="filter", max_length=100)
+        yield DataTable(id="items", cursor_type="row")
+        with VerticalScroll(id="item_detail"):
+            yield Static(id="item_text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one(DataTable)
+        t.add_columns("清单", "序号", "证明名称")
+        self._fill()
+        t.focus()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(TopBar).refresh_bar()
+        self._fill()
+
+    def _fill(self, query: str = "") -> None:
+        s = self.app.session
+        view = s.view()
+        if query:
+            items = [x.item for x in s.suggester.suggest(query, limit=50)]
+        else:
+            items = sorted(view.items, key=lambda i: (i.list != "negative", i.number))
+        self.items = {it.id: it for it in items}
+        t = self.query_one(DataTable)
+        t.clear()
+        for it in items:
+            t.add_row("负面" if it.list == "negative" else "保留", str(it.number), Text(it.name), key=it.id)
+        self._show()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value.strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        t = self.query_one(DataTable)
+        w = self.query_one("#item_text", Static)
+        if not t.row_count:
+            w.update(Content("没有符合的清单事项（未列入清单的证明，按“未列入清单”规则决定：在受理中输入即可）"))
+            return
+        it = self.items[t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value]
+        lines = [Content.styled(it.name, "bold")]
+        names = [*it.aliases, *it.legacy_names]
+        if names:
+            lines.append(Content("又称：" + "、".join(names)))
+        if it.list == "negative":
+            lines += [Content.styled("办事途径", "bold"), Content(it.route or "—")]
+        else:
+            for label, value in (("涉及办理事项", it.matters), ("证明用途", it.purpose),
+                                 ("法律法规依据", "；".join(it.basis)), ("证明索要单位", it.requesting_unit),
+                                 ("证明方式", it.method)):
+                if value:
+                    lines.append(Content.styled(f"{label}：", "bold") + Content(value))
+        if it.citations:
+            lines.append(Content.styled("依据：", "dim") + Content("；".join(c.text() for c in it.citations)))
+        w.update(Content("\n").join(lines))
+
+    def action_search(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear(self) -> None:
+        f = self.query_one("#filter", Input)
+        f.value = ""
+        self.query_one(DataTable).focus()

@@ -1,0 +1,119 @@
+"""What the TUI works on: the community, the register (file or service), the rules, who acts.
+
+No community configured: the TUI opens a demo community under the user's data directory
+(one per jurisdiction, so a trainer can switch between the worked examples) and says so.
+In a demo community the acting person can be switched (the roles of the workflow) and the
+decision date set; elsewhere the person is the server login and the date is today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from sealdesk.core.community import (ConfigError, config_path, demo_community, load_community, resolve_home,
+                                     save_community)
+from sealdesk.core.desk import Desk, os_login
+from sealdesk.core.model import Facts, Request
+from sealdesk.core.protocol import decide
+
+
+def demo_root() -> Path:
+    import platformdirs
+
+    return Path(os.environ.get("SEALDESK_DEMO_HOME") or Path(platformdirs.user_data_dir("sealdesk", appauthor=False)) / "demo")
+
+
+class Session:
+    def __init__(self, home: str | os.PathLike | None = None, as_login: str | None = None, registry=None,
+                 socket: str | None = None):
+        from sealdesk.core.plugins import default_registry
+
+        self.registry = registry or default_registry()
+        self.socket = socket or os.environ.get("SEALDESK_SOCKET") or None
+        self.notice = ""  # one line for the banner: why this community
+        home = resolve_home(home)
+        if not config_path(home).exists() and not self.socket:
+            home = self._demo_home("national")
+            self.notice = f"未配置社区，使用演示社区（数据在 {home}）"
+        self._open(home)
+        self.as_login = as_login if (as_login and self.community.demo) else None
+        if self.community.demo and not self.as_login:
+            self.as_login = "clerk"
+        self.on: dt.date | None = None  # demo only: the decision date
+        self._suggester = None
+
+    def _demo_home(self, jid: str) -> Path:
+        home = demo_root() / jid
+        if not config_path(home).exists():
+            save_community(demo_community(home, jid, self.registry.jurisdictions[jid].name))
+        return home
+
+    def _open(self, home: Path) -> None:
+        self.home = Path(home)
+        self.community = load_community(self.home)
+        if self.socket or self.community.socket:
+            from sealdesk.core.service import RemoteDesk
+
+            self.desk = RemoteDesk(self.socket or self.community.socket)
+        else:
+            self.desk = Desk(self.home, registry=self.registry, community=self.community)
+        self._suggester = None
+
+    def close(self) -> None:
+        self.desk.close()
+
+    # -- who and when -------------------------------------------------------------------
+    @property
+    def login(self) -> str:
+        return self.as_login or os_login()
+
+    @property
+    def person(self):
+        return self.community.person(self.login)
+
+    def who(self) -> str:
+        p = self.person
+        return f"{p.name}（{p.role_labels}）" if p else f"{self.login}（不在人员名单中）"
+
+    def switch_person(self, login: str) -> None:
+        if not self.community.demo:
+            raise ConfigError("只有演示社区可以切换身份；本社区以服务器登录名识别人员")
+        self.as_login = login
+
+    def switch_jurisdiction(self, jid: str) -> None:
+        """Demo only: open the demo community of another jurisdiction (its own register)."""
+        if not self.community.demo:
+            raise ConfigError("只有演示社区可以切换辖区")
+        self.desk.close()
+        self._open(self._demo_home(jid))
+
+    @property
+    def today(self) -> dt.date:
+        return self.on or dt.date.today()
+
+    # -- rules -----------------------------------------------------------------------------
+    def view(self):
+        return self.registry.view(self.community.jurisdiction, self.today)
+
+    @property
+    def suggester(self):
+        from sealdesk.core.suggest import Suggester
+
+        if self._suggester is None or self._suggester_on != self.today:
+            self._suggester = Suggester(self.view())
+            self._suggester_on = self.today
+        return self._suggester
+
+    def preview(self, query: str, purpose: str, requester: str, facts: dict):
+        """The decision without recording it: what the clerk sees before the resident's details."""
+        return decide(self.view(), Request(query, purpose, requester, Facts(facts)))
+
+    def lapsed(self) -> list[str]:
+        view = self.view()
+        return [f"{d.number}《{d.title}》已于 {d.effective_until} 失效，本辖区按上级文件决定" for d in view.lapsed]
+
+    def request(self, query, purpose, requester, facts, name, id_number) -> dict:
+        return self.desk.request(query, purpose=purpose, requester=requester, facts=facts, resident_name=name,
+                                 resident_id=id_number, on=self.on, as_login=self.as_login)

@@ -1,0 +1,30 @@
+"""The top line: community, jurisdiction, who acts; and a banner for lapsed documents."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+
+class TopBar(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield Static(id="banner")
+
+    def on_mount(self) -> None:
+        self.refresh_bar()
+
+    def refresh_bar(self) -> None:
+        s = self.app.session
+        c = s.community
+        jname = s.registry.jurisdictions[c.jurisdiction].name if c.jurisdiction in s.registry.jurisdictions else c.jurisdiction
+        demo = "【演示】" if c.demo else ""
+        date = f" {s.today:%Y-%m-%d}" if s.on else ""
+        # Community and person names are data: plain Content, never markup.
+        self.query_one("#title", Static).update(Content(f"{demo}{c.name} · {jname}{date} · {s.who()}"))
+        lines = ([s.notice] if s.notice else []) + s.lapsed()
+        banner = self.query_one("#banner", Static)
+        banner.update(Content("⚠ " + "；".join(lines)) if lines else "")
+        banner.display = bool(lines)
