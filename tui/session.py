@@ -112,7 +112,7 @@ class Session:
 
     def lapsed(self) -> list[str]:
         view = self.view()
-        return [f"{d.number}《{d.title}》已于 {d.effective_until} 失效，本辖区按上级文件决定" for d in view.lapsed]
+        return [f"{d.number} 已于 {d.effective_until} 失效，按上级文件决定" for d in view.lapsed]
 
     def request(self, query, purpose, requester, facts, name, id_number) -> dict:
         return self.desk.request(query, purpose=purpose, requester=requester, facts=facts, resident_name=name,

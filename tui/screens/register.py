@@ -26,8 +26,7 @@ PAPER_FOR = {"issue": "certificate", "issue_transitional": "certificate", "issue
 
 
 def refusal_lines(exc: Refused) -> list[str]:
-    data = exc.to_json()
-    lines = [r["text"] + (f"（{r['citation']}）" if r.get("citation") else "") for r in data.get("reasons", [])]
+    lines = [r["text"] + (f"（{r['citation']}）" if r.get("citation") else "") for r in exc.to_json()]
     return lines or [str(exc)]
 
 

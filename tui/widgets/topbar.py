@@ -26,5 +26,5 @@ class TopBar(Vertical):
         self.query_one("#title", Static).update(Content(f"{demo}{c.name} · {jname}{date} · {s.who()}"))
         lines = ([s.notice] if s.notice else []) + s.lapsed()
         banner = self.query_one("#banner", Static)
-        banner.update(Content("⚠ " + "；".join(lines)) if lines else "")
+        banner.update(Content("注意：" + "；".join(lines)) if lines else "")
         banner.display = bool(lines)

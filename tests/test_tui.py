@@ -1,0 +1,315 @@
+"""The clerk's TUI driven through Textual's Pilot at 80×24, keyboard only, on real registers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from textual.widgets import DataTable, Input, OptionList
+
+from sealdesk.core.community import demo_community, save_community
+from sealdesk.core.desk import Desk
+from sealdesk.tui.app import SealdeskApp
+from sealdesk.tui.screens.dialogs import AskText, AssertFacts, Message
+from sealdesk.tui.screens.paper import PaperDone
+from sealdesk.tui.session import Session
+
+from conftest import VALID_IDS
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def session(tmp_path, registry):
+    def make(jid: str = "national", as_login: str = "clerk") -> Session:
+        home = tmp_path / f"home-{jid}"
+        save_community(demo_community(home, jid, registry.jurisdictions[jid].name))
+        return Session(home, as_login=as_login, registry=registry)
+
+    return make
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as text (the exported SVG's text runs, in order)."""
+    svg = app.export_screenshot()
+    runs = re.findall(r">([^<>]*)</text>", svg)
+    import html
+
+    return html.unescape("".join(runs)).replace("\xa0", " ")
+
+
+async def ask(pilot, keys: str, purpose: str = "", requester: str = ""):
+    """Type the certificate's name (any way a clerk would), take the first suggestion, fill and decide."""
+    await pilot.press(*keys)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.press(*purpose, "enter", *requester, "enter")
+    await pilot.pause()
+
+
+async def record(pilot, name: str = "张三", id_number: str = VALID_IDS[0]):
+    app = pilot.app
+    await pilot.press("r")  # asks for the resident first
+    await pilot.pause()
+    assert app.focused.id == "rname"
+    await pilot.press(*name, "tab", *id_number, "enter")
+    await pilot.pause()
+    await pilot.pause()
+    return app.screen.entry
+
+
+def pdf_text(path) -> str:
+    return re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                              check=True).stdout)
+
+
+async def test_refusal_from_pinyin_initials_to_notice(session, registry):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"wfzjl")
+        await pilot.pause()
+        ol = app.screen.query_one("#suggest", OptionList)
+        assert ol.display and "无犯罪记录证明" in str(ol.get_option_at_index(0).prompt)
+        await pilot.press("enter", *"应聘", "enter", "enter")
+        await pilot.pause()
+        assert app.screen.decision["outcome"] == "refuse"
+        shown = screen_text(app)
+        assert "不予出具" in shown and "公安" in shown  # outcome and the route, on screen
+        entry = await record(pilot)
+        assert entry == 1
+        assert "已登记：登记号 1" in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PaperDone)
+        saved = app.screen.path
+        await pilot.press("escape")
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    route = registry.view("national", s.today).by_id["national.negative.5"].route
+    if shutil.which("pdftotext"):
+        assert re.sub(r"\s+", "", route) in pdf_text(saved)
+    shown = Desk(s.home, registry=registry).show(1)
+    assert shown["outcome"] == "refuse" and shown["purpose"] == "应聘" and shown["papers"]
+
+
+async def test_issue_through_approval_stamping_and_certificate(session, registry):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "qinshu", "公证", "公证处")
+        assert app.screen.decision["outcome"] == "issue"
+        entry = await record(pilot, "王䶮")
+        # The clerk cannot approve: the register says who may, and why.
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, Message) and "负责人" in screen_text(app)
+        await pilot.press("escape")
+        # Switch to the director through the command palette (demo community only).
+        await pilot.press("ctrl+p", *"切换身份", "enter")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # 李建国（负责人）
+        await pilot.pause()
+        assert s.login == "director"
+        await pilot.press("a")
+        await pilot.pause()
+        s.switch_person("keeper")
+        await pilot.press("s")
+        await pilot.pause()
+        assert "2026年证明第1号" in screen_text(app) or "证明第1号" in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, AskText)
+        await pilot.press(*"该居民与王某系母子关系", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PaperDone)
+        saved = app.screen.path
+    if shutil.which("pdftotext"):
+        text = pdf_text(saved)
+        assert "王䶮" in text and "该居民与王某系母子关系" in text and "证明第1号" in text
+    shown = Desk(s.home, registry=registry).show(entry)
+    assert (shown["approver"], shown["keeper"]) == ("director", "keeper") and shown["serial"] == 1
+
+
+async def test_transitional_issue_with_circumstances_and_consultation(session):
+    s = session("shaanxi")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "居民财产证明", "办理贷款", "某银行")
+        assert app.screen.decision["outcome"] == "refuse"
+        await pilot.press("o")  # assert circumstances: party requires it, legal risk
+        await pilot.pause()
+        assert isinstance(app.screen, AssertFacts)
+        labels = [str(o.prompt) for o in app.screen.query_one("SelectionList")._options]
+        for wanted in ("party_requires", "legal_risk"):
+            label = s.view().facts[wanted].label
+            idx = next(i for i, t in enumerate(labels) if t.startswith(label))
+            app.screen.query_one("SelectionList").highlighted = idx
+            await pilot.press("space")
+        await pilot.press("enter")
+        await pilot.pause()
+        # the wizard asks what the rules need, one question at a time, with the rule's text
+        assert app.screen.decision["outcome"] == "ask"
+        assert "依据" in screen_text(app)
+        while app.screen.decision["outcome"] == "ask":
+            await pilot.press("y")
+            await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "issue_transitional"
+        assert "consultation" in d["requirements"] and "retention" in d["requirements"]
+        assert "议事协商" in screen_text(app)
+        entry = await record(pilot)
+    shown = Desk(s.home).show(entry)
+    assert shown["outcome"] == "issue_transitional" and shown["status"] == "awaiting_approval"
+
+
+async def test_qinghai_commitment_on_a_date_before_the_document_lapsed(session):
+    s = session("qinghai")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"决定日期", "enter")
+        await pilot.pause()
+        await pilot.press(*"2026-01-10", "enter")
+        await pilot.pause()
+        assert s.on is not None and s.on.isoformat() == "2026-01-10"
+        await ask(pilot, "居住证明", "办理社会救助", "县民政局")
+        assert app.screen.decision["outcome"] == "ask"
+        await pilot.press("n")  # cannot be verified
+        await pilot.pause()
+        assert app.screen.decision["outcome"] == "commitment"
+        entry = await record(pilot, "钱堃")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PaperDone)
+        saved = app.screen.path
+    if shutil.which("pdftotext"):
+        assert "全国信用信息共享平台（青海）" in pdf_text(saved)
+    assert Desk(s.home).show(entry)["date"] == "2026-01-10"
+
+
+async def test_lapsed_document_banner_today_in_qinghai(session):
+    app = SealdeskApp(session("qinghai"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "青民发〔2021〕103号" in screen_text(app) and "失效" in screen_text(app)
+
+
+async def test_chongqing_legacy_name_is_understood(session):
+    app = SealdeskApp(session("chongqing"))
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "户口注销证明")
+        d = app.screen.decision
+        assert d["outcome"] == "refuse" and d["item"]["number"] == 2
+
+
+async def test_names_are_shown_as_typed_never_as_markup(session):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "无犯罪记录证明", "[b]办理[/b]", "[red]某单位")
+        assert "[b]办理[/b]" in screen_text(app) or app.screen.decision["purpose"] == "[b]办理[/b]"
+        await record(pilot, "张[i]三")  # brackets are not part of a name: refused, nothing recorded
+        assert app.screen.entry is None
+        app.screen.query_one("#rname", Input).value = "张三"
+        app.screen.query_one("#rid", Input).focus()
+        await pilot.press("enter")  # Enter on the ID number records
+        await pilot.pause()
+        assert app.screen.entry == 1
+        await pilot.press("f3")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "[b]办理[/b]" in shown and "[red]某单位" in shown
+
+
+async def test_bad_id_number_is_explained_and_nothing_recorded(session):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ask(pilot, "无犯罪记录证明")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"张三", "tab", *"110105194912310021", "enter")
+        await pilot.pause()
+        assert app.screen.entry is None
+        assert "校验" in screen_text(app) or "身份证" in screen_text(app)
+    assert Desk(s.home).register.count() == 0
+
+
+async def test_lists_browser_answers_where_to_go(session, registry):
+    s = session("chongqing")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == len(s.view().items)
+        await pilot.press("slash", *"wfzjl")
+        await pilot.pause()
+        assert "无犯罪记录证明" in screen_text(app) and "办事途径" in screen_text(app)
+
+
+async def test_register_search_filter_and_chain_status(session):
+    s = session("national")
+    d = Desk(s.home)
+    for q in ("无犯罪记录证明", "出生证明"):
+        d.request(q, resident_name="张三", resident_id=VALID_IDS[0], as_login="clerk")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        assert app.screen.query_one(DataTable).row_count == 2
+        await pilot.press("slash", *"出生", "enter")
+        await pilot.pause()
+        assert app.screen.query_one(DataTable).row_count == 1
+        await pilot.press("c")
+        await pilot.pause()
+        assert "哈希链校验通过" in screen_text(app)
+
+
+async def test_help_lists_every_key(session):
+    app = SealdeskApp(session())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert "受理（F2）" in screen_text(app)
+        await pilot.press("escape")
+
+
+async def test_no_community_opens_the_demo_and_says_so(tmp_path, monkeypatch, registry):
+    monkeypatch.setenv("SEALDESK_DEMO_HOME", str(tmp_path / "demo"))
+    s = Session(tmp_path / "nothing-here", registry=registry)
+    assert s.community.demo and "演示社区" in s.notice
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "未配置社区" in screen_text(app)
+
+
+# -- snapshots at 80×24 ------------------------------------------------------------------------
+def _snap_app(tmp_path, jid="national"):
+    from sealdesk.core.plugins import default_registry
+
+    reg = default_registry()
+    home = tmp_path / "snap"
+    save_community(demo_community(home, jid, reg.jurisdictions[jid].name))
+    return SealdeskApp(Session(home, as_login="clerk", registry=reg))
+
+
+def test_snapshot_counter_suggestions(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=[*"wfzjl"])
+
+
+def test_snapshot_counter_refusal(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=[*"wfzjl", "enter", "enter", "enter"])
+
+
+def test_snapshot_lists(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path, "chongqing"), terminal_size=SIZE, press=["f4"])
+
+
+def test_snapshot_help(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=["f1"])
