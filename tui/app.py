@@ -31,7 +31,7 @@ class SealdeskApp(App):
         Binding("f2", "switch_mode('counter')", "受理"),
         Binding("f3", "switch_mode('register')", "登记簿"),
         Binding("f4", "switch_mode('lists')", "清单"),
-        Binding("ctrl+q", "quit", "退出"),
+        Binding("ctrl+q", "quit", "退出", show=False),  # in the help screen and the palette: the footer is for work keys
         Binding("ctrl+p", "command_palette", "命令", show=False, priority=True),
     ]
 

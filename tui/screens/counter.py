@@ -35,7 +35,7 @@ class Answer(VerticalScroll, can_focus=True):
 
 class CounterScreen(Screen):
     BINDINGS = [
-        Binding("f5", "decide", "决定"),
+        Binding("f5", "decide_key", "决定"),
         Binding("y", "answer(True)", "是"),
         Binding("n", "answer(False)", "否"),
         Binding("o", "assert_facts", "情形"),
@@ -45,6 +45,12 @@ class CounterScreen(Screen):
         Binding("down", "suggest(1)", "下一项", show=False),
         Binding("up", "suggest(-1)", "上一项", show=False),
         Binding("escape", "back", "返回填写", show=False),
+        # Enter is handled here, at once, rather than through Input.Submitted: over a slow link
+        # keys arrive in bursts ("公证⏎县民政局⏎"), and a queued message would move the focus only
+        # after the next field's characters had gone to the old one.
+        Binding("enter", "enter", "下一项", show=False, priority=True),
+        Binding("tab", "move(1)", "下一项", show=False, priority=True),
+        Binding("shift+tab", "move(-1)", "上一项", show=False, priority=True),
     ]
 
     def __init__(self):
@@ -73,10 +79,12 @@ class CounterScreen(Screen):
                 yield Input(id="rid", max_length=18)
         with Answer(id="answer"):
             yield Static(id="result")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#suggest").display = False
+        suggest = self.query_one("#suggest")
+        suggest.display = False
+        suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
         self.query_one("#query", Input).focus()
         self.load_pinyin()
@@ -143,24 +151,43 @@ class CounterScreen(Screen):
                     q.value = s.item.name
         ol.display = False
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self._take_suggestion()
-        self.query_one("#purpose", Input).focus()
+    def _goto(self, wid: str) -> None:
+        self.set_focus(self.query_one(f"#{wid}"))  # synchronous, unlike Widget.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        wid = event.input.id
+    def _after_typing(self, callback) -> None:
+        """Run ``callback`` once the focused field has taken the keys already sent to it.
+
+        Keys go to a field's own message queue, bindings run at once: reading a value right
+        away would miss characters still queued (a burst like "公证⏎" over a slow link).
+        """
+        target = self.focused if isinstance(self.focused, Input) else self
+        target.call_later(callback)
+
+    def action_move(self, step: int) -> None:
+        self.focus_next() if step > 0 else self.focus_previous()  # Screen's: synchronous
+
+    def action_enter(self) -> None:
+        wid = self.focused.id if self.focused else None
         if wid == "query":
-            self._take_suggestion()
-            self.query_one("#purpose", Input).focus()
+            self._after_typing(self._take_suggestion)
+            self._goto("purpose")
+        elif wid == "purpose":
+            self._goto("requester")
         elif wid == "requester":
-            self.action_decide()
+            self._after_typing(self.action_decide)
+        elif wid == "rname":
+            self._goto("rid")
         elif wid == "rid":
-            if self.decision and self.decision["outcome"] != "ask" and self.entry is None:
-                self.action_record()
-            else:
-                self.action_decide()
+            self._after_typing(self._record_or_decide)
+
+    def _record_or_decide(self) -> None:
+        if self.decision and self.decision["outcome"] != "ask" and self.entry is None:
+            self.action_record()
         else:
-            self.focus_next()
+            self.action_decide()
+
+    def action_decide_key(self) -> None:
+        self._after_typing(self.action_decide)
 
     # -- deciding -------------------------------------------------------------------------
     def action_decide(self) -> None:
@@ -168,7 +195,7 @@ class CounterScreen(Screen):
         query = self._value("query")
         if not query:
             self.app.notify("请先输入证明名称", severity="warning")
-            self.query_one("#query", Input).focus()
+            self._goto("query")
             return
         if self.entry is not None:  # a new decision after recording starts a new matter
             self.entry = self.status = None
@@ -180,7 +207,7 @@ class CounterScreen(Screen):
             return
         self.decision = decision.to_json()
         self._show_decision()
-        self.query_one(Answer).focus()
+        self._goto("answer")
         self.refresh_bindings()
 
     def _show_decision(self) -> None:
@@ -234,7 +261,7 @@ class CounterScreen(Screen):
         name, rid = self._value("rname"), self._value("rid")
         if not name or not rid:
             self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
-            self.query_one("#rname" if not name else "#rid", Input).focus()
+            self._goto("rname" if not name else "rid")
             return
         try:
             out = self.app.session.request(self._value("query"), self._value("purpose"), self._value("requester"),
@@ -244,12 +271,12 @@ class CounterScreen(Screen):
             return
         except InvalidInput as exc:
             self.app.notify(str(exc), severity="error", markup=False)
-            self.query_one("#rid" if "身份证" in str(exc) else "#rname", Input).focus()
+            self._goto("rid" if "身份证" in str(exc) else "rname")
             return
         self.decision = out["decision"]
         self.entry, self.status = out["entry"], out["status"]
         self._show_decision()
-        self.query_one(Answer).focus()
+        self._goto("answer")
         self.refresh_bindings()
 
     def action_paper(self) -> None:
@@ -267,8 +294,8 @@ class CounterScreen(Screen):
         self.facts, self.decision, self.entry, self.status = {}, None, None, None
         self.query_one("#suggest").display = False
         self._show_help()
-        self.query_one("#query", Input).focus()
+        self._goto("query")
         self.refresh_bindings()
 
     def action_back(self) -> None:
-        self.query_one("#query", Input).focus()
+        self._goto("query")

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, SelectionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 
@@ -84,37 +84,58 @@ class Choose(ModalScreen[str | None]):
 
 
 class AssertFacts(ModalScreen[dict | None]):
-    """Circumstances the clerk asserts (情形): each with its question and the rule it comes from."""
+    """Circumstances the clerk asserts (情形): each with its question and the rule it comes from.
 
-    BINDINGS = [Binding("escape", "cancel", "取消"), Binding("enter", "done", "确定", priority=True)]
+    An OptionList with "[x]"/"[ ]" marks rather than a SelectionList: its ticks differ only by
+    colour, which a 16-colour console (TERM=linux) does not show.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "取消"), Binding("space", "toggle", "勾选"),
+                Binding("enter", "done", "确定", priority=True)]
 
     def __init__(self, specs, chosen: dict):
         super().__init__()
-        self.specs, self.chosen = specs, chosen
+        self.specs = list(specs)
+        self.ticked = {s.name for s in self.specs if chosen.get(s.name)}
+        self.chosen = chosen
+
+    def _prompt(self, spec) -> Content:
+        mark = "[x]" if spec.name in self.ticked else "[ ]"
+        return Content(f"{mark} {spec.label}：{spec.question}")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(Content.styled("主张情形（空格勾选，Enter 确定）", "bold"))
-            yield SelectionList(*[(Content(f"{s.label}：{s.question}"), s.name, bool(self.chosen.get(s.name)))
-                                  for s in self.specs], id="facts")
+            yield Static(Content.styled("主张情形（空格勾选，Enter 确定，Esc 取消）", "bold"))
+            yield OptionList(*[Option(self._prompt(s), id=s.name) for s in self.specs], id="facts")
             yield Static(id="source", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(SelectionList).focus()
+        ol = self.query_one(OptionList)
+        ol.highlighted = 0
+        ol.focus()
         self._show(0)
 
-    def on_selection_list_selection_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
-        self._show(event.selection_index)
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show(event.option_index)
 
     def _show(self, i: int) -> None:
         if 0 <= i < len(self.specs):
             s = self.specs[i]
             self.query_one("#source", Static).update(Content(f"依据：{s.source}（{s.citation}）" if s.source else ""))
 
+    def action_toggle(self) -> None:
+        ol = self.query_one(OptionList)
+        i = ol.highlighted
+        if i is None:
+            return
+        spec = self.specs[i]
+        self.ticked ^= {spec.name}
+        ol.replace_option_prompt_at_index(i, self._prompt(spec))
+
     def action_done(self) -> None:
-        picked = set(self.query_one(SelectionList).selected)
-        out = {k: v for k, v in self.chosen.items() if k not in {s.name for s in self.specs}}
-        out.update({s.name: True for s in self.specs if s.name in picked})
+        names = {s.name for s in self.specs}
+        out = {k: v for k, v in self.chosen.items() if k not in names}
+        out.update({name: True for name in self.ticked})
         self.dismiss(out)
 
     def action_cancel(self) -> None:

@@ -18,11 +18,11 @@ class ListsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        yield Input(placeholder="搜索清单：汉字、拼音首字母或全拼（/）", id="filter", max_length=100)
+        yield Input(placeholder="搜索清单：汉字、拼音首字母或全拼（/）", id="lists_search", max_length=100)
         yield DataTable(id="items", cursor_type="row")
         with VerticalScroll(id="item_detail"):
             yield Static(id="item_text")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)
@@ -81,9 +81,9 @@ class ListsScreen(Screen):
         w.update(Content("\n").join(lines))
 
     def action_search(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.query_one("#lists_search", Input).focus()
 
     def action_clear(self) -> None:
-        f = self.query_one("#filter", Input)
+        f = self.query_one("#lists_search", Input)
         f.value = ""
         self.query_one(DataTable).focus()

@@ -38,10 +38,11 @@ class RegisterScreen(Screen):
         Binding("v", "void", "作废"),
         Binding("p", "paper", "打印"),
         Binding("enter", "detail", "详情", show=False),
-        Binding("slash", "search", "搜索"),
-        Binding("t", "filter", "状态"),
-        Binding("c", "verify", "校验"),
-        Binding("f5", "reload", "刷新"),
+        # shown on the screen itself (search box, filter label, chain line), not in the footer
+        Binding("slash", "search", "搜索", show=False),
+        Binding("t", "filter", "状态", show=False),
+        Binding("c", "verify", "校验", show=False),
+        Binding("f5", "reload", "刷新", show=False),
     ]
 
     status_filter: str | None = None
@@ -54,7 +55,7 @@ class RegisterScreen(Screen):
         yield DataTable(id="matters", cursor_type="row", zebra_stripes=True)
         yield Static(id="detail")
         yield Static(id="chain")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)

@@ -44,5 +44,5 @@ def decision_content(d: dict, facts_label=None) -> Content:
         lines.append(Content.styled("依据：", "bold") + Content("；".join(citation_text(c) for c in d["citations"])))
     if d.get("explanation"):
         lines.append(Content.styled("理由", "bold"))
-        lines += [Content(f"· {e}") for e in d["explanation"]]
+        lines += [Content(f"·{e}") for e in d["explanation"]]
     return Content("\n").join(lines)
