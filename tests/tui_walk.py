@@ -166,6 +166,21 @@ class Tmux:
                                   f"last screen:\n{frame(self.screen())}")
             time.sleep(0.03)
 
+    def wait_settled(self, timeout: float = DEFAULT_TIMEOUT, quiet: float = 0.1) -> str:
+        """Wait until neither the screen nor the cursor has changed for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        last = (self.screen(), self.cursor())
+        since = time.monotonic()
+        while True:
+            time.sleep(0.03)
+            now = (self.screen(), self.cursor())
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now[0]
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"the screen kept changing for {timeout:.1f}s; last screen:\n{frame(now[0])}")
+
     def press_and_follow(self, key: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, int]:
         """Press a key that moves the focus to another field and wait until the cursor has moved."""
         before = self.cursor()
@@ -220,11 +235,10 @@ def field_re(label: str, value: str) -> re.Pattern:
 
 
 def wait_counter_ready(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> str:
-    """The counter's first screen is up and the focus (the cursor) is in 证明名称."""
-    shot = tm.wait_for("输入居民所要的证明名称", timeout)
-    tm.wait_until(lambda s: row_of(s, "证明名称") is not None and tm.cursor()[1] == row_of(s, "证明名称"),
-                  "the cursor in 证明名称", timeout)
-    return shot
+    """The counter's empty form is up and has stopped changing (its focus is set while it mounts)."""
+    tm.wait_until(lambda s: re.search(r"证明名称\s+名称或拼音首字母", s) is not None and "输入居民所要的证明名称" in s,
+                  "the counter's empty form", timeout)
+    return tm.wait_settled(timeout)
 
 
 def title_re(jname: str) -> re.Pattern:
@@ -253,8 +267,9 @@ def choose(tm: Tmux, title: str, label: str, timeout: float = DEFAULT_TIMEOUT) -
     top = next(i for i, r in enumerate(rows) if title in r)
     options: list[str] = []
     for r in rows[top + 1:]:
-        m = re.match(r"\s*█ ▊ (.*?)\s*▎ █\s*$", r)
-        if m:
+        # A notification may cover the dialog's right half: read up to the first gap.
+        m = re.match(r"\s*█ ▊ (\S+(?: \S+)*)", r)
+        if m and not m.group(1).startswith(("▁", "▔")):
             options.append(m.group(1).strip())
         elif options:
             break
@@ -295,14 +310,23 @@ def set_date(tm: Tmux, date: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
 
 def new_request(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> None:
     tm.keys("C-n")
-    wait_counter_ready(tm, timeout)
-    tm.wait_until(lambda s: re.search(r"证明名称\s+名称或拼音首字母", s) is not None, "an empty form", timeout)
+    shot = wait_counter_ready(tm, timeout)
+    row = row_of(shot, "证明名称")
+    tm.wait_cursor(lambda x, y: y == row, "in 证明名称", timeout)
 
 
 def ask(tm: Tmux, typed: str, suggestion: str | None, purpose: str = "", requester: str = "",
         timeout: float = DEFAULT_TIMEOUT, notes: list[str] | None = None) -> str:
     """Fill 证明名称 (taking ``suggestion`` if given), 用途 and 索要单位 and decide; the decision's screen."""
     tm.type(typed)
+    try:
+        tm.wait_for(field_re("证明名称", typed), timeout=min(timeout, 3))
+    except WaitTimeout:
+        if not re.search(r"证明名称\s+名称或拼音首字母", tm.screen()):
+            raise
+        if notes is not None:    # the keys reached the new screen before its focus was set
+            notes.append(f"{typed!r} typed into a screen that had no focus yet; retyped")
+        tm.type(typed)
     if suggestion:
         try:
             tm.wait_for(suggestion, timeout=min(timeout, 3))
@@ -346,79 +370,49 @@ def answer(tm: Tmux, key: str, timeout: float = DEFAULT_TIMEOUT) -> str:
 
 
 def assert_facts(tm: Tmux, labels: list[str], timeout: float = DEFAULT_TIMEOUT) -> str:
-    """``o``: tick each circumstance (by its label, e.g. 民商事主体明确要求) and confirm."""
+    """``o``: tick each circumstance (by its label, e.g. 民商事主体明确要求) with Space and confirm with Enter."""
     tm.keys("o")
-    shot = tm.wait_for("主张情形（空格勾选，Enter 确定）", timeout)
+    title = "主张情形（"
+    tm.wait_for(title, timeout)
     for label in labels:
-        # Options are "label：question", one or more rows each; a new option starts with a check box.
-        # Walk with Home and ↓, reading the "依据" line under the list is not enough to know where we
-        # are, so count the options from the top (the list scrolls, so recount after each move).
         tm.keys("Home")
-        steps = 0
-        while True:
-            shot = tm.screen()
-            if _highlighted_label(tm) == label:
-                break
-            steps += 1
-            if steps > 40:
-                raise WaitTimeout(f"circumstance {label!r} not found; screen:\n{frame(shot)}")
-            before = _highlighted_label(tm)
-            tm.keys("Down")
-            tm.wait_until(lambda s: _highlighted_label(tm) != before, f"the highlight to move from {before!r}", timeout)
-        tm.keys("Space")
-        tm.wait_until(lambda s: _ticked(tm, label), f"{label!r} ticked", timeout)
+        shot = tm.wait_settled(timeout)
+        options = fact_options(shot)
+        names = [o[0] for o in options]
+        if label not in names:
+            raise WaitTimeout(f"circumstance {label!r} is not among the visible options {names}; "
+                              f"screen:\n{frame(shot)}")
+        tm.keys(*["Down"] * names.index(label), "Space")
+        tm.wait_until(lambda s: dict(fact_options(s)).get(label) is True, f"{label!r} ticked", timeout)
+    shot = tm.screen()
+    wrong = [n for n, ticked in fact_options(shot) if ticked and n not in labels]
+    if wrong:
+        raise AssertionError(f"ticked {wrong} by mistake; screen:\n{frame(shot)}")
     tm.keys("Enter")
-    tm.wait_gone("主张情形（空格勾选，Enter 确定）", timeout)
+    tm.wait_gone(title, timeout)
     return wait_decision(tm, timeout)
 
 
-def _styled(tm: Tmux) -> list[str]:
-    return tm._tmux("capture-pane", "-p", "-e", "-t", tm.target).split("\n")
+def fact_options(shot: str) -> list[tuple[str, bool]]:
+    """The circumstances dialog's visible options as (label, ticked), top to bottom.
 
-
-_SGR = re.compile(r"\x1b\[[0-9;:]*m")
-
-
-def _option_rows(tm: Tmux) -> list[tuple[str, str]]:
-    """(styled row, plain row) of the AssertFacts list's rows."""
-    rows = _styled(tm)
-    return [(r, _SGR.sub("", r)) for r in rows if "：" in _SGR.sub("", r)]
-
-
-def _label_in(plain: str) -> str | None:
-    m = re.search(r"([^\s▐▌▊▎█X]+)：", plain)
-    return m.group(1) if m else None
-
-
-def _highlighted_label(tm: Tmux) -> str | None:
-    """The option under the SelectionList's highlight: its row has a background no other row has."""
-    rows = _option_rows(tm)
-    bgs = []
-    for styled, plain in rows:
-        label = _label_in(plain)
-        if not label:
+    An option is "[ ] label：question" or "[x] …", wrapped over several rows when long (the mark
+    may then stand alone on the first row).
+    """
+    out: list[tuple[str, bool]] = []
+    mark: bool | None = None
+    for row in shot.split("\n"):
+        m = re.match(r"\s*█ ▊ (.*?)\s*(?:▃▃|▁▁|▂▂|▅▅|▇▇)?\s*▎ █\s*$", row)
+        if not m:
             continue
-        # the background in force where the label starts
-        idx = styled.find(label[0])
-        codes = _SGR.findall(styled[:idx])
-        bg = next((c for c in reversed(codes) if re.search(r"\[(?:.*;)?(?:4[0-7]|48;5;\d+|48;2;[\d;]+|10[0-7])m", c)), "")
-        bgs.append((label, bg))
-    counts: dict[str, int] = {}
-    for _, bg in bgs:
-        counts[bg] = counts.get(bg, 0) + 1
-    odd = [label for label, bg in bgs if counts[bg] == 1]
-    return odd[0] if len(odd) == 1 else None
-
-
-def _ticked(tm: Tmux, label: str) -> bool:
-    for styled, plain in _option_rows(tm):
-        if _label_in(plain) == label:
-            # Textual draws the box as ▐X▌ in both states; ticked is a different colour of the X.
-            return styled != _untickeds.setdefault(label, styled)
-    return False
-
-
-_untickeds: dict[str, str] = {}
+        text = m.group(1)
+        b = re.match(r"\[( |x|X)\]\s*(.*)", text)
+        if b:
+            mark, text = b.group(1) != " ", b.group(2)
+        if mark is not None and "：" in text:
+            out.append((text.split("：", 1)[0].strip(), mark))
+            mark = None
+    return out
 
 
 def record(tm: Tmux, name: str, id_number: str, timeout: float = DEFAULT_TIMEOUT) -> int:
@@ -445,12 +439,21 @@ def print_paper(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> str:
     """``p``: the paper is made; return where it was saved (as the dialog shows it) and close the dialog."""
     tm.keys("p")
     shot = tm.wait_for("保存在：", timeout)
-    m = re.search(r"已生成(.*)", shot)
-    saved = re.search(r"保存在：(\S+)", shot)
+    tm.wait_for(re.compile(r"\d+ KB"), timeout)
+    shot = tm.screen()
+    m = re.search(r"已生成(\S+)", shot)
+    # The path wraps over the dialog's rows until the "… KB" line.
+    rows = [re.sub(r"^\s*█ ?|\s*█\s*$", "", r) for r in shot.split("\n")]
+    start = next(i for i, r in enumerate(rows) if "保存在：" in r)
+    path = rows[start].split("保存在：", 1)[1].strip()
+    for r in rows[start + 1:]:
+        if re.search(r"\d+ KB", r):
+            break
+        path += r.strip()
     tm.keys("Escape")
     tm.wait_gone("保存在：", timeout)
     wait_decision(tm, timeout)
-    return f"{m.group(1).strip('█ ') if m else '?'} → {saved.group(1) if saved else '?'}"
+    return f"{m.group(1) if m else '?'} → {path}"
 
 
 # -- the acceptance walk ------------------------------------------------------------------------

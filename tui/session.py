@@ -87,7 +87,9 @@ class Session:
         if not self.community.demo:
             raise ConfigError("只有演示社区可以切换辖区")
         self.desk.close()
-        self._open(self._demo_home(jid))
+        home = self._demo_home(jid)
+        self._open(home)
+        self.notice = f"演示社区（数据在 {home}）"
 
     @property
     def today(self) -> dt.date:
