@@ -109,7 +109,7 @@ class Term:
         self.nbytes = 0
         self.text = ""
         self.first_byte: float | None = None
-        self.last_output = self.t0
+        self.last_output = self.last_key = self.t0
         self.first_after: float | None = None  # the first output after the last key() was written
         self.eof = False
 
@@ -160,10 +160,10 @@ class Term:
             self.pump(min(0.05, end - time.perf_counter()))
 
     def settle(self, quiet: float = SETTLE, cap: float = 3.0) -> None:
-        """Pump until nothing has come for ``quiet`` seconds (at most ``cap``)."""
+        """Pump until nothing has come for ``quiet`` seconds since the last output or key (at most ``cap``)."""
         end = time.perf_counter() + cap
         while time.perf_counter() < end:
-            left = self.last_output + quiet - time.perf_counter()
+            left = max(self.last_output, self.last_key) + quiet - time.perf_counter()
             if left <= 0:
                 if not self.pump(0):
                     return
@@ -177,7 +177,7 @@ class Term:
 
     def key(self, data: str | bytes) -> float:
         self.first_after = None
-        t = time.perf_counter()
+        t = self.last_key = time.perf_counter()
         os.write(self.fd, data.encode() if isinstance(data, str) else data)
         return t
 

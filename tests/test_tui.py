@@ -313,3 +313,12 @@ def test_snapshot_lists(snap_compare, tmp_path):
 
 def test_snapshot_help(snap_compare, tmp_path):
     assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=["f1"])
+
+
+def test_snapshot_register_empty(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=["f3"])
+
+
+def test_snapshot_circumstances_dialog(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path, "shaanxi"), terminal_size=SIZE,
+                        press=[*"居民财产证明", "enter", "enter", "enter", "o"])

@@ -80,13 +80,15 @@ class Tmux:
         Path(self._conf_dir, "tmux.conf").write_text(
             "set -g remain-on-exit on\n"     # keep the pane (and its last screen) when the program ends
             f"set -g default-terminal {term}\n"
-            "set -g history-limit 0\n"
+            "set -g history-limit 5000\n"
             "set -g status off\n"            # all 24 lines belong to the program
             "set -sg escape-time 0\n", encoding="utf-8")
         if not isinstance(command, str):
             command = " ".join(shlex.quote(c) for c in command)
         if env:
             command = "env " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()) + " " + command
+        # tmux 3.3 leaves #{pane_dead_status} empty: keep the exit status in a file of our own.
+        command = f"{command}; echo $? > {shlex.quote(os.path.join(self._conf_dir, 'status'))}"
         args = ["new-session", "-d", "-s", self.name, "-x", str(self.width), "-y", str(self.height)]
         if cwd:
             args += ["-c", cwd]
@@ -123,8 +125,10 @@ class Tmux:
     def exit_status(self) -> int | None:
         if not self.dead():
             return None
-        status = self._display("#{pane_dead_status}")
-        return int(status) if status.lstrip("-").isdigit() else None
+        try:
+            return int(Path(self._conf_dir, "status").read_text().strip())
+        except (OSError, ValueError, TypeError):
+            return None
 
     # -- waiting ------------------------------------------------------------------------------
     def wait_until(self, pred: Callable[[str], bool], what: str, timeout: float = DEFAULT_TIMEOUT,
@@ -198,7 +202,16 @@ class Tmux:
     def kill(self) -> None:
         """Kill this session's private tmux server (and with it the program) and remove the config."""
         if self.started:
+            try:
+                sock = self._display("#{socket_path}")
+            except Exception:
+                sock = ""
             self._tmux("kill-server", check=False)
+            if sock and Path(sock).name == self.socket:   # tmux leaves its socket file behind
+                try:
+                    os.unlink(sock)
+                except OSError:
+                    pass
             self.started = False
         if self._conf_dir:
             shutil.rmtree(self._conf_dir, ignore_errors=True)
@@ -254,9 +267,16 @@ def palette(tm: Tmux, command: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Ctrl+P, type the command's name, Enter on the first match."""
     tm.keys("C-p")
     tm.wait_for("Search for commands", timeout)
+    tm.wait_settled(timeout)
     tm.type(command)
     # The search line shows what was typed and the first match sits under it.
-    tm.wait_until(lambda s: s.count(command) >= 2, f"{command!r} matched in the palette", timeout)
+    try:
+        tm.wait_until(lambda s: s.count(command) >= 2, f"{command!r} matched in the palette", 2)
+    except WaitTimeout:
+        if "Search for commands" not in tm.screen():   # typed, but no match: a real failure
+            raise
+        tm.type(command)                               # lost before the search field had the focus
+        tm.wait_until(lambda s: s.count(command) >= 2, f"{command!r} matched in the palette", timeout)
     tm.keys("Enter")
 
 
@@ -292,10 +312,24 @@ def set_date(tm: Tmux, date: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
     """决定日期: ``date`` is YYYY-MM-DD or "" (today). True if the top bar shows what was asked."""
     palette(tm, "决定日期", timeout)
     tm.wait_for("YYYY-MM-DD，留空为今天", timeout)
-    tm.keys("Home", "C-k")        # the dialog opens with the current date filled in
-    tm.type(date)
-    if date:
-        tm.wait_for(date, timeout)
+    tm.wait_settled(timeout)
+    hint = "YYYY-MM-DD，留空为今天"
+
+    def value(shot: str) -> str:
+        rows = shot.split("\n")
+        i = row_of(shot, hint, within=len(rows))
+        return re.sub(r"^\s*█|█\s*$", "", rows[i + 1]).strip() if i is not None else ""
+
+    # The dialog opens with the current date filled in: clear it, type, check, once more if lost.
+    for attempt in range(3):
+        tm.keys("Home", "C-k")
+        tm.type(date)
+        try:
+            tm.wait_until(lambda s: value(s) == date, f"the date input to hold {date!r}", 2)
+            break
+        except WaitTimeout:
+            if attempt == 2:
+                raise
     tm.keys("Enter")
     tm.wait_gone("YYYY-MM-DD，留空为今天", timeout)
     want = (lambda t: f" {date} ·" in t) if date else (lambda t: re.search(r" \d{4}-\d{2}-\d{2} ·", t) is None)
@@ -441,7 +475,7 @@ def print_paper(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> str:
     shot = tm.wait_for("保存在：", timeout)
     tm.wait_for(re.compile(r"\d+ KB"), timeout)
     shot = tm.screen()
-    m = re.search(r"已生成(\S+)", shot)
+    m = re.search(r"已生成(.+?)\s*█", shot)
     # The path wraps over the dialog's rows until the "… KB" line.
     rows = [re.sub(r"^\s*█ ?|\s*█\s*$", "", r) for r in shot.split("\n")]
     start = next(i for i, r in enumerate(rows) if "保存在：" in r)
@@ -500,6 +534,19 @@ class Walked:
     screen: str = ""
 
 
+def _date_back_to_today(tm: Tmux, was: str, notes: list[str], log, timeout: float) -> None:
+    """决定日期 back to empty (= today). Falls back to today's date, with a note, if empty is ignored."""
+    t0 = time.monotonic()
+    if not set_date(tm, "", timeout):
+        note = (f"决定日期: an empty date (留空为今天) is ignored, the top bar still shows {was}; "
+                "set today's date instead")
+        notes.append(note)
+        log("note: " + note)
+        if not set_date(tm, dt.date.today().isoformat(), timeout):
+            raise WaitTimeout(f"could not set the decision date back to today; screen:\n{frame(tm.screen())}")
+    log(f"decision date back to today ({time.monotonic() - t0:.1f} s)")
+
+
 def outcome_shown(shot: str) -> str | None:
     """The outcome label at the head of the decision (the line under the rule, after any notes)."""
     labels = ("议事协商后出具", "据实出具", "告知承诺", "不予出具", "待补充", "出具")
@@ -515,17 +562,19 @@ def walk_worked_examples(tm: Tmux, resident: tuple[str, str] = RESIDENT, example
     """Handle each worked example at the counter as a new clerk would; assert on what the screen shows.
 
     Starts from the counter screen of any demo community; switches jurisdiction (切换辖区) and the
-    decision date (决定日期, back to today afterwards) through the command palette.
+    decision date (决定日期; back to empty, i.e. today, once the dated example is done) through the
+    command palette. Each example is decided, recorded for ``resident`` and, where the outcome has a
+    counter paper, printed. Returns what was seen; ``notes`` collect what a clerk would stumble on.
     """
     log = log or (lambda _msg: None)
     wait_counter_ready(tm, timeout)
     done: list[Walked] = []
     date_set = ""
-    for ex in examples:
+    for k, ex in enumerate(examples):
         w = Walked(ex)
         t0 = time.monotonic()
         set_jurisdiction(tm, ex.jurisdiction, timeout)
-        if ex.date != date_set:
+        if ex.date and ex.date != date_set:
             if not set_date(tm, ex.date, timeout):
                 raise WaitTimeout(f"example {ex.number}: the decision date did not become {ex.date}; screen:\n"
                                   f"{frame(tm.screen())}")
@@ -537,29 +586,30 @@ def walk_worked_examples(tm: Tmux, resident: tuple[str, str] = RESIDENT, example
             shot = assert_facts(tm, list(ex.facts), timeout)
         for key in ex.answers:
             shot = answer(tm, key, timeout)
+        # A notification (toast) can cover the right half of the panel for a few seconds:
+        # give the phrases time to show before calling them missing.
+        try:
+            shot = tm.wait_until(lambda s: outcome_shown(s) == ex.outcome and all(p in s for p in ex.phrases),
+                                 f"{ex.outcome} with {list(ex.phrases)}", timeout)
+        except WaitTimeout:
+            shot = tm.screen()
         w.outcome = outcome_shown(shot) or ""
         missing = [p for p in ex.phrases if p not in shot]
         if w.outcome != ex.outcome or missing or "问题（" in shot:
             raise AssertionError(f"example {ex.number} ({ex.request}, {ex.jurisdiction}): expected {ex.outcome}"
                                  f" with {list(ex.phrases)}, saw {w.outcome or 'no outcome'}"
                                  f"{' missing ' + str(missing) if missing else ''}; screen:\n{frame(shot)}")
+        w.screen = shot
         w.entry = record(tm, *resident, timeout=timeout)
         if ex.paper:
             w.paper = print_paper(tm, timeout)
-        w.screen = tm.screen()
         new_request(tm, timeout)
+        following = examples[k + 1].date if k + 1 < len(examples) else ""
+        if date_set and not following:
+            _date_back_to_today(tm, date_set, w.notes, log, timeout)
+            date_set = ""
         w.seconds = time.monotonic() - t0
         done.append(w)
         log(f"example {ex.number}: {ex.jurisdiction} {ex.request} → {w.outcome}, 登记号 {w.entry}"
             f"{', ' + w.paper if w.paper else ''} ({w.seconds:.1f} s)")
-    if date_set:
-        t0 = time.monotonic()
-        if not set_date(tm, "", timeout):
-            note = ("决定日期: an empty date (留空为今天) is ignored, the top bar still shows "
-                    f"{date_set}; set today's date instead")
-            done[-1].notes.append(note)
-            log("note: " + note)
-            if not set_date(tm, dt.date.today().isoformat(), timeout):
-                raise WaitTimeout(f"could not set the decision date back to today; screen:\n{frame(tm.screen())}")
-        log(f"decision date back to today ({time.monotonic() - t0:.1f} s)")
     return done
