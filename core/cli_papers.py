@@ -115,6 +115,10 @@ def cmd_fonts(args) -> int:
         t = time.perf_counter()
         n = glyphs.warm(official)
         print(f"字形缓存已就绪：{n} 个字符，用时 {time.perf_counter() - t:.1f} 秒（{glyphs.store().path}）")
+        from .plugins import default_registry
+        from .suggest import warm_pinyin
+
+        print(f"拼音缓存已就绪：{warm_pinyin(default_registry())} 个名称")
         return 0
     if args.check is not None:
         lost = fonts.missing(args.check, chain)
@@ -138,7 +142,7 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("fonts", help="文书字体：字体链、检查字符能否打印、预先转换常用字形")
     add_common(s, json_flag=False, as_flag=False, socket_flag=False)
     s.add_argument("--check", metavar="TEXT", help="检查这些字符能否打印（例如居民姓名）")
-    s.add_argument("--warm", action="store_true", help="预先转换模板、清单和 GB 2312 汉字的字形（安装时运行）")
+    s.add_argument("--warm", action="store_true", help="预先转换模板、清单和 GB 2312 汉字的字形，并缓存清单名称的拼音（安装时运行）")
     s.set_defaults(func=cmd_fonts)
 
     p = sub.add_parser("paper", help="打印文书（证明、不予出具告知单、告知承诺书、议事协商记录）或校验文书")

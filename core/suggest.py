@@ -106,20 +106,22 @@ class Suggester:
         return self._pinyin is not None
 
     def load_pinyin(self) -> None:
-        """Build the pinyin table; safe to call from another thread while ``suggest`` runs."""
+        """Build the pinyin table; safe to call from another thread while ``suggest`` runs.
+
+        Readings come from a small cache file (user cache directory) when it has them, so the
+        TUI does not import pypinyin (a quarter of a second, holding the GIL while the first
+        screen is drawn); ``scripts/setup`` fills it for every jurisdiction's names.
+        """
         if self._pinyin is not None:
             return
-        from pypinyin import Style, lazy_pinyin  # slow import: the reason this is not in __init__
-
+        forms = [f for _name, _k, _p, fs in self._names for f in dict.fromkeys((_name, *fs))]
+        readings = pinyin_readings(forms)
         table = []  # (initials, full pinyin, name, kind_rank, pos)
-        for name, kind_rank, pos, forms in self._names:
-            for form in dict.fromkeys((name, *forms)):
-                # Default readings only: pypinyin's phrase dictionary gets 银行, 长 etc. right
-                # in context.  Punctuation comes back as-is and is dropped here.
-                syllables = [s for s in (_NOT_LETTER.sub("", p.lower()) for p in lazy_pinyin(
-                    unicodedata.normalize("NFKC", form), style=Style.NORMAL)) if s]
-                if syllables:
-                    table.append(("".join(s[0] for s in syllables), "".join(syllables), name, kind_rank, pos))
+        for name, kind_rank, pos, fs in self._names:
+            for form in dict.fromkeys((name, *fs)):
+                initials, full = readings[form]
+                if full:
+                    table.append((initials, full, name, kind_rank, pos))
         # One assignment publishes the finished table to suggest() in other threads.
         self._pinyin = tuple(dict.fromkeys(table))
 
@@ -174,3 +176,62 @@ class Suggester:
         ranked = sorted(best.values())[:limit]
         items = self._items
         return [Suggestion(items[rank[4]], name, KINDS[rank[1]], HOWS[rank[3]]) for rank, name in ranked]
+
+
+def _reading(form: str) -> tuple[str, str]:
+    from pypinyin import Style, lazy_pinyin  # slow import: only for names not in the cache
+
+    # Default readings only: pypinyin's phrase dictionary gets 银行, 长 etc. right in context.
+    # Punctuation comes back as-is and is dropped here.
+    syllables = [s for s in (_NOT_LETTER.sub("", p.lower()) for p in lazy_pinyin(
+        unicodedata.normalize("NFKC", form), style=Style.NORMAL)) if s]
+    return "".join(s[0] for s in syllables), "".join(syllables)
+
+
+def _cache_file():
+    from .fonts import _cache_dir
+
+    return _cache_dir() / "pinyin.json"
+
+
+def pinyin_readings(forms) -> dict[str, tuple[str, str]]:
+    """(initials, full pinyin) of each name, from the cache file, computing and saving what is missing."""
+    import json
+    import os
+
+    path = _cache_file()
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(cached, dict):
+            cached = {}
+    except (OSError, ValueError):
+        cached = {}
+    out, missing = {}, []
+    for f in forms:
+        got = cached.get(f)
+        if isinstance(got, list) and len(got) == 2 and all(isinstance(x, str) for x in got):
+            out[f] = (got[0], got[1])
+        else:
+            missing.append(f)
+    if missing:
+        for f in missing:
+            out[f] = cached[f] = _reading(f)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cached, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs time
+    return out
+
+
+def warm_pinyin(registry) -> int:
+    """Fill the pinyin cache with every name of every jurisdiction (set-up)."""
+    forms = set()
+    for j in registry.jurisdictions.values():  # every item, those of lapsed documents too
+        for it in j.items:
+            forms.update((it.name, *it.aliases, *it.legacy_names))
+    for form in list(forms):
+        forms.update(variants(form))
+    return len(pinyin_readings(sorted(forms)))

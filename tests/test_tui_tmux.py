@@ -99,8 +99,6 @@ def test_worked_examples_in_tmux(tui):
     assert tm.wait_exit(10) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="决定日期 dialog: an empty value (留空为今天) is treated as Cancel "
-                                       "(AskText dismisses '' as None), so the date cannot be cleared")
 def test_decision_date_back_to_today(tui):
     tm = tui()
     wait_counter_ready(tm)

@@ -7,10 +7,13 @@ so nothing touches the user's own tmux. Keys go in with ``send-keys`` (text with
 ``send-keys -l``), the screen comes back with ``capture-pane -p``, and every step waits for
 something visible (text, or the terminal cursor moving to the next field) instead of sleeping.
 
-Why wait for the cursor: keys that reach the TUI in one burst are dispatched to the widget that
-had the focus when the burst arrived, so text typed straight after Tab/Enter can land in the
-*previous* field (see the report in the walkthrough's docstring). A clerk typing by hand never
-sees this; a script must wait until the focus has visibly moved.
+Why not just send everything at once: keys that reach the app in one burst (a fast typist over
+a slow link does that too) go to whatever has the focus *when they are read*. The counter's
+Enter/Tab move the focus at once, but a dialog, the command palette or a freshly mounted screen
+takes the focus a moment after it is drawn, and keys read before that are lost (two Enters in one
+burst in the command palette even crash Textual 8.2: ScreenStackError). So the driver waits for
+the dialog to be drawn and the screen to settle, for the cursor to leave a field, or for typed
+text to show up in the right field, before it sends the next keys.
 
 :func:`walk_worked_examples` is the acceptance walk: DOMAIN.md's five worked examples, each
 decided, recorded with a resident and (where the outcome has a counter paper) printed.
@@ -35,7 +38,6 @@ DEFAULT_TIMEOUT = 15.0
 
 # The decision panel's top border: "solid" (─) normally, "thick" (▀) while it has the focus.
 ANSWER_FOCUSED = "▀" * 20
-ANSWER_UNFOCUSED = "─" * 20
 
 
 class WaitTimeout(AssertionError):
@@ -132,7 +134,7 @@ class Tmux:
 
     # -- waiting ------------------------------------------------------------------------------
     def wait_until(self, pred: Callable[[str], bool], what: str, timeout: float = DEFAULT_TIMEOUT,
-                   interval: float = 0.03) -> str:
+                   interval: float = 0.05) -> str:
         """Poll the screen until ``pred(screen)``; on timeout raise with the last screen."""
         deadline = time.monotonic() + timeout
         while True:
@@ -295,6 +297,7 @@ def choose(tm: Tmux, title: str, label: str, timeout: float = DEFAULT_TIMEOUT) -
             break
     if label not in options:
         raise WaitTimeout(f"{label!r} is not among the choices {options}; screen:\n{frame(shot)}")
+    tm.wait_settled(timeout)    # the list takes the focus just after it is drawn; keys before that are lost
     tm.keys("Home", *["Down"] * options.index(label), "Enter")
 
 
@@ -408,6 +411,7 @@ def assert_facts(tm: Tmux, labels: list[str], timeout: float = DEFAULT_TIMEOUT) 
     tm.keys("o")
     title = "主张情形（"
     tm.wait_for(title, timeout)
+    tm.wait_settled(timeout)    # the list takes the focus just after it is drawn
     for label in labels:
         tm.keys("Home")
         shot = tm.wait_settled(timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 
 from sealdesk.core.fonts import FontError
 from sealdesk.core.resident import InvalidInput
@@ -19,6 +20,21 @@ from .screens.help import HelpScreen
 from .screens.lists import ListsScreen
 from .screens.register import RegisterScreen, refusal_lines
 from .session import Session
+
+
+class SafePalette(CommandPalette):
+    """Textual 8.2's palette dismisses itself twice when Enter is pressed twice in a burst
+    (a double tap, or a slow link) and the app dies with ScreenStackError; once is enough."""
+
+    def _select_or_command(self, event=None) -> None:
+        if self.app.screen is not self:
+            return
+        super()._select_or_command(event)
+
+    def dismiss(self, result=None):
+        if self.app.screen is not self:
+            return None
+        return super().dismiss(result)
 
 
 class SealdeskApp(App):
@@ -38,6 +54,10 @@ class SealdeskApp(App):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SafePalette(id="--command-palette"))
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -117,7 +137,7 @@ class SealdeskApp(App):
         from .screens.dialogs import AskText
 
         def done(text: str | None) -> None:
-            if text is None:
+            if text is None:  # Esc
                 return
             try:
                 self.session.on = dt.date.fromisoformat(text) if text else None
@@ -147,5 +167,6 @@ class SealdeskApp(App):
 
 def run(home=None, as_login=None, socket=None) -> int:
     session = Session(home, as_login=as_login, socket=socket)
-    SealdeskApp(session).run()
-    return 0
+    app = SealdeskApp(session)
+    app.run()
+    return app.return_code or 0

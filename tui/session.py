@@ -28,9 +28,7 @@ def demo_root() -> Path:
 class Session:
     def __init__(self, home: str | os.PathLike | None = None, as_login: str | None = None, registry=None,
                  socket: str | None = None):
-        from sealdesk.core.plugins import default_registry
-
-        self.registry = registry or default_registry()
+        self._registry = registry
         self.socket = socket or os.environ.get("SEALDESK_SOCKET") or None
         self.notice = ""  # one line for the banner: why this community
         home = resolve_home(home)
@@ -43,6 +41,19 @@ class Session:
             self.as_login = "clerk"
         self.on: dt.date | None = None  # demo only: the decision date
         self._suggester = None
+
+    @property
+    def registry(self):
+        # Loaded on first use (plugins, TOML: ~70 ms), after the first frame is on the screen.
+        if self._registry is None:
+            from sealdesk.core.plugins import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    @property
+    def registry_loaded(self) -> bool:
+        return self._registry is not None
 
     def _demo_home(self, jid: str) -> Path:
         home = demo_root() / jid
@@ -58,7 +69,7 @@ class Session:
 
             self.desk = RemoteDesk(self.socket or self.community.socket)
         else:
-            self.desk = Desk(self.home, registry=self.registry, community=self.community)
+            self.desk = Desk(self.home, registry=self._registry, community=self.community)
         self._suggester = None
 
     def close(self) -> None:

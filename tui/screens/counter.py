@@ -39,7 +39,7 @@ class CounterScreen(Screen):
         Binding("y", "answer(True)", "是"),
         Binding("n", "answer(False)", "否"),
         Binding("o", "assert_facts", "情形"),
-        Binding("r", "record", "登记"),
+        Binding("r", "record_key", "登记", priority=True),
         Binding("p", "paper", "打印文书"),
         Binding("ctrl+n", "new", "新申请"),
         Binding("down", "suggest(1)", "下一项", show=False),
@@ -86,13 +86,26 @@ class CounterScreen(Screen):
         suggest.display = False
         suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
-        self.query_one("#query", Input).focus()
+        self.set_focus(self.query_one("#query", Input))
+        self.call_after_refresh(self._load_rules)
+
+    def _load_rules(self) -> None:
+        # After the first frame: the clerk can start typing while plugins load (keys queue up).
+        self.app.session.suggester
+        self.query_one(TopBar).refresh_bar()
         self.load_pinyin()
 
     @work(thread=True, exclusive=True, group="pinyin")
     def load_pinyin(self) -> None:
-        # pypinyin takes ~0.35 s to import: build the pinyin keys after the first screen is up.
+        # Cached readings load in milliseconds; without the cache pypinyin's import takes ~0.3 s,
+        # so this runs after the first frame, and suggestions catch up when it is done.
         self.app.session.suggester.load_pinyin()
+        self.app.call_from_thread(self._refresh_suggestions)
+
+    def _refresh_suggestions(self) -> None:
+        q = self.query_one("#query", Input)
+        if q.value.strip() and self.focused is q:
+            self._fill_suggestions(q.value)
 
     # -- helpers ---------------------------------------------------------------------------
     def _value(self, wid: str) -> str:
@@ -113,18 +126,29 @@ class CounterScreen(Screen):
             return bool(d and d["outcome"] == "ask")
         if action in ("assert_facts",):
             return bool(d)
-        if action == "record":
-            return bool(d and d["outcome"] != "ask" and self.entry is None)
+        if action == "record_key":
+            if not isinstance(self.focused, Answer):
+                return False  # an "r" typed into a field is a letter
+            return bool(d is None or (d["outcome"] != "ask" and self.entry is None))
         if action == "paper":
             return bool(self.entry is not None and d and d["outcome"] in PAPER_FOR)
         return True
 
     # -- suggestions ----------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "query":
-            return
+        if event.input.id == "query":
+            self._fill_suggestions(event.value)
+
+    def _suggest(self, value: str) -> list:
+        sug = self.app.session.suggester
+        if not sug.pinyin_ready and any("a" <= ch.lower() <= "z" for ch in value):
+            sug.load_pinyin()  # letters typed before the background load finished: load now
+        return sug.suggest(value, limit=5) if value.strip() else []
+
+    def _fill_suggestions(self, value: str) -> None:
         ol = self.query_one("#suggest", OptionList)
-        found = self.app.session.suggester.suggest(event.value, limit=5) if event.value.strip() else []
+        found = self._suggest(value)
+        self._suggested_for = value
         ol.clear_options()
         if found:
             ol.add_options([Option(Content(s.label), id=s.item.id) for s in found])
@@ -143,12 +167,18 @@ class CounterScreen(Screen):
 
     def _take_suggestion(self) -> None:
         ol = self.query_one("#suggest", OptionList)
-        if ol.display and ol.highlighted is not None:
-            s = self._suggestions.get(ol.get_option_at_index(ol.highlighted).id)
-            if s is not None:
-                q = self.query_one("#query", Input)
-                with q.prevent(Input.Changed):
-                    q.value = s.item.name
+        q = self.query_one("#query", Input)
+        chosen = None
+        if getattr(self, "_suggested_for", None) == q.value:
+            if ol.display and ol.highlighted is not None:
+                chosen = self._suggestions.get(ol.get_option_at_index(ol.highlighted).id)
+        else:  # typed faster than the list was redrawn: take the first for what is there now
+            found = self._suggest(q.value)
+            chosen = found[0] if found else None
+        if chosen is not None:
+            with q.prevent(Input.Changed):
+                # The name that matched, so an alias or legacy name the resident used is kept.
+                q.value = chosen.matched
         ol.display = False
 
     def _goto(self, wid: str) -> None:
@@ -175,10 +205,19 @@ class CounterScreen(Screen):
             self._goto("requester")
         elif wid == "requester":
             self._after_typing(self.action_decide)
+            self._goto("answer")  # keys typed ahead (r, y, n…) go to the decision, not the field
         elif wid == "rname":
             self._goto("rid")
         elif wid == "rid":
             self._after_typing(self._record_or_decide)
+
+    def action_record_key(self) -> None:
+        # At once (priority): the name and ID number typed next must land in their fields.
+        if not self._value("rname") or not self._value("rid"):
+            self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
+            self._goto("rname" if not self._value("rname") else "rid")
+        else:
+            self.call_later(self.action_record)
 
     def _record_or_decide(self) -> None:
         if self.decision and self.decision["outcome"] != "ask" and self.entry is None:

@@ -12,7 +12,8 @@ from textual.widgets.option_list import Option
 
 
 class AskText(ModalScreen[str | None]):
-    """One line of text (a void reason, a certificate's content); Esc cancels."""
+    """One line of text (a void reason, a certificate's content); Esc cancels (None), Enter on
+    an empty line gives ""."""
 
     BINDINGS = [Binding("escape", "cancel", "取消")]
 
@@ -28,8 +29,11 @@ class AskText(ModalScreen[str | None]):
             yield Input(value=self.value, id="text")
             yield Static(Content("Enter 确定　Esc 取消"), classes="hint")
 
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one(Input))  # at once: keys typed right after Enter belong here
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -74,7 +78,7 @@ class Choose(ModalScreen[str | None]):
         ol = self.query_one(OptionList)
         ids = [v for v, _ in self.choices]
         ol.highlighted = ids.index(self.current) if self.current in ids else 0
-        ol.focus()
+        self.set_focus(ol)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -112,7 +116,7 @@ class AssertFacts(ModalScreen[dict | None]):
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)
         ol.highlighted = 0
-        ol.focus()
+        self.set_focus(ol)
         self._show(0)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -19,12 +19,14 @@ class TopBar(Vertical):
     def refresh_bar(self) -> None:
         s = self.app.session
         c = s.community
-        jname = s.registry.jurisdictions[c.jurisdiction].name if c.jurisdiction in s.registry.jurisdictions else c.jurisdiction
+        jname = c.jurisdiction
+        if s.registry_loaded and c.jurisdiction in s.registry.jurisdictions:
+            jname = s.registry.jurisdictions[c.jurisdiction].name
         demo = "【演示】" if c.demo else ""
         date = f" {s.today:%Y-%m-%d}" if s.on else ""
         # Community and person names are data: plain Content, never markup.
         self.query_one("#title", Static).update(Content(f"{demo}{c.name} · {jname}{date} · {s.who()}"))
-        lines = ([s.notice] if s.notice else []) + s.lapsed()
+        lines = ([s.notice] if s.notice else []) + (s.lapsed() if s.registry_loaded else [])
         banner = self.query_one("#banner", Static)
         banner.update(Content("注意：" + "；".join(lines)) if lines else "")
         banner.display = bool(lines)
