@@ -171,7 +171,7 @@ def _print_decision_json(d: dict) -> None:
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d["requirements"]))
     if d.get("questions"):
         print("待确认情形：" + "、".join(d["questions"]))
-    from .desk import citation_label
+    from .model import citation_label
 
     print("依据：" + "；".join(citation_label(c) for c in d["citations"]))
     for w in d.get("warnings", []):

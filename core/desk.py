@@ -20,7 +20,7 @@ from typing import Iterator
 from . import __version__
 from .community import ROLES, Community, Person, load_community
 from .papers import PAPERS
-from .model import Facts, Outcome, Request
+from .model import Facts, Outcome, Request, citation_label
 from .protocol import decide
 from .register import Register, Record
 from .resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
@@ -32,11 +32,6 @@ def os_login() -> str:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return getpass.getuser()
-
-
-def citation_label(c: dict) -> str:
-    """A citation of a decision's JSON as one line, like :attr:`Citation.label`."""
-    return f"{c['document']} {c.get('provision') or ''}".strip()
 
 
 def entry_number(entry) -> int:

@@ -120,6 +120,11 @@ class Citation:
         return '{"document":' + _js(self.document) + ',"provision":' + _js(self.provision) + "}"
 
 
+def citation_label(c: dict) -> str:
+    """A citation as it appears in a decision's JSON (``Citation.to_json``), as one line: its label."""
+    return f"{c['document']} {c.get('provision') or ''}".strip()
+
+
 @dataclass(frozen=True)
 class Condition:
     """Purpose keywords and asserted facts; it holds when any of them matches."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from .model import Outcome
+from .model import Outcome, citation_label
 from .resident import mask_id
 
 PAPERS = {
@@ -45,6 +45,13 @@ FOR_OUTCOMES = {
     "commitment": (Outcome.COMMITMENT,),
     "consultation": (Outcome.ISSUE_AFTER_CONSULTATION,),
 }
+
+
+
+def papers_for(outcome: str) -> tuple[str, ...]:
+    """The matter papers a decision's outcome allows, certificate first."""
+    return tuple(p for p in MATTER_PAPERS if Outcome(outcome) in FOR_OUTCOMES[p])
+
 
 _PLACE = {"county", "township", "place", "place_kind", "committee", "committee_kind", "date"}
 _MATTER = _PLACE | {"entry", "name", "id_number", "query", "item_name", "item_or_query", "purpose", "requester",
@@ -186,10 +193,6 @@ def cn_date(d: dt.date | str | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def citation_text(c: dict) -> str:
-    return f"{c['document']} {c.get('provision') or ''}".strip()
-
-
 # -- matter papers ------------------------------------------------------------------------
 @dataclass
 class Paper:
@@ -231,7 +234,7 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
     ctx.update(
         id_number=matter.entry.data["resident"]["id"],  # 附件4 has the field: the certificate identifies the person
         serial=stamp.serial, year=stamp.year, content=content,
-        basis="、".join(citation_text(c) for c in d.get("citations", [])) or "________",
+        basis="、".join(citation_label(c) for c in d.get("citations", [])) or "________",
         valid_until=cn_date(stamp.data.get("valid_until")),
         requester=d.get("requester") or "",
     )
@@ -280,7 +283,7 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
         Block("heading", tpl["route_heading"]),
         Block("para", d.get("route") or tpl["route_missing"]),
         Block("heading", tpl["citations_heading"]),
-        *[Block("item", citation_text(c)) for c in d.get("citations", [])],
+        *[Block("item", citation_label(c)) for c in d.get("citations", [])],
         Block("para", fill(tpl["closing"], ctx)),
         _seal(tpl, ctx),
     ]

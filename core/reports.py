@@ -7,7 +7,8 @@ import datetime as dt
 from collections import Counter
 
 from .model import Outcome
-from .papers import Block, Paper, citation_text, cn_date, fill, place_fields
+from .model import citation_label
+from .papers import Block, Paper, cn_date, fill, place_fields
 
 
 def _table(columns, rows, empty: str) -> Block:
@@ -36,7 +37,7 @@ def inventory(matters, community, view, tpl: dict, start: dt.date, end: dt.date,
         item = d.get("item") or {}
         name = item.get("name") or d["query"]
         purpose, requester = d.get("purpose") or "", d.get("requester") or ""
-        basis = "；".join(citation_text(c) for c in d.get("citations", []))
+        basis = "；".join(citation_label(c) for c in d.get("citations", []))
         # 依据是否为法律法规: only a retained item's statutory basis is; list documents are normative papers.
         legal = "是" if item.get("list") == "retained" else "否"
         verifiable = d.get("facts", {}).get("verifiable")

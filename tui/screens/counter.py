@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sealdesk.core.facts import ASSERTIVE
+from sealdesk.core.papers import papers_for
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
 
@@ -25,7 +26,12 @@ from ..widgets.decision import decision_content
 from ..widgets.topbar import TopBar
 from .dialogs import AssertFacts, Message
 
-PAPER_FOR = {"refuse": "refusal", "commitment": "commitment", "issue_after_consultation": "consultation"}
+
+
+def counter_paper(outcome: str) -> str | None:
+    """The paper the counter prints right after recording: any but the certificate, which needs the seal."""
+    return next((p for p in papers_for(outcome) if p != "certificate"), None)
+
 FIELDS = ("query", "purpose", "requester", "rname", "rid")
 
 
@@ -124,14 +130,14 @@ class CounterScreen(Screen):
         d = self.decision
         if action == "answer":
             return bool(d and d["outcome"] == "ask")
-        if action in ("assert_facts",):
+        if action == "assert_facts":
             return bool(d)
         if action == "record_key":
             if not isinstance(self.focused, Answer):
                 return False  # an "r" typed into a field is a letter
             return bool(d is None or (d["outcome"] != "ask" and self.entry is None))
         if action == "paper":
-            return bool(self.entry is not None and d and d["outcome"] in PAPER_FOR)
+            return bool(self.entry is not None and d and counter_paper(d["outcome"]))
         return True
 
     # -- suggestions ----------------------------------------------------------------------
@@ -262,7 +268,7 @@ class CounterScreen(Screen):
                      Content.styled("y 是　n 否", "bold reverse")]
         elif self.entry is not None:
             extra = [Content.styled(f"已登记：登记号 {self.entry}（{STATUS.get(self.status, self.status)}）", "bold green")]
-            paper = PAPER_FOR.get(d["outcome"])
+            paper = counter_paper(d["outcome"])
             if paper:
                 extra.append(Content("p 打印文书"))
             if d["outcome"] in ("issue", "issue_transitional", "issue_after_consultation"):
@@ -321,7 +327,7 @@ class CounterScreen(Screen):
     def action_paper(self) -> None:
         if self.entry is None or not self.decision:
             return
-        paper = PAPER_FOR.get(self.decision["outcome"])
+        paper = counter_paper(self.decision["outcome"])
         if paper:
             self.app.print_paper(paper, self.entry)
 

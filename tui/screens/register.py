@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from sealdesk.core.papers import papers_for
 from sealdesk.core.register import minutes
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
@@ -21,8 +22,6 @@ from sealdesk.core.workflow import STATUS, Refused
 from ..widgets.topbar import TopBar
 from .dialogs import AskText, Choose, Message
 
-PAPER_FOR = {"issue": "certificate", "issue_transitional": "certificate", "issue_after_consultation": "certificate",
-             "refuse": "refusal", "commitment": "commitment"}
 
 
 def refusal_lines(exc: Refused) -> list[str]:
@@ -184,23 +183,17 @@ class RegisterScreen(Screen):
         r = self._current()
         if r is None:
             return
-        paper = PAPER_FOR.get(r["outcome"])
+        paper = next(iter(papers_for(r["outcome"])), None)  # the certificate where there is one
         if paper is None:
             return
-        if paper == "certificate" and not r.get("serial"):
-            self.app.push_screen(Message("不能打印证明", [f"登记号 {r['entry']} 尚未用印登记：请先审批（a）、用印（s）"]))
-            return
         if paper == "certificate":
-            printed = bool(r.get("papers"))
-
-            def done(content: str | None) -> None:
-                if content or printed:
-                    self.app.print_paper("certificate", r["entry"], content)
-
-            if printed:
-                self.app.print_paper("certificate", r["entry"], None)
+            if not r.get("serial"):
+                self.app.push_screen(Message("不能打印证明", [f"登记号 {r['entry']} 尚未用印登记：请先审批（a）、用印（s）"]))
+            elif r.get("papers"):  # printed before: the same certificate again, its text as recorded
+                self.app.print_paper("certificate", r["entry"])
             else:
-                self.app.push_screen(AskText("证明事项（兹证明……）", "例如：该居民自2019年起在本社区居住", ""), done)
+                self.app.push_screen(AskText("证明事项（兹证明……）", "例如：该居民自2019年起在本社区居住"),
+                                     lambda content: content and self.app.print_paper("certificate", r["entry"], content))
             return
         self.app.print_paper(paper, r["entry"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from sealdesk.core.model import REQUIREMENTS, Outcome
+from sealdesk.core.model import REQUIREMENTS, Outcome, citation_label
 
 OUTCOME_STYLE = {
     "issue": "bold black on green",
@@ -14,10 +14,6 @@ OUTCOME_STYLE = {
     "refuse": "bold white on red",
     "ask": "bold black on white",
 }
-
-
-def citation_text(c: dict) -> str:
-    return f"{c['document']} {c.get('provision') or ''}".strip()
 
 
 def decision_content(d: dict, facts_label=None) -> Content:
@@ -41,7 +37,7 @@ def decision_content(d: dict, facts_label=None) -> Content:
     for w in d.get("warnings", []):
         lines.append(Content.styled(f"注意：{w}", "bold yellow"))
     if d.get("citations"):
-        lines.append(Content.styled("依据：", "bold") + Content("；".join(citation_text(c) for c in d["citations"])))
+        lines.append(Content.styled("依据：", "bold") + Content("；".join(citation_label(c) for c in d["citations"])))
     if d.get("explanation"):
         lines.append(Content.styled("理由", "bold"))
         lines += [Content(f"·{e}") for e in d["explanation"]]
