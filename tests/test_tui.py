@@ -279,6 +279,24 @@ async def test_help_lists_every_key(session):
         await pilot.press("escape")
 
 
+async def test_footer_shows_the_keys_that_work_now(session):
+    """The bottom line follows the state: 是/否 only while a question is open, 登记 once the
+    decision has the focus and nothing is recorded, 打印文书 once something is."""
+    app = SealdeskApp(session("national"))
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = app.screen.query_one("KeyBar").render().plain
+        assert "f5 决定" in line and "f3 登记簿" in line and "^p 命令" in line
+        assert "登记 " not in line.replace("登记簿", "") and "打印文书" not in line
+        await ask(pilot, "wfzjl", "应聘")
+        line = app.screen.query_one("KeyBar").render().plain
+        assert "r 登记" in line and "y 是" not in line and "打印文书" not in line
+        await record(pilot)
+        line = app.screen.query_one("KeyBar").render().plain
+        assert "p 打印文书" in line and "r 登记" not in line
+
+
 async def test_no_community_opens_the_demo_and_says_so(tmp_path, monkeypatch, registry):
     monkeypatch.setenv("SEALDESK_DEMO_HOME", str(tmp_path / "demo"))
     s = Session(tmp_path / "nothing-here", registry=registry)

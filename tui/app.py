@@ -10,16 +10,26 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
 
-from sealdesk.core.fonts import FontError
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import Refused
 
 from .screens.counter import CounterScreen
 from .screens.dialogs import Choose, Message
-from .screens.help import HelpScreen
-from .screens.lists import ListsScreen
-from .screens.register import RegisterScreen, refusal_lines
 from .session import Session
+
+
+# The register and lists screens (DataTable and their modules) are imported on first visit:
+# the counter is what a clerk sees first, and every import delays it (bench/tui_bench.py).
+def register_screen():
+    from .screens.register import RegisterScreen
+
+    return RegisterScreen()
+
+
+def lists_screen():
+    from .screens.lists import ListsScreen
+
+    return ListsScreen()
 
 
 class SafePalette(CommandPalette):
@@ -40,7 +50,7 @@ class SafePalette(CommandPalette):
 class SealdeskApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "sealdesk 用印台"
-    MODES = {"counter": CounterScreen, "register": RegisterScreen, "lists": ListsScreen}
+    MODES = {"counter": CounterScreen, "register": register_screen, "lists": lists_screen}
     DEFAULT_MODE = "counter"
     BINDINGS = [
         Binding("f1", "help", "帮助"),
@@ -54,6 +64,15 @@ class SealdeskApp(App):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self.first_frame_shown = False
+
+    def on_ready(self) -> None:
+        # Textual sends Ready once the first frame has been written. Work queued with
+        # call_after_refresh during start-up runs inside Textual's start-up batch, before
+        # anything is painted, so the rules (plugins, TOML: ~60 ms) wait for this instead.
+        self.first_frame_shown = True
+        if isinstance(self.screen, CounterScreen):
+            self.call_after_refresh(self.screen.load_rules)
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
@@ -63,13 +82,17 @@ class SealdeskApp(App):
         self.session.close()
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     # -- papers ---------------------------------------------------------------------------
     def print_paper(self, paper: str, entry: int | None, content: str | None = None) -> None:
         from sealdesk.core import delivery
+        from sealdesk.core.fonts import FontError
 
         from .screens.paper import PaperDone
+        from .screens.register import refusal_lines
 
         s = self.session
         try:

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sealdesk.core.facts import ASSERTIVE
@@ -23,6 +23,7 @@ from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
 
 from ..widgets.decision import decision_content
+from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 from .dialogs import AssertFacts, Message
 
@@ -85,7 +86,7 @@ class CounterScreen(Screen):
                 yield Input(id="rid", max_length=18)
         with Answer(id="answer"):
             yield Static(id="result")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         suggest = self.query_one("#suggest")
@@ -93,9 +94,11 @@ class CounterScreen(Screen):
         suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
         self.set_focus(self.query_one("#query", Input))
-        self.call_after_refresh(self._load_rules)
+        if self.app.first_frame_shown:  # a later visit (e.g. after 切换辖区)
+            self.call_after_refresh(self.load_rules)
+        # else SealdeskApp.on_ready calls load_rules once the first frame is on the terminal
 
-    def _load_rules(self) -> None:
+    def load_rules(self) -> None:
         # After the first frame: the clerk can start typing while plugins load (keys queue up).
         self.app.session.suggester
         self.query_one(TopBar).refresh_bar()

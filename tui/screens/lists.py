@@ -8,8 +8,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
+from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 
 
@@ -22,7 +23,7 @@ class ListsScreen(Screen):
         yield DataTable(id="items", cursor_type="row")
         with VerticalScroll(id="item_detail"):
             yield Static(id="item_text")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)

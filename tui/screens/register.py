@@ -12,13 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from sealdesk.core.papers import papers_for
 from sealdesk.core.register import minutes
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
 
+from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 from .dialogs import AskText, Choose, Message
 
@@ -54,7 +55,7 @@ class RegisterScreen(Screen):
         yield DataTable(id="matters", cursor_type="row", zebra_stripes=True)
         yield Static(id="detail")
         yield Static(id="chain")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)

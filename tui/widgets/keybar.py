@@ -1,0 +1,86 @@
+"""The footer: the keys that work now, on one line.
+
+Textual's ``Footer`` builds one widget per key and recomposes all of them whenever the
+bindings change (focus moves, a decision arrives): on the counter that was about 120 ms
+of the start-up (``bench/tui_bench.py``) and a full footer repaint per change. This is one
+widget that redraws its line in place. It shows what ``Footer(compact=True)`` shows: every
+binding with ``show=True`` that the screen's ``check_action`` does not hide, the first key
+of each action, dimmed when the action is disabled, and the command palette's key at the
+right. No mouse: the clerks' terminals have none to click with.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+
+class KeyBar(Widget):
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description"}
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    KeyBar > .keybar--key {
+        color: $footer-key-foreground;
+        background: $footer-key-background;
+        text-style: bold;
+    }
+    KeyBar > .keybar--description {
+        color: $footer-description-foreground;
+        background: $footer-description-background;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        self.refresh()
+
+    def keys(self) -> list[tuple[str, str, bool]]:
+        """(key as shown, description, enabled) for each action shown, in binding order."""
+        app = self.app
+        seen: set[str] = set()
+        out = []
+        for _, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            out.append((app.get_key_display(binding), binding.description, enabled))
+        return out
+
+    def palette_key(self) -> tuple[str, str] | None:
+        app = self.app
+        if not app.ENABLE_COMMAND_PALETTE:
+            return None
+        active = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+        return (app.get_key_display(active.binding), active.binding.description) if active else None
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("keybar--key")
+        desc_style = self.get_component_rich_style("keybar--description")
+        dim = Style(dim=True)
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for key, description, enabled in self.keys():
+            part = Text.assemble(" ", (key, key_style), " ", (description, desc_style))
+            if not enabled:
+                part.stylize(dim)
+            line.append_text(part)
+        palette = self.palette_key()
+        width = self.size.width
+        if palette:
+            right = Text.assemble("│", (palette[0], key_style), " ", (palette[1], desc_style), " ")
+            room = width - cell_len(right.plain)
+            if cell_len(line.plain) <= room:
+                line.append(" " * (room - cell_len(line.plain)))
+                line.append_text(right)
+        return line
