@@ -13,7 +13,9 @@ Figures:
   are gone). The child is killed as soon as both markers are seen. Also shown: when the
   first byte arrives (interpreter, imports and app set-up done; Textual takes the terminal).
   One unmeasured warm-up run of each first; runs alternate. Target: sealdesk ≤ 1.5× the
-  baseline's median.
+  baseline's median. The baseline keeps Textual's stock Footer, as the smallest app would;
+  sealdesk draws its footer with its own one-widget KeyBar (tui/widgets/keybar.py), which
+  saved about 120 ms of its start-up.
 * **keystroke → suggestion**, after the pinyin worker has finished, for every prefix of
   ``wfzjl``, ``wufanzui`` and of several names typed in 汉字, repeated ``--rounds`` times:
 

@@ -389,11 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--as", dest="as_login", default=argparse.SUPPRESS, metavar="LOGIN", help="以他人身份操作（仅演示社区）")
     s.set_defaults(func=cmd_tui)
 
+    from .cli_compare import add_parsers as add_compare_parsers
     from .cli_papers import add_parsers as add_paper_parsers
+    from .cli_plugin import add_parsers as add_plugin_parsers
+    from .cli_scenario import add_parsers as add_scenario_parsers
     from .cli_register import add_parsers
 
     add_parsers(sub)
     add_paper_parsers(sub)
+    add_plugin_parsers(sub)
+    add_scenario_parsers(sub)
+    add_compare_parsers(sub)
     return p
 
 
@@ -431,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         print(f"sealdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `sealdesk compare … | head`: the reader has gone, not an error
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush is quiet
+        except OSError:
+            pass
+        return 0
     except Exception as exc:
         from .cli_register import EXIT_REFUSED
         from .community import ConfigError
@@ -448,9 +460,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sealdesk: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m sealdesk.core.cli``: run the imported module, not this __main__ copy, so that
+    # BadInput raised by the cli_* modules (which import sealdesk.core.cli) is the class caught.
+    from sealdesk.core.cli import main as _main
+
+    sys.exit(_main())

@@ -340,3 +340,15 @@ def test_snapshot_register_empty(snap_compare, tmp_path):
 def test_snapshot_circumstances_dialog(snap_compare, tmp_path):
     assert snap_compare(_snap_app(tmp_path, "shaanxi"), terminal_size=SIZE,
                         press=[*"居民财产证明", "enter", "enter", "enter", "o"])
+
+
+async def test_f5_from_the_name_field_takes_the_pinyin_suggestion_but_keeps_hanzi(session):
+    app = SealdeskApp(session("national"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"wfzjl", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["query"] == "无犯罪记录证明" and d["item"]["number"] == 5 and d["outcome"] == "refuse"
+        await pilot.press("ctrl+n", *"在读证明", "f5")
+        await pilot.pause()
+        assert app.screen.decision["query"] == "在读证明" and app.screen.decision["item"] is None

@@ -61,10 +61,12 @@ class SealdeskApp(App):
         Binding("ctrl+p", "command_palette", "命令", show=False, priority=True),
     ]
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, scenario=None):
         super().__init__()
         self.session = session
         self.first_frame_shown = False
+        self.scenario = scenario  # sealdesk demo: the cases the counter steps through (F6/F7)
+        self.demo_log: list = []  # sealdesk demo: each request decided, for 保存为演示案例
 
     def on_ready(self) -> None:
         # Textual sends Ready once the first frame has been written. Work queued with
@@ -73,6 +75,12 @@ class SealdeskApp(App):
         self.first_frame_shown = True
         if isinstance(self.screen, CounterScreen):
             self.call_after_refresh(self.screen.load_rules)
+
+    def check_action(self, action: str, parameters):
+        # F2/F3/F4 to the screen already shown is no key at all: keep the 80-column footer for the rest.
+        if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
+            return False
+        return True
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
@@ -114,6 +122,8 @@ class SealdeskApp(App):
         yield SystemCommand("受理", "新的证明申请（F2）", lambda: self.switch_mode("counter"))
         yield SystemCommand("登记簿", "审批、用印、备案、作废、打印（F3）", lambda: self.switch_mode("register"))
         yield SystemCommand("清单", "负面清单和保留清单及办事途径（F4）", lambda: self.switch_mode("lists"))
+        yield SystemCommand("对比各辖区", "同一申请在各辖区如何决定，差异标出（受理界面决定后按 c）",
+                            lambda: self.compare_jurisdictions(screen))
         yield SystemCommand("帮助", "按键和流程（F1）", self.action_help)
         yield SystemCommand("统计表", "生成本年度证明事项统计表（附件1）", lambda: self.print_paper("inventory", None))
         yield SystemCommand("清单公示", "生成负面清单和保留清单公示", lambda: self.print_paper("notice", None))
@@ -122,7 +132,46 @@ class SealdeskApp(App):
             yield SystemCommand("切换身份", "演示：以经办人、负责人、保管人等身份操作", self.choose_person)
             yield SystemCommand("切换辖区", "演示：换到另一辖区的演示社区", self.choose_jurisdiction)
             yield SystemCommand("决定日期", "演示：按某一日期的规定决定（如青海文件失效前）", self.choose_date)
+        if self.session.sandbox:
+            yield SystemCommand("保存为演示案例", "把本次演示中决定过的申请存为案例文件（TOML）", self.save_scenario)
         yield SystemCommand("退出", "退出 sealdesk（Ctrl+Q）", self.exit)
+
+    def save_scenario(self) -> None:
+        import datetime as dt
+        from pathlib import Path
+
+        from sealdesk.core.scenario import Scenario, save_scenario
+
+        from .screens.dialogs import AskText
+
+        if not self.demo_log:
+            self.push_screen(Message("没有可保存的内容", ["先在受理界面决定至少一个申请（F5），再保存为演示案例。"]))
+            return
+        jid = self.session.community.jurisdiction
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+        def done(text: str | None) -> None:
+            if not text:
+                return
+            title = f"演示记录 {dt.date.today()}（{self.session.registry.jurisdictions[jid].name}）"
+            sc = Scenario(Path(text).stem, title, jid, tuple(self.demo_log), self.session.on)
+            try:
+                path = save_scenario(sc, Path(text).expanduser())
+            except FileExistsError:
+                self.push_screen(Message("未保存", [f"文件已存在：{text}（不会覆盖，请换一个文件名）"]))
+                return
+            except OSError as exc:
+                self.push_screen(Message("未保存", [f"无法写入 {text}：{exc.strerror or exc}"]))
+                return
+            self.notify(f"已保存 {len(sc.cases)} 个案例：{path}（可用 sealdesk demo {path} 打开）", markup=False)
+
+        self.push_screen(AskText("保存为演示案例", f"文件名（{len(self.demo_log)} 个申请；教学要点可在文件中补写）",
+                                 str(Path.cwd() / f"{jid}-demo-{stamp}.toml")), done)
+
+    def compare_jurisdictions(self, screen=None) -> None:
+        from .screens.compare import open_compare
+
+        open_compare(self, screen)
 
     def _refresh_all(self) -> None:
         from .widgets.topbar import TopBar
@@ -186,6 +235,33 @@ class SealdeskApp(App):
         self.remove_mode(current)
         self.add_mode(current, self.MODES[current])
         self.switch_mode(current)
+
+
+class TrainApp(SealdeskApp):
+    """``sealdesk train``: the quiz on one screen; no counter, register or lists."""
+
+    MODES = {}
+    DEFAULT_MODE = "_default"
+    BINDINGS = [Binding("ctrl+q", "quit", "退出"),
+                Binding("ctrl+p", "command_palette", "命令", show=False, priority=True)]
+
+    def __init__(self, session: Session, quiz):
+        super().__init__(session)
+        self.quiz = quiz
+
+    def check_action(self, action: str, parameters):
+        # Textual merges BINDINGS down the class hierarchy: the counter's F1–F4 stay off here.
+        if action in ("switch_mode", "help"):
+            return False
+        return True
+
+    def get_default_screen(self):
+        from .screens.train import TrainScreen
+
+        return TrainScreen(self.quiz)
+
+    def get_system_commands(self, screen):
+        yield SystemCommand("退出", "退出训练（Ctrl+Q）", self.exit)
 
 
 def run(home=None, as_login=None, socket=None) -> int:

@@ -40,6 +40,7 @@ class Session:
         if self.community.demo and not self.as_login:
             self.as_login = "clerk"
         self.on: dt.date | None = None  # demo only: the decision date
+        self.sandbox = False  # sealdesk demo/train: a temporary register, deleted on exit
         self._suggester = None
 
     @property

@@ -48,7 +48,10 @@ class CounterScreen(Screen):
         Binding("o", "assert_facts", "情形"),
         Binding("r", "record_key", "登记", priority=True),
         Binding("p", "paper", "打印文书"),
+        Binding("c", "compare", "对比"),  # 对比各辖区 (screens/compare.py)
         Binding("ctrl+n", "new", "新申请"),
+        Binding("f6", "case(1)", "下一案例"),  # sealdesk demo only
+        Binding("f7", "case(-1)", "上一案例", show=False),
         Binding("down", "suggest(1)", "下一项", show=False),
         Binding("up", "suggest(-1)", "上一项", show=False),
         Binding("escape", "back", "返回填写", show=False),
@@ -66,9 +69,13 @@ class CounterScreen(Screen):
         self.decision: dict | None = None
         self.entry: int | None = None
         self.status: str | None = None
+        self.case_index = -1  # sealdesk demo: the scenario's case on the counter
+        self.case = None
 
     def compose(self) -> ComposeResult:
         yield TopBar()
+        if self.app.scenario is not None:
+            yield Static(id="casebar")
         with Vertical(id="form"):
             with Horizontal(classes="row"):
                 yield Static("证明名称", classes="lbl")
@@ -94,6 +101,8 @@ class CounterScreen(Screen):
         suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
         self.set_focus(self.query_one("#query", Input))
+        if self.app.scenario is not None:
+            self._show_casebar()
         if self.app.first_frame_shown:  # a later visit (e.g. after 切换辖区)
             self.call_after_refresh(self.load_rules)
         # else SealdeskApp.on_ready calls load_rules once the first frame is on the terminal
@@ -131,6 +140,11 @@ class CounterScreen(Screen):
 
     def check_action(self, action: str, parameters) -> bool | None:
         d = self.decision
+        if action == "case":
+            sc = self.app.scenario
+            if sc is None:
+                return False
+            return 0 <= self.case_index + parameters[0] < len(sc.cases) or None
         if action == "answer":
             return bool(d and d["outcome"] == "ask")
         if action == "assert_facts":
@@ -141,6 +155,8 @@ class CounterScreen(Screen):
             return bool(d is None or (d["outcome"] != "ask" and self.entry is None))
         if action == "paper":
             return bool(self.entry is not None and d and counter_paper(d["outcome"]))
+        if action == "compare":
+            return bool(d)
         return True
 
     # -- suggestions ----------------------------------------------------------------------
@@ -235,7 +251,17 @@ class CounterScreen(Screen):
             self.action_decide()
 
     def action_decide_key(self) -> None:
-        self._after_typing(self.action_decide)
+        if self.focused is self.query_one("#query"):
+            self._after_typing(self._decide_from_query)
+        else:
+            self._after_typing(self.action_decide)
+
+    def _decide_from_query(self) -> None:
+        # F5 straight from the name field: pinyin ("wfzjl") is no certificate's name, so take the
+        # suggestion as Enter would; 汉字 are decided as typed (an unlisted name stays unlisted).
+        if self._value("query").isascii():
+            self._take_suggestion()
+        self.action_decide()
 
     # -- deciding -------------------------------------------------------------------------
     def action_decide(self) -> None:
@@ -254,6 +280,8 @@ class CounterScreen(Screen):
             self.app.notify(str(exc), severity="error", markup=False)
             return
         self.decision = decision.to_json()
+        if self.decision["outcome"] != "ask" and self.app.session.sandbox:
+            self._log_demo()
         self._show_decision()
         self._goto("answer")
         self.refresh_bindings()
@@ -278,6 +306,14 @@ class CounterScreen(Screen):
                 extra.append(Content("下一步：负责人在登记簿（F3）审批，印章保管人用印，然后打印证明"))
         else:
             extra = [Content.styled("r 登记　o 主张情形　Ctrl+N 新申请", "bold")]
+        case = self.case
+        if case is not None and case.query == self._value("query") and d["outcome"] != "ask":
+            ok = d["outcome"] == case.expect
+            extra.insert(0, Content.styled(f"案例预期：{case.expect_label}", "bold")
+                         + Content.styled(" ✓ 与决定一致" if ok else " ✗ 与决定不同（规则或日期已变？）",
+                                          "green" if ok else "bold red"))
+            if case.note:
+                extra.insert(1, Content.styled("教学要点：", "bold") + Content(case.note))
         if self.facts:
             labels = self.app.session.view().facts
             extra.insert(0, Content.styled("已确认情形：", "dim") + Content("、".join(
@@ -334,12 +370,58 @@ class CounterScreen(Screen):
         if paper:
             self.app.print_paper(paper, self.entry)
 
+    # -- sealdesk demo: stepping through a scenario ---------------------------------------------
+    def _show_casebar(self) -> None:
+        sc = self.app.scenario
+        bar = self.query_one("#casebar", Static)
+        if self.case is None:
+            bar.update(Content.styled(f"演示：{sc.title}", "bold") + Content(f"（{len(sc.cases)} 个案例，F6 开始）"))
+            return
+        c = self.case
+        bits = [f"案例 {self.case_index + 1}/{len(sc.cases)}：{c.query}"]
+        if c.purpose:
+            bits.append(f"用途：{c.purpose}")
+        bar.update(Content.styled("演示 ", "bold") + Content("　".join(bits)))
+
+    def action_case(self, step: int) -> None:
+        sc = self.app.scenario
+        i = self.case_index + step
+        if sc is None or not 0 <= i < len(sc.cases):
+            return
+        self.action_new()
+        self.case_index, self.case = i, sc.cases[i]
+        for wid, value in (("query", self.case.query), ("purpose", self.case.purpose),
+                           ("requester", self.case.requester)):
+            q = self.query_one(f"#{wid}", Input)
+            with q.prevent(Input.Changed):
+                q.value = value
+        self.facts = dict(self.case.facts)
+        self._show_casebar()
+        self.action_decide()
+
+    def _log_demo(self) -> None:
+        from sealdesk.core.scenario import Case
+
+        d = self.decision
+        case = Case(self._value("query"), d["outcome"], self._value("purpose"), self._value("requester"),
+                    dict(self.facts), self.case.note if self.case and self.case.query == self._value("query") else "")
+        log = self.app.demo_log
+        if not log or log[-1] != case:
+            log.append(case)
+
+    def action_compare(self) -> None:
+        from .compare import open_compare  # imported on first use, like the other screens
+
+        if self.decision:
+            open_compare(self.app, self)
+
     def action_new(self) -> None:
         for wid in FIELDS:
             q = self.query_one(f"#{wid}", Input)
             with q.prevent(Input.Changed):
                 q.value = ""
         self.facts, self.decision, self.entry, self.status = {}, None, None, None
+        self.case = None
         self.query_one("#suggest").display = False
         self._show_help()
         self._goto("query")

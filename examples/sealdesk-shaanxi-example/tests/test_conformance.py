@@ -1,0 +1,8 @@
+"""The sealdesk conformance suite on this plugin (what `sealdesk plugin check shaanxi-example` runs)."""
+
+from sealdesk.core.conformance import check
+
+
+def test_conformance():
+    violations = check(name="shaanxi-example")
+    assert not violations, "\n".join(str(v) for v in violations)

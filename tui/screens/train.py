@@ -1,0 +1,153 @@
+"""The training quiz (``sealdesk train``): one case at a time, pick the outcome, then the route;
+each answer is scored and explained with the rule's citations; a summary at the end.
+
+Keys: ↑↓ choose, Enter answers (and, once explained, goes to the next case), Ctrl+Q leaves.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from sealdesk.core.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.quiz import CHOICES, Quiz
+
+from ..widgets.decision import decision_content
+from ..widgets.keybar import KeyBar
+from ..widgets.topbar import TopBar
+
+ROUTE_SHOWN = 60  # characters of a route in the choice list (the whole route is in the explanation)
+
+
+def short(text: str, n: int = ROUTE_SHOWN) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class TrainScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "go", "确定", priority=True),
+        Binding("ctrl+r", "restart", "重新开始"),
+    ]
+
+    def __init__(self, quiz: Quiz):
+        super().__init__()
+        self.quiz = quiz
+        self.phase = "outcome"  # outcome → route (if any) → explained → … → done
+        self.chosen_outcome: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield Static(id="case-head")
+        yield Static(id="request")
+        yield Static(id="prompt")
+        yield OptionList(id="choices", compact=True)
+        with VerticalScroll(id="explain"):
+            yield Static(id="explanation")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self._ask_outcome()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "restart":
+            return self.phase == "done"
+        return True
+
+    # -- showing ------------------------------------------------------------------------------
+    def _set(self, wid: str, content) -> None:
+        self.query_one(f"#{wid}", Static).update(content)
+
+    def _show_case(self) -> None:
+        q = self.quiz.current
+        sc = self.quiz.scenario
+        # The decision date, when the scenario sets one, is in the top bar.
+        self._set("case-head", Content.styled(f"第 {q.number}/{len(self.quiz.questions)} 题", "bold")
+                  + Content(f" · {sc.title}"))
+        c = q.case
+        lines = [Content.styled("证明名称：", "bold") + Content(c.query)]
+        if c.purpose or c.requester:
+            lines.append(Content.styled("用途：", "bold") + Content(c.purpose or "（未说明）")
+                         + Content.styled("　索要单位：", "bold") + Content(c.requester or "（未说明）"))
+        if c.facts:
+            labels = self.app.session.registry.facts
+            lines.append(Content.styled("已确认：", "bold") + Content("；".join(
+                f"{labels[k].label if k in labels else k}：{'是' if v else '否'}" for k, v in c.facts.items())))
+        self._set("request", Content("\n").join(lines))
+
+    def _choices(self, options: list[tuple[str, str]]) -> None:
+        ol = self.query_one("#choices", OptionList)
+        ol.clear_options()
+        ol.add_options([Option(Content(label), id=value) for value, label in options])
+        ol.highlighted = 0
+        ol.display = True
+        self.set_focus(ol)
+
+    def _ask_outcome(self) -> None:
+        self.phase = "outcome"
+        self._show_case()
+        self._set("prompt", Content.styled("这份申请应当如何处理？", "bold"))
+        self._choices([(o.value, OUTCOME_LABELS[o]) for o in CHOICES])
+        self._set("explanation", Content("↑↓ 选择，Enter 作答。"))
+        self.refresh_bindings()
+
+    def _ask_route(self) -> None:
+        self.phase = "route"
+        self._set("prompt", Content.styled("应当告诉居民到哪里办理（办事途径）？", "bold"))
+        q = self.quiz.current
+        self._choices([(str(i), short(r)) for i, r in enumerate(q.routes)])
+        self.refresh_bindings()
+
+    def _explain(self, route: str | None) -> None:
+        q = self.quiz.current
+        mark = self.quiz.answer(self.chosen_outcome, route)
+        self.phase = "explained"
+        self.query_one("#choices").display = False
+        right = OUTCOME_LABELS[Outcome(q.outcome)]
+        head = [Content.styled(" 回答正确 " if mark.outcome_ok else " 回答错误 ",
+                               "bold black on green" if mark.outcome_ok else "bold white on red")
+                + Content(f"  正确答案：{right}")]
+        if mark.route_ok is not None:
+            head.append(Content("办事途径：" + ("选对了" if mark.route_ok else "选错了，正确的办事途径见下")))
+        if q.case.note:
+            head.append(Content.styled("教学要点：", "bold") + Content(q.case.note))
+        last = self.quiz.done
+        self._set("prompt", Content.styled("Enter " + ("查看总结" if last else "下一题"), "bold reverse"))
+        self._set("explanation", Content("\n").join([*head, decision_content(q.decision)]))
+        self.set_focus(self.query_one("#explain"))
+        self.refresh_bindings()
+
+    def _summary(self) -> None:
+        self.phase = "done"
+        self.query_one("#choices").display = False
+        self._set("case-head", Content.styled("训练结束", "bold") + Content(f" · {self.quiz.scenario.title}"))
+        self._set("request", "")
+        self._set("prompt", Content("Ctrl+R 重新开始　Ctrl+Q 退出"))
+        self._set("explanation", Content("\n").join(Content(line) for line in self.quiz.summary_lines()))
+        self.refresh_bindings()
+
+    # -- keys ---------------------------------------------------------------------------------------
+    def action_go(self) -> None:
+        ol = self.query_one("#choices", OptionList)
+        if self.phase == "outcome":
+            if ol.highlighted is None:
+                return
+            self.chosen_outcome = ol.get_option_at_index(ol.highlighted).id
+            if self.quiz.current.routes:
+                self._ask_route()
+            else:
+                self._explain(None)
+        elif self.phase == "route":
+            if ol.highlighted is None:
+                return
+            self._explain(self.quiz.current.routes[int(ol.get_option_at_index(ol.highlighted).id)])
+        elif self.phase == "explained":
+            self._summary() if self.quiz.done else self._ask_outcome()
+
+    def action_restart(self) -> None:
+        self.quiz.marks.clear()
+        self._ask_outcome()
