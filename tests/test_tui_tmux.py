@@ -104,3 +104,41 @@ def test_decision_date_back_to_today(tui):
     wait_counter_ready(tm)
     assert set_date(tm, "2026-01-10")
     assert set_date(tm, ""), tm.screen()
+
+
+def test_demo_and_train_in_tmux(tmp_path, request):
+    """A trainer's two commands in a real terminal: the demo steps through a scenario and
+    deletes its sandbox on Ctrl+Q; the quiz marks an answer and sums up."""
+    env = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "tmux-256color", "TMPDIR": str(tmp_path)}
+    with Tmux(re.sub(r"\W", "-", request.node.name)[:40] + "-demo", 80, 24) as tm:
+        tm.start([str(SEALDESK), "demo", "national-basics"], env=env)
+        tm.wait_for("F6 开始")
+        assert list(tmp_path.glob("sealdesk-demo-*"))  # the sandbox exists while the demo runs
+        tm.wait_settled()
+        tm.keys("F6")
+        shot = tm.wait_for("案例 1/4")
+        tm.wait_for("✓ 与决定一致")
+        assert "不予出具" in tm.screen() and "公安" in tm.screen()
+        tm.keys("F6")
+        tm.wait_for("案例 2/4")
+        tm.keys("C-q")
+        assert tm.wait_exit() == 0
+    assert not list(tmp_path.glob("sealdesk-demo-*")), shot
+    with Tmux(re.sub(r"\W", "-", request.node.name)[:40] + "-train", 80, 24) as tm:
+        tm.start([str(SEALDESK), "train", "jilin-basics"], env=env)
+        tm.wait_for("第 1/3 题")
+        tm.wait_settled()
+        for _ in range(3):  # 不予出具 (the last choice) every time; then the first route offered
+            shot = tm.wait_for("如何处理")
+            tm.keys("End", "Enter")
+            shot = tm.wait_until(lambda s: "办事途径）？" in s or "回答" in s, "the route question or the mark")
+            if "办事途径）？" in shot:
+                tm.wait_settled()
+                tm.keys("Enter")
+            tm.wait_for("正确答案")
+            tm.wait_settled()
+            tm.keys("Enter")
+        shot = tm.wait_for("训练结束")
+        assert re.search(r"得分 \d+/\d+（3 题）", shot) and "出生证明" in shot
+        tm.keys("C-q")
+        assert tm.wait_exit() == 0
