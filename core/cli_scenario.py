@@ -109,38 +109,35 @@ def _choose(reg, args, verb: str):
     return scenarios[int(answer) - 1]
 
 
+def _run_in_sandbox(reg, sc, as_login: str, notice: str, make_app) -> int:
+    """The TUI on a sandboxed demo community of the scenario's jurisdiction, on its date."""
+    from sealdesk.tui.session import Session
+
+    with sandbox(reg, sc.jurisdiction) as home:
+        session = Session(home, as_login=as_login, registry=reg)
+        session.sandbox, session.on, session.notice = True, sc.on, notice
+        app = make_app(session)
+        app.run()
+        return app.return_code or 0
+
+
 def cmd_demo(args) -> int:
     reg = _registry()
     sc = _choose(reg, args, "演示")
     from sealdesk.tui.app import SealdeskApp
-    from sealdesk.tui.session import Session
 
-    with sandbox(reg, sc.jurisdiction) as home:
-        session = Session(home, as_login="clerk", registry=reg)
-        session.sandbox = True
-        session.on = sc.on
-        session.notice = "演示沙盒：临时登记簿，退出即删除（Ctrl+P 切换身份、保存为案例）"
-        app = SealdeskApp(session, scenario=sc)
-        app.run()
-        return app.return_code or 0
+    return _run_in_sandbox(reg, sc, "clerk", "演示沙盒：临时登记簿，退出即删除（Ctrl+P 切换身份、保存为案例）",
+                           lambda session: SealdeskApp(session, scenario=sc))
 
 
 def cmd_train(args) -> int:
     reg = _registry()
     sc = _choose(reg, args, "训练")
     from sealdesk.tui.app import TrainApp
-    from sealdesk.tui.session import Session
 
     from .quiz import Quiz
 
-    with sandbox(reg, sc.jurisdiction) as home:
-        session = Session(home, as_login="trainer", registry=reg)
-        session.sandbox = True
-        session.on = sc.on
-        session.notice = ""
-        app = TrainApp(session, Quiz.build(reg, sc))
-        app.run()
-        return app.return_code or 0
+    return _run_in_sandbox(reg, sc, "trainer", "", lambda session: TrainApp(session, Quiz.build(reg, sc)))
 
 
 def cmd_scenarios(args) -> int:
