@@ -15,9 +15,8 @@ import sys
 from rich.cells import cell_len, set_cell_size
 
 from .cli import BadInput, _registry, parse_date, parse_fact
-from .compare import FIELD_LABELS, compare, item_label, requirements_label
-from .model import Facts, Request
-from .plugins import UnknownJurisdiction
+# core.compare (and through it the plugin manager) is imported when the command runs: the
+# parser is built on every start, ``sealdesk tui`` included, and its launch time is measured.
 
 MARK = "*"
 ROUTE_WIDTH = 30  # cells of the route shown in the table; the full text follows it
@@ -43,6 +42,8 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def print_comparison(reg, cmp) -> None:
+    from .compare import FIELD_LABELS, item_label, requirements_label
+
     req = cmp.request
     print(f"对比：{req.query}（决定日期 {cmp.date.isoformat()}，{len(cmp.decisions)} 个辖区）")
     given = [f"用途：{req.purpose}" if req.purpose else "", f"索要单位：{req.requester}" if req.requester else ""]
@@ -101,6 +102,10 @@ def print_comparison(reg, cmp) -> None:
 
 
 def cmd_compare(args) -> int:
+    from .compare import compare
+    from .model import Facts, Request
+    from .plugins import UnknownJurisdiction
+
     reg = _registry()
     if not args.name or not args.name.strip():
         raise BadInput("缺少证明名称，例如：sealdesk compare 无犯罪记录证明")

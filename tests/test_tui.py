@@ -352,3 +352,16 @@ async def test_f5_from_the_name_field_takes_the_pinyin_suggestion_but_keeps_hanz
         await pilot.press("ctrl+n", *"在读证明", "f5")
         await pilot.pause()
         assert app.screen.decision["query"] == "在读证明" and app.screen.decision["item"] is None
+
+
+def test_building_the_command_line_loads_no_plugins_before_the_first_frame():
+    """`sealdesk` builds its whole parser before opening the TUI; the plugin manager, the rules and
+    hypothesis load after the first frame (bench/tui_bench.py measures the launch), so no
+    subcommand module may import them at the top."""
+    import sys as _sys
+
+    code = ("import sys; from sealdesk.core import cli; cli.build_parser(); import sealdesk.tui.app; "
+            "print(sorted(m for m in ('sealdesk.core.plugins', 'pluggy', 'hypothesis') "
+            "if m in sys.modules))")
+    out = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
