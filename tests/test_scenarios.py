@@ -302,3 +302,25 @@ def test_sandbox_removes_what_killed_sessions_left_behind_but_not_a_running_one(
         assert home.parent.parent == tmp_path and home.exists()
         assert not stale.exists() and running.exists()
     assert not home.parent.exists()
+
+
+# -- snapshots at 80×24 ------------------------------------------------------------------------------
+def test_snapshot_train_question_and_explanation(snap_compare, tmp_path):
+    from sealdesk.core.plugins import default_registry
+
+    reg = default_registry()
+    app = train_app(reg, tmp_path, "jilin-basics")
+    # 出生证明: 不予出具 is the last choice; then the first route offered; the explanation shows.
+    assert snap_compare(app, terminal_size=SIZE, press=["end", "enter", "enter"])
+
+
+def test_snapshot_demo_case(snap_compare, tmp_path):
+    from sealdesk.core.plugins import default_registry
+
+    reg = default_registry()
+    sc = find_scenario(reg, "chongqing-lists")
+    home = tmp_path / "demo"
+    save_community(demo_community(home, sc.jurisdiction, reg.jurisdictions[sc.jurisdiction].name))
+    s = Session(home, as_login="clerk", registry=reg)
+    s.sandbox = True
+    assert snap_compare(SealdeskApp(s, scenario=sc), terminal_size=SIZE, press=["f6"])
