@@ -12,24 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 
+from .cells import pad, shorten
 from .cli import BadInput, _registry, parse_date, parse_fact
 # core.compare (and through it the plugin manager) is imported when the command runs: the
 # parser is built on every start, ``sealdesk tui`` included, and its launch time is measured.
 
 MARK = "*"
 ROUTE_WIDTH = 30  # cells of the route shown in the table; the full text follows it
-
-
-def pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - cell_len(text))
-
-
-def shorten(text: str, width: int) -> str:
-    if cell_len(text) <= width:
-        return text
-    return set_cell_size(text, width - 1).rstrip() + "…"
 
 
 def _names(reg, jids) -> str:
@@ -56,8 +47,7 @@ def print_comparison(reg, cmp) -> None:
     diff = cmp.differing_fields
     if diff:
         print(f"不同之处（{MARK} 标出与多数辖区不同的格）：" + "；".join(
-            f"{FIELD_LABELS[f]}（{_names(reg, [j for j, fs in cmp.differs.items() if f in fs])}）" for f in diff)
-)
+            f"{FIELD_LABELS[f]}（{_names(reg, [j for j, fs in cmp.differs.items() if f in fs])}）" for f in diff))
     elif cmp.decisions:
         print("各辖区的决定相同")
     print()

@@ -10,7 +10,7 @@ between the table and the decision, Esc returns.
 
 from __future__ import annotations
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from sealdesk.core.cells import shorten
 from sealdesk.core.compare import FIELD_LABELS, compare
 from sealdesk.core.model import Facts, Request
 
@@ -28,12 +29,6 @@ from ..widgets.topbar import TopBar
 
 MARK = "*"
 DIFF_STYLE = "bold reverse"  # reads on a 16-colour console too, and the "*" says it without colour
-
-
-def _shorten(text: str, width: int) -> str:
-    if cell_len(text) <= width:
-        return text
-    return set_cell_size(text, max(1, width - 1)).rstrip() + "…"
 
 
 def _cell(text: str, marked: bool) -> Text:
@@ -129,7 +124,7 @@ class CompareScreen(Screen):
             rows.append((d.jurisdiction, [
                 (self.jname(d.jurisdiction), False),
                 (d.outcome.label, bool(fs & {"outcome", "requirements", "questions"})),
-                (_shorten(_short_item(d), 26), "item" in fs),
+                (shorten(_short_item(d), 26), "item" in fs),
                 (d.route or "—", "route" in fs),
             ]))
         for jid, _error in cmp.broken:
@@ -142,7 +137,7 @@ class CompareScreen(Screen):
         table.add_columns(" 辖区", " 结果", " 事项", " 办事途径")
         for jid, cells in rows:
             text, marked = cells[3]
-            cells[3] = (_shorten(text, room), marked)
+            cells[3] = (shorten(text, room), marked)
             table.add_row(*(_cell(t, m) for t, m in cells), key=jid)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
