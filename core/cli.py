@@ -70,6 +70,21 @@ def facts_from_json(obj, known) -> dict[str, bool]:
     return out
 
 
+def add_request_args(s) -> None:
+    """The request options ``decide`` and ``compare`` share."""
+    s.add_argument("--purpose", help="用途")
+    s.add_argument("--requester", help="索要单位")
+    s.add_argument("--on", help="决定日期 YYYY-MM-DD（默认今天）")
+    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+
+
+def request_from_args(name: str, args, known_facts) -> tuple[Request, dt.date]:
+    """The request for ``name`` with :func:`add_request_args`' options, and its date."""
+    on = parse_date(args.on) if args.on else dt.date.today()
+    facts = dict(parse_fact(f, known_facts) for f in args.fact or [])
+    return Request(name, args.purpose or "", args.requester or "", Facts(facts)), on
+
+
 def _registry():
     from .plugins import default_registry
 
@@ -224,10 +239,9 @@ def cmd_decide(args) -> int:
         return _batch(reg, args)
     if not args.name:
         raise BadInput("缺少证明名称，例如：sealdesk decide 无犯罪记录证明 --jurisdiction national")
-    on = parse_date(args.on) if args.on else dt.date.today()
-    facts = dict(parse_fact(f, reg.facts) for f in args.fact or [])
+    request, on = request_from_args(args.name, args, reg.facts)
     view = _view(reg, args.jurisdiction, on)
-    d = decide(view, Request(args.name, args.purpose or "", args.requester or "", Facts(facts)))
+    d = decide(view, request)
     if args.json:
         print(d.to_json_text())
     else:
@@ -374,10 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("decide", help="按辖区规则决定一个证明申请")
     s.add_argument("name", nargs="?", help="居民所要的证明名称")
     s.add_argument("--jurisdiction", "-j")
-    s.add_argument("--purpose", help="用途")
-    s.add_argument("--requester", help="索要单位")
-    s.add_argument("--on", help="决定日期 YYYY-MM-DD（默认今天）")
-    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+    add_request_args(s)
     s.add_argument("--json", action="store_true")
     s.add_argument("--batch", metavar="FILE.jsonl", help="每行一个申请（- 为标准输入）")
     s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")

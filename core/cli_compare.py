@@ -9,13 +9,12 @@ with the jurisdictions that share them.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 from rich.cells import cell_len
 
 from .cells import pad, shorten
-from .cli import BadInput, _registry, parse_date, parse_fact
+from .cli import BadInput, _registry, add_request_args, request_from_args
 # core.compare (and through it the plugin manager) is imported when the command runs: the
 # parser is built on every start, ``sealdesk tui`` included, and its launch time is measured.
 
@@ -93,15 +92,12 @@ def print_comparison(reg, cmp) -> None:
 
 def cmd_compare(args) -> int:
     from .compare import compare
-    from .model import Facts, Request
     from .plugins import UnknownJurisdiction
 
     reg = _registry()
     if not args.name or not args.name.strip():
         raise BadInput("缺少证明名称，例如：sealdesk compare 无犯罪记录证明")
-    on = parse_date(args.on) if args.on else dt.date.today()
-    facts = dict(parse_fact(f, reg.facts) for f in args.fact or [])
-    request = Request(args.name.strip(), args.purpose or "", args.requester or "", Facts(facts))
+    request, on = request_from_args(args.name.strip(), args, reg.facts)
     try:
         subset = [j.strip() for arg in args.jurisdiction or () for j in arg.split(",") if j.strip()]
         cmp = compare(reg, request, on, subset or None)
@@ -119,10 +115,7 @@ def cmd_compare(args) -> int:
 def add_parsers(sub) -> None:
     s = sub.add_parser("compare", help="同一申请在各辖区的决定并列对比")
     s.add_argument("name", nargs="?", help="居民所要的证明名称")
-    s.add_argument("--purpose", help="用途")
-    s.add_argument("--requester", help="索要单位")
-    s.add_argument("--on", help="决定日期 YYYY-MM-DD（默认今天）")
-    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+    add_request_args(s)
     s.add_argument("--jurisdiction", "-j", action="extend", nargs="+", metavar="ID",
                    help="只对比这些辖区（默认全部；可写多个，或以逗号分隔）")
     s.add_argument("--json", action="store_true", help="每个辖区一个 decide --json 对象组成的数组")
