@@ -15,6 +15,7 @@ from rich.cells import cell_len
 
 from .cells import pad, shorten
 from .cli import BadInput, _registry, add_request_args, request_from_args
+from .facts import fact_label, facts_text
 # core.compare (and through it the plugin manager) is imported when the command runs: the
 # parser is built on every start, ``sealdesk tui`` included, and its launch time is measured.
 
@@ -39,8 +40,7 @@ def print_comparison(reg, cmp) -> None:
     given = [f"用途：{req.purpose}" if req.purpose else "", f"索要单位：{req.requester}" if req.requester else ""]
     facts = req.facts.as_dict()
     if facts:
-        given.append("情形：" + "、".join((reg.facts[k].label if k in reg.facts else k) + ("" if v else "（否）")
-                                         for k, v in facts.items()))
+        given.append("情形：" + facts_text(facts, reg.facts))
     if any(given):
         print("　".join(g for g in given if g))
     diff = cmp.differing_fields
@@ -77,7 +77,7 @@ def print_comparison(reg, cmp) -> None:
 
     sections = (("route", "办事途径", lambda v: v),
                 ("requirements", "须办理", requirements_label),
-                ("questions", "待确认情形", lambda v: "、".join(reg.facts[q].label if q in reg.facts else q for q in v)))
+                ("questions", "待确认情形", lambda v: "、".join(fact_label(q, reg.facts) for q in v)))
     for field, title, text in sections:
         groups = cmp.groups(field)
         if not any(value for value, _ in groups):

@@ -29,6 +29,16 @@ class FactSpec:
         return self.kind == REQUIRED
 
 
+def fact_label(name: str, specs) -> str:
+    """A fact's short label from ``specs`` (name -> FactSpec), or its name if none has it."""
+    return specs[name].label if name in specs else name
+
+
+def facts_text(facts: dict, specs) -> str:
+    """Established facts as the clerk reads them: ``属于自身职责范围、能够核实（否）``."""
+    return "、".join(fact_label(k, specs) + ("" if v else "（否）") for k, v in facts.items())
+
+
 _MF = "民发〔2020〕20号"
 
 BUILTIN_FACTS: tuple[FactSpec, ...] = (

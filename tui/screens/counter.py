@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from sealdesk.core.facts import ASSERTIVE
+from sealdesk.core.facts import ASSERTIVE, facts_text
 from sealdesk.core.papers import papers_for
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
@@ -315,9 +315,8 @@ class CounterScreen(Screen):
             if case.note:
                 extra.insert(1, Content.styled("教学要点：", "bold") + Content(case.note))
         if self.facts:
-            labels = self.app.session.view().facts
-            extra.insert(0, Content.styled("已确认情形：", "dim") + Content("、".join(
-                f"{labels[k].label if k in labels else k}{'' if v else '（否）'}" for k, v in self.facts.items())))
+            extra.insert(0, Content.styled("已确认情形：", "dim")
+                         + Content(facts_text(self.facts, self.app.session.view().facts)))
         self._result(Content("\n").join([*extra, body]) if extra else body)
 
     def action_answer(self, value: bool) -> None:

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from sealdesk.core.facts import fact_label
 from sealdesk.core.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.quiz import CHOICES, Quiz
 
@@ -76,7 +77,7 @@ class TrainScreen(Screen):
         if c.facts:
             labels = self.app.session.registry.facts
             lines.append(Content.styled("已确认：", "bold") + Content("；".join(
-                f"{labels[k].label if k in labels else k}：{'是' if v else '否'}" for k, v in c.facts.items())))
+                f"{fact_label(k, labels)}：{'是' if v else '否'}" for k, v in c.facts.items())))
         self._set("request", Content("\n").join(lines))
 
     def _choices(self, options: list[tuple[str, str]]) -> None:
