@@ -46,41 +46,43 @@ class KeyBar(Widget):
     def _bindings_changed(self, screen) -> None:
         self.refresh()
 
-    def keys(self) -> list[tuple[str, str, bool]]:
-        """(key as shown, description, enabled) for each action shown, in binding order."""
+    def keys(self, active) -> list[tuple[str, str, bool]]:
+        """(key as shown, description, enabled) for each action shown, in binding order, from
+        the screen's ``active_bindings`` (which runs every ``check_action``: read it once)."""
         app = self.app
         seen: set[str] = set()
         out = []
-        for _, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        for _, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
             out.append((app.get_key_display(binding), binding.description, enabled))
         return out
 
-    def palette_key(self) -> tuple[str, str] | None:
+    def palette_key(self, active) -> tuple[str, str] | None:
         app = self.app
         if not app.ENABLE_COMMAND_PALETTE:
             return None
-        active = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
-        return (app.get_key_display(active.binding), active.binding.description) if active else None
+        binding = active.get(app.COMMAND_PALETTE_BINDING)
+        return (app.get_key_display(binding.binding), binding.binding.description) if binding else None
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("keybar--key")
         desc_style = self.get_component_rich_style("keybar--description")
         dim = Style(dim=True)
+        active = self.screen.active_bindings
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        for key, description, enabled in self.keys():
+        for key, description, enabled in self.keys(active):
             part = Text.assemble(" ", (key, key_style), " ", (description, desc_style))
             if not enabled:
                 part.stylize(dim)
             line.append_text(part)
-        palette = self.palette_key()
-        width = self.size.width
+        palette = self.palette_key(active)
         if palette:
             right = Text.assemble("│", (palette[0], key_style), " ", (palette[1], desc_style), " ")
-            room = width - cell_len(right.plain)
-            if cell_len(line.plain) <= room:
-                line.append(" " * (room - cell_len(line.plain)))
+            room = self.size.width - cell_len(right.plain)
+            used = cell_len(line.plain)
+            if used <= room:
+                line.append(" " * (room - used))
                 line.append_text(right)
         return line
