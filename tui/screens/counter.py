@@ -306,8 +306,8 @@ class CounterScreen(Screen):
                 extra.append(Content("下一步：负责人在登记簿（F3）审批，印章保管人用印，然后打印证明"))
         else:
             extra = [Content.styled("r 登记　o 主张情形　Ctrl+N 新申请", "bold")]
-        case = self.case
-        if case is not None and case.query == self._value("query") and d["outcome"] != "ask":
+        case = self._case_on_counter()
+        if case is not None and d["outcome"] != "ask":
             ok = d["outcome"] == case.expect
             extra.insert(0, Content.styled(f"案例预期：{case.expect_label}", "bold")
                          + Content.styled(" ✓ 与决定一致" if ok else " ✗ 与决定不同（规则或日期已变？）",
@@ -382,6 +382,12 @@ class CounterScreen(Screen):
             bits.append(f"用途：{c.purpose}")
         bar.update(Content.styled("演示 ", "bold") + Content("　".join(bits)))
 
+    def _case_on_counter(self):
+        """The scenario's case, while the request on the counter is still that case's (a trainer
+        may type another name over it)."""
+        c = self.case
+        return c if c is not None and c.query == self._value("query") else None
+
     def action_case(self, step: int) -> None:
         sc = self.app.scenario
         i = self.case_index + step
@@ -401,12 +407,12 @@ class CounterScreen(Screen):
     def _log_demo(self) -> None:
         from sealdesk.core.scenario import Case
 
-        d = self.decision
-        case = Case(self._value("query"), d["outcome"], self._value("purpose"), self._value("requester"),
-                    dict(self.facts), self.case.note if self.case and self.case.query == self._value("query") else "")
+        scripted = self._case_on_counter()
+        done = Case(self._value("query"), self.decision["outcome"], self._value("purpose"),
+                    self._value("requester"), dict(self.facts), scripted.note if scripted else "")
         log = self.app.demo_log
-        if not log or log[-1] != case:
-            log.append(case)
+        if not log or log[-1] != done:
+            log.append(done)
 
     def action_compare(self) -> None:
         from .compare import open_compare  # imported on first use, like the other screens
