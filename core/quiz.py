@@ -70,8 +70,7 @@ class Quiz:
     def build(cls, registry, scenario: Scenario, today: dt.date | None = None) -> "Quiz":
         from .protocol import decide
 
-        on = scenario.on or today or dt.date.today()
-        view = registry.view(scenario.jurisdiction, on)
+        view = scenario.view(registry, today)
         qs = []
         for n, case in enumerate(scenario.cases, 1):
             d = decide(view, case.request()).to_json()

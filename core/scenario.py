@@ -65,6 +65,10 @@ class Scenario:
     description: str = ""
     path: Path | None = None
 
+    def view(self, registry, today: dt.date | None = None):
+        """The rules its cases are decided by: on its date ``on``, else today."""
+        return registry.view(self.jurisdiction, self.on or today or dt.date.today())
+
 
 # -- reading --------------------------------------------------------------------------------
 def _str(f: DataFile, table: dict, key: str, where: str, line: int | None, required: bool = False) -> str:
@@ -179,17 +183,14 @@ def find_scenario(registry, name: str) -> Scenario:
 
 
 # -- checking and saving ----------------------------------------------------------------------
-def decide_case(registry, scenario: Scenario, case: Case, on: dt.date | None = None):
-    from .protocol import decide
-
-    return decide(registry.view(scenario.jurisdiction, on or scenario.on or dt.date.today()), case.request())
-
-
 def mismatches(registry, scenario: Scenario) -> list[str]:
     """Cases whose decision today (or on the scenario's date) is not the one expected."""
+    from .protocol import decide
+
+    view = scenario.view(registry)
     out = []
     for i, case in enumerate(scenario.cases, 1):
-        d = decide_case(registry, scenario, case)
+        d = decide(view, case.request())
         if d.outcome.value != case.expect:
             where = f"{scenario.path}:{case.line}" if scenario.path else scenario.id
             out.append(f"{where}: 第 {i} 个案例 {case.query}：预期 {case.expect_label}，"
