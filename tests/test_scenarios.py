@@ -324,3 +324,16 @@ def test_snapshot_demo_case(snap_compare, tmp_path):
     s = Session(home, as_login="clerk", registry=reg)
     s.sandbox = True
     assert snap_compare(SealdeskApp(s, scenario=sc), terminal_size=SIZE, press=["f6"])
+
+
+async def test_route_choices_take_one_line_each_at_80_columns(registry, tmp_path):
+    from rich.cells import cell_len
+
+    app = train_app(registry, tmp_path, "national-basics")
+    async with app.run_test(size=SIZE) as pilot:
+        await choose(pilot, "refuse")  # 无犯罪记录证明: the route question follows
+        ol = app.screen.query_one("#choices", OptionList)
+        labels = [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+        assert len(labels) == len(app.quiz.current.routes) == 4
+        assert all(cell_len(label) <= SIZE[0] - 6 for label in labels), labels
+        assert ol.virtual_size.height == ol.option_count  # no choice wraps, none scrolled out of view

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from sealdesk.core.cells import shorten
 from sealdesk.core.facts import fact_label
 from sealdesk.core.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.quiz import CHOICES, Quiz
@@ -22,11 +23,7 @@ from ..widgets.decision import decision_content
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 
-ROUTE_SHOWN = 60  # characters of a route in the choice list (the whole route is in the explanation)
-
-
-def short(text: str, n: int = ROUTE_SHOWN) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+CHOICE_MARGIN = 6  # cells around a choice: the list's margin and padding, and its scrollbar
 
 
 class TrainScreen(Screen):
@@ -100,7 +97,9 @@ class TrainScreen(Screen):
         self.phase = "route"
         self._set("prompt", Content.styled("应当告诉居民到哪里办理（办事途径）？", "bold"))
         q = self.quiz.current
-        self._choices([(str(i), short(r)) for i, r in enumerate(q.routes)])
+        # One line per route (the whole route is in the explanation): cut in cells, as a 汉字 takes two.
+        room = max(20, self.app.size.width - CHOICE_MARGIN)
+        self._choices([(str(i), shorten(r, room)) for i, r in enumerate(q.routes)])
         self.refresh_bindings()
 
     def _explain(self, route: str | None) -> None:
