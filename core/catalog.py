@@ -75,18 +75,18 @@ def check_catalog(registry, jid: str, chain: list[str]):
     own = {it.id: it for it in data.items}
     for item in data.items:
         if item.overrides and item.overrides not in ancestors:
-            yield f"item {item.id} ({item.name}) overrides '{item.overrides}', which no ancestor defines", item.source
+            yield f"item {item.id} ({item.name}) overrides '{item.overrides}', which no ancestor defines", item.where
         for carve in item.carves_out:
             target = own.get(carve.item) or ancestors.get(carve.item)
             if target is None or target.list != "negative":
-                yield f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain", item.source
+                yield f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain", item.where
     merged = _merge_items([list(registry.jurisdictions[j].items) for j in chain])
     index = NameIndex(merged.values(), _shared_keys(registry, chain))
     for key, items in index.conflicts:
         if any(it.jurisdiction == jid for it in items):
             a, b = items[0], items[1]
             yield (f"name '{key}' resolves to two items without an overrides link: {a.id} {a.name} "
-                   f"({a.citations[0].text()}) and {b.id} {b.name} ({b.citations[0].text()})"), b.source
+                   f"({a.citations[0].text()}) and {b.id} {b.name} ({b.citations[0].text()})"), b.where
 
 
 def _effective(rules: list[Rule], depth: dict[str, int]) -> Rule | None:

@@ -59,30 +59,6 @@ class Violation:
         return f"{head}{jur}{self.message}{what} ({self.check})"
 
 
-# -- locating items in their files -------------------------------------------------------
-def item_location(registry, item) -> str:
-    """``/path/catalog.toml:LINE`` of an item's ``[[negative]]``/``[[retained]]`` header."""
-    from .datafile import DataError, DataFile
-
-    data = registry.jurisdictions.get(item.jurisdiction)
-    if data is None:
-        return item.source
-    catalogs = [f for f in data.files if Path(f).name != "jurisdiction.toml"] or list(data.files[1:])
-    same = [it for it in data.items if it.list == item.list]
-    try:
-        index = next(i for i, it in enumerate(same) if it.id == item.id)
-    except StopIteration:
-        return item.source
-    for path in catalogs:
-        try:
-            line = DataFile(Path(path)).header_line(item.list, index)
-        except DataError:
-            continue
-        if line:
-            return f"{path}:{line}"
-    return item.source
-
-
 def _full_path(registry, jid: str | None, where: str) -> str:
     """A file hint like ``catalog.toml:7`` made absolute with the jurisdiction's own file."""
     m = re.match(r"^([^/\\]+\.toml)(:\d+)?$", where or "")
@@ -117,7 +93,7 @@ def _load_violations(registry, plugins: set[str], jids: set[str]) -> list[Violat
             it = next((x for x in registry.jurisdictions[e.jurisdiction].items if x.id == iid), None)
             if it is not None:
                 item = f"{it.id} {it.name}"
-                where = item_location(registry, it)
+                where = it.where
         out.append(Violation("load", f"plugin '{e.plugin}' does not load: {message}", e.jurisdiction or "",
                              item, where))
     return out
@@ -145,7 +121,7 @@ def _data_violations(registry, jids: list[str]) -> list[Violation]:
             texts = [it.name, it.route, *it.aliases, *(c.document + c.provision for c in it.citations)]
             if any(PLACEHOLDER in t for t in texts):
                 out.append(Violation("data", "item still contains the placeholder TODO", jid, f"{it.id} {it.name}",
-                                     item_location(registry, it)))
+                                     it.where))
     for rule in registry.rules.values():
         if rule.jurisdiction not in jids or rule.slot != "seal":
             continue
@@ -352,7 +328,7 @@ def _run_property(props: _Props, name: str, fn, strategy, max_examples: int) -> 
         return [Violation(name, f"{_describe(*ex[:4])} failed once and passed when repeated", props.jid)]
     message, item = found
     return [Violation(name, message, props.jid, _item_label(item),
-                      item_location(props.reg, item) if item is not None else "")]
+                      item.where if item is not None else "")]
 
 
 def plugin_names(registry) -> set[str]:
@@ -393,7 +369,7 @@ def check(registry=None, name: str | None = None, *, max_examples: int = 100,
     for jid in ok:
         props = _Props(registry, jid, today)
         for message, item in props.names_resolve()[:5]:
-            violations.append(Violation("names", message, jid, _item_label(item), item_location(registry, item)))
+            violations.append(Violation("names", message, jid, _item_label(item), item.where))
         req = props.requests(st)
         violations += _run_property(props, "floor", props.floor, req, max_examples)
         violations += _run_property(props, "citations", props.citations, req, max_examples)
@@ -408,4 +384,4 @@ def check(registry=None, name: str | None = None, *, max_examples: int = 100,
     return violations
 
 
-__all__ = ["Violation", "check", "item_location", "jurisdictions_of", "plugin_names"]
+__all__ = ["Violation", "check", "jurisdictions_of", "plugin_names"]

@@ -251,6 +251,7 @@ def parse_catalog(path: Path, jid: str, plugin: str = "") -> tuple[tuple[Certifi
                     plugin=plugin,
                     source=e.str("source") or f"{path.name}:{line}",
                     note=e.str("note"),
+                    defined_at=f"{path}:{line}",
                 )
             )
     shared = []

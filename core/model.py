@@ -186,8 +186,15 @@ class CertificateItem:
     carves_out: tuple[CarveOut, ...] = ()
     basis_citations: tuple[Citation, ...] = ()  # the laws in ``basis``, cited when the item is issued
     plugin: str = ""  # the plugin that supplied it
-    source: str = ""
+    source: str = ""  # where its words come from (a seed passage), else where it is defined
     note: str = ""
+    # file:line of its [[negative]]/[[retained]] table, for error messages; not part of its identity
+    defined_at: str = field(default="", compare=False)
+
+    @property
+    def where(self) -> str:
+        """Where to look for it: its file:line when it came from a catalog, else its source."""
+        return self.defined_at or self.source
 
     @property
     def names(self) -> tuple[str, ...]:

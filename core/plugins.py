@@ -310,7 +310,7 @@ class Registry:
             for item in data.items:
                 for c in item.citations:
                     if c.document not in docs:
-                        self._break(jid, LoadError(data.plugin, item.source or file,
+                        self._break(jid, LoadError(data.plugin, item.where or file,
                                     f"item {item.id} ({item.name}) cites unknown document {c.document}"))
             for a in data.adoption:
                 c = a.citation

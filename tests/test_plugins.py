@@ -166,6 +166,18 @@ def test_duplicate_name_across_items_without_link_is_a_conflict(make_plugin):
     assert "民发〔2020〕20号 附件第5项" in err.message and "测试府发〔2024〕1号 附件第1项" in err.message, err
 
 
+def test_load_error_points_at_the_catalog_line_even_when_the_item_names_its_source(make_plugin):
+    # ``source`` says where an item's words come from (a seed passage); the error must still say
+    # which file and line define the item.
+    catalog = '[[negative]]\nnumber = 1\nname = "无犯罪记录证明"\nroute = "去测试处"\n' \
+              'source = "seed 004 附件1 第5项"\n' \
+              'citations = [{document = "测试府发〔2024〕1号", provision = "附件第1项"}]\n'
+    pkg = make_plugin("dup_src", files={"catalog.toml": catalog})
+    reg = Registry()
+    err = next(e for e in reg.errors if e.jurisdiction == "dup-src")
+    assert err.file == f"{pkg / 'catalog.toml'}:1", err
+
+
 def test_item_override_replaces_parent_item_and_keeps_its_names(make_plugin):
     catalog = '[[negative]]\nnumber = 5\nname = "无犯罪记录查询证明"\nroute = "向测试区公安分局申请"\n' \
               'overrides = "national.negative.5"\n' \
