@@ -365,3 +365,13 @@ def test_building_the_command_line_loads_no_plugins_before_the_first_frame():
             "if m in sys.modules))")
     out = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+
+
+async def test_pinyin_that_matches_no_name_is_not_decided(session):
+    app = SealdeskApp(session("national"))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press(*"qqqzm", "f5")
+        await pilot.pause()
+        assert app.screen.decision is None
+        assert app.focused.id == "query"
+        assert "没有与“qqqzm”对应的证明名称" in screen_text(app)

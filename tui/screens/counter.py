@@ -271,6 +271,13 @@ class CounterScreen(Screen):
             self.app.notify("请先输入证明名称", severity="warning")
             self._goto("query")
             return
+        if query.isascii() and query.isalpha():
+            # Pinyin that matched no name (a matched one was replaced by the name on Enter or
+            # F5): deciding the letters would tell the resident "未列入清单" for a typo.
+            self.app.notify(f"没有与“{query}”对应的证明名称：请改正拼音或输入汉字", severity="warning",
+                            markup=False)
+            self._goto("query")
+            return
         if self.entry is not None:  # a new decision after recording starts a new matter
             self.entry = self.status = None
         s = self.app.session
