@@ -53,6 +53,41 @@ def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, Certific
     return merged
 
 
+def _target(item_id: str, merged: dict[str, CertificateItem]) -> CertificateItem | None:
+    """The item in force for an id: itself, or the deeper item that replaced it (through overrides)."""
+    seen = set()
+    while item_id not in merged:
+        if item_id in seen:
+            return None
+        seen.add(item_id)
+        nxt = next((m.id for m in merged.values() if m.overrides == item_id), None)
+        if nxt is None:
+            return None
+        item_id = nxt
+    return merged[item_id]
+
+
+def vocabulary_for(registry, chain, merged: dict[str, CertificateItem]):
+    """The chain's residents' words, key words and synonyms, with item ids mapped to the items in force.
+
+    Root first, so a deeper jurisdiction's word for the same name replaces an ancestor's. A word
+    whose items are not all in force (a lapsed document's item) is left out rather than narrowed.
+    """
+    words, keywords, synonyms = [], [], []
+    for j in chain:
+        voc = registry.jurisdictions[j].vocabulary
+        for w in voc.words:
+            its = [_target(i, merged) for i in w.items]
+            if all(its):
+                words.append((w, tuple(dict.fromkeys(its))))
+        for k in voc.keywords:
+            it = _target(k.item, merged)
+            if it is not None:
+                keywords.extend((word, it) for word in k.words)
+        synonyms.extend(voc.synonyms)
+    return words, keywords, synonyms
+
+
 def _in_force(item_or_rule_docs, docs_in_force: dict[str, PolicyDocument]) -> bool:
     return all(d in docs_in_force for d in item_or_rule_docs)
 
@@ -81,7 +116,27 @@ def check_catalog(registry, jid: str, chain: list[str]):
             if target is None or target.list != "negative":
                 yield f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain", item.where
     merged = _merge_items([list(registry.jurisdictions[j].items) for j in chain])
-    index = NameIndex(merged.values(), _shared_keys(registry, chain))
+    words, keywords, synonyms = vocabulary_for(registry, chain, merged)
+    index = NameIndex(merged.values(), _shared_keys(registry, chain), words, keywords, synonyms)
+    voc = data.vocabulary
+    for w in voc.words:
+        for ref in w.items:
+            if _target(ref, merged) is None:
+                yield f"word '{w.name}' names item '{ref}', which is not an item of {' > '.join(chain)}", w.defined_at
+    for k in voc.keywords:
+        it = _target(k.item, merged)
+        if it is None:
+            yield f"keywords name item '{k.item}', which is not an item of {' > '.join(chain)}", k.defined_at
+            continue
+        own = [name_key(n) for n in (*it.names, *(w.name for w, its in words if it in its))]
+        for word in k.words:
+            if not any(name_key(word) in n for n in own):
+                yield (f"keyword '{word}' of {it.id} ({it.name}) is not a word of that item's names or "
+                       f"residents' words: add the word that uses it first"), k.defined_at
+    for key, old, new in index.word_conflicts:
+        if new.jurisdiction == jid:
+            yield (f"word '{new.name}' names {', '.join(new.items)} but '{old.name}' "
+                   f"({old.defined_at}) names {', '.join(old.items)}"), new.defined_at
     for key, items in index.conflicts:
         if any(it.jurisdiction == jid for it in items):
             a, b = items[0], items[1]
@@ -110,7 +165,8 @@ def build_view(registry, jid: str, on: dt.date) -> View:
     ]
     merged = _merge_items(chain_items)
     items = tuple(sorted(merged.values(), key=lambda it: (it.list != "negative", it.number, it.id)))
-    index = NameIndex(items, _shared_keys(registry, chain))
+    words, keywords, synonyms = vocabulary_for(registry, chain, merged)
+    index = NameIndex(items, _shared_keys(registry, chain), words, keywords, synonyms)
     rules_all = [r for r in registry.rules.values() if r.jurisdiction in depth and r.citation.document in in_force]
     exclusive = {slot: _effective([r for r in rules_all if r.slot == slot], depth) for slot in EXCLUSIVE}
     additive = {

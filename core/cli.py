@@ -157,9 +157,12 @@ def _item_json(it) -> dict:
             out[key] = value
     if it.basis:
         out["basis"] = list(it.basis)
-    if it.restriction:
-        out["restriction"] = {"text": it.restriction.text, "purposes": list(it.restriction.purposes),
-                              "facts": list(it.restriction.facts)}
+    for key in ("restriction", "use"):
+        cond = getattr(it, key)
+        if cond:
+            out[key] = {"text": cond.text, "purposes": list(cond.purposes), "facts": list(cond.facts)}
+            if cond.requesters:
+                out[key]["requesters"] = list(cond.requesters)
     if it.carves_out:
         out["carves_out"] = [c.item for c in it.carves_out]
     return out

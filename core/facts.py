@@ -90,7 +90,7 @@ BUILTIN_FACTS: tuple[FactSpec, ...] = (
     FactSpec(
         "commitment_ok", ASSERTIVE, "能以书面承诺解决",
         "能否采取申请人书面承诺方式解决？",
-        "三是能采取申请人书面承诺方式解决的", "青民发〔2021〕103号 二（二）", "qinghai",
+        "推行证明事项告知承诺制，强化对承诺事项的事后核查", f"{_MF} 四（四）",
     ),
     FactSpec(
         "replaceable", ASSERTIVE, "能被其他材料替代或网络核验",
@@ -122,5 +122,11 @@ BUILTIN_FACTS: tuple[FactSpec, ...] = (
         "archive_lost", ASSERTIVE, "婚姻登记档案丢失",
         "婚姻登记档案是否已经丢失？",
         "婚姻登记档案丢失、收养情况除外", f"{_MF} 附件第8项",
+    ),
+    FactSpec(
+        "not_listed", ASSERTIVE, "经核对不属于清单事项",
+        "所要证明的名称与清单事项相近：经与居民核对，是否确认都不是这些事项？",
+        "凡是没有法律法规依据或未经国务院批准列入保留证明事项清单的证明事项，基层群众性自治组织不予出具。",
+        f"{_MF} 三",
     ),
 )

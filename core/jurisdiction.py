@@ -7,7 +7,9 @@ A plugin keeps two files beside its module:
   data-driven rules (``[[seal_rules]]``, ``[[extra_requirements]]``,
   ``[[notices]]``) and ``[texts]`` the plugin's Python rules quote;
 * ``catalog.toml``: ``[[negative]]`` and ``[[retained]]`` items,
-  ``[[shared_names]]``.
+  ``[[shared_names]]``;
+* ``vocabulary.toml`` (optional): residents' words for listed items, key words
+  and synonyms (``vocabulary.py``).
 
 See docs/plugins.md for the format.
 """
@@ -23,6 +25,7 @@ from .datafile import DataError, DataFile, Entry
 from .datarules import rules_from_data, workflow_from_data
 from .model import CarveOut, CertificateItem, Citation, Condition, Outcome, PolicyDocument
 from .rules import Rule
+from .vocabulary import Vocabulary, parse_vocabulary
 
 LISTS = ("negative", "retained")
 LEVELS = ("national", "province", "city", "district", "county", "township")
@@ -32,11 +35,17 @@ LEVELS = ("national", "province", "city", "district", "county", "township")
 class Adoption:
     """A citation added to every decision of the jurisdiction while its document is in force.
 
-    ``outcomes`` limits it to some outcomes (e.g. Qinghai's 二（五） on transitional issues).
+    ``outcomes`` limits it to some outcomes (e.g. Qinghai's 二（五） on transitional issues);
+    ``lists`` to decisions on items of some lists (negative, retained, unlisted), so a
+    passage about the negative list is not cited on a retained issue.
     """
 
     citation: Citation
     outcomes: frozenset[str] = frozenset()
+    lists: frozenset[str] = frozenset()
+
+    def applies(self, outcome: str, lst: str) -> bool:
+        return (not self.outcomes or outcome in self.outcomes) and (not self.lists or lst in self.lists)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class JurisdictionData:
     texts: dict = field(default_factory=dict)
     workflow_rules: tuple = ()  # of workflow.WorkflowRule
     papers: dict = field(default_factory=dict)  # [papers.<paper>]: wording that replaces the base template's
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # residents' words (vocabulary.toml)
     description: str = ""
     plugin: str = ""
     files: tuple[str, ...] = ()
@@ -72,13 +82,14 @@ _JUR_FIELDS = {
 }
 _DOC_FIELDS = {"id", "number", "title", "issuer", "date", "effective_from", "effective_until", "source", "note"}
 _CIT_FIELDS = {"document", "provision", "quote"}
-_ADOPT_FIELDS = _CIT_FIELDS | {"outcomes"}
+_ADOPT_FIELDS = _CIT_FIELDS | {"outcomes", "lists"}
+_ADOPT_LISTS = ("negative", "retained", "unlisted")
 _ITEM_FIELDS = {
     "number", "name", "aliases", "legacy_names", "source_name", "route", "exceptions", "citations",
     "overrides", "remark", "label", "requesting_unit", "purpose", "basis", "method", "matters",
-    "restriction", "carves_out", "source", "note",
+    "restriction", "use", "carves_out", "source", "note",
 }
-_COND_FIELDS = {"text", "purposes", "facts"}
+_COND_FIELDS = {"text", "purposes", "facts", "requesters"}
 _CARVE_FIELDS = {"item", "purposes", "facts", "text"}
 
 
@@ -116,7 +127,7 @@ def basis_citations(basis: tuple[str, ...]) -> tuple[Citation, ...]:
 
 def _condition(file: DataFile, table: dict, where: str, line: int | None) -> Condition:
     e = Entry(file, table, where, line, _COND_FIELDS)
-    cond = Condition(e.str("text"), e.strs("purposes"), e.strs("facts"))
+    cond = Condition(e.str("text"), e.strs("purposes"), e.strs("facts"), e.strs("requesters"))
     if not cond.purposes and not cond.facts:
         raise file.error(f"{where}: a condition needs purposes or facts", line)
     return cond
@@ -162,8 +173,13 @@ def parse_jurisdiction(path: Path, plugin: str = "") -> JurisdictionData:
         bad = [o for o in outcomes if o not in {x.value for x in Outcome}]
         if bad:
             raise f.error(f"adoption[{i + 1}]: unknown outcome {bad[0]!r}", f.key_line("outcomes", line))
+        lists = e.strs("lists")
+        if any(x not in _ADOPT_LISTS for x in lists):
+            bad = next(x for x in lists if x not in _ADOPT_LISTS)
+            raise f.error(f"adoption[{i + 1}]: unknown list {bad!r} (negative, retained, unlisted)",
+                          f.key_line("lists", line))
         cit = Citation(e.str("document", required=True), e.str("provision"), e.str("quote"))
-        adoption.append(Adoption(cit, frozenset(outcomes)))
+        adoption.append(Adoption(cit, frozenset(outcomes), frozenset(lists)))
     adoption = tuple(adoption)
     facts = top.sub("facts") or {}
     for name, wording in facts.items():
@@ -247,6 +263,7 @@ def parse_catalog(path: Path, jid: str, plugin: str = "") -> tuple[tuple[Certifi
                     method=e.str("method"),
                     matters=e.str("matters"),
                     restriction=_condition(f, restriction, f"{where}.restriction", line) if restriction else None,
+                    use=_condition(f, e.sub("use"), f"{where}.use", line) if e.sub("use") else None,
                     carves_out=tuple(carves),
                     plugin=plugin,
                     source=e.str("source") or f"{path.name}:{line}",
@@ -267,7 +284,8 @@ def parse_catalog(path: Path, jid: str, plugin: str = "") -> tuple[tuple[Certifi
     return tuple(items), tuple(shared)
 
 
-def load_jurisdiction(module: str, jurisdiction_file: str = "jurisdiction.toml", catalog_file: str = "catalog.toml"):
+def load_jurisdiction(module: str, jurisdiction_file: str = "jurisdiction.toml", catalog_file: str = "catalog.toml",
+                      vocabulary_file: str = "vocabulary.toml"):
     """Read the TOML files that sit beside ``module`` (a package name).
 
     Raises :class:`DataError` naming the file and line of the first problem.
@@ -279,6 +297,10 @@ def load_jurisdiction(module: str, jurisdiction_file: str = "jurisdiction.toml",
     if cpath.exists():
         data.items, data.shared_names = parse_catalog(cpath, data.id, plugin=module)
         data.files = (*data.files, str(cpath))
+    vpath = base / vocabulary_file
+    if vpath.exists():
+        data.vocabulary = parse_vocabulary(vpath, data.id)
+        data.files = (*data.files, str(vpath))
     return data
 
 

@@ -127,25 +127,50 @@ def citation_label(c: dict) -> str:
 
 @dataclass(frozen=True)
 class Condition:
-    """Purpose keywords and asserted facts; it holds when any of them matches."""
+    """Purpose keywords, requesting-unit keywords and asserted facts; it holds when any of them matches.
+
+    A retained item's restriction is such a condition (仅用于…, its 证明用途 or 涉及办理事项):
+    ``state`` tells a request for another use (False) from one whose use is not known yet (None).
+    """
 
     text: str = ""
     purposes: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
+    requesters: tuple[str, ...] = ()  # the requesting unit alone settles the use (征兵办公室)
 
-    def holds(self, purpose_key: str, facts: "Facts") -> bool:
+    def holds(self, purpose_key: str, facts: "Facts", requester_key: str = "") -> bool:
         if purpose_key:
             for p in self.purposes:
                 if p in purpose_key:
+                    return True
+        if requester_key:
+            for r in self.requesters:
+                if r in requester_key:
                     return True
         for f in self.facts:
             if facts.asserted(f):
                 return True
         return False
 
-    def matched(self, purpose_key: str, facts: "Facts") -> list[str]:
+    def state(self, purpose_key: str, facts: "Facts", requester_key: str = "") -> bool | None:
+        """True when it holds; None when it could still hold (no purpose given, a fact not answered); else False."""
+        if self.holds(purpose_key, facts, requester_key):
+            return True
+        if self.purposes and not purpose_key:
+            return None
+        if any(facts.value(f) is None for f in self.facts):
+            return None
+        return False
+
+    def unknown(self, purpose_key: str, facts: "Facts") -> list[str]:
+        """What to ask for the condition to be decided: ``purpose`` and/or the facts not answered."""
+        out = ["purpose"] if self.purposes and not purpose_key else []
+        return out + [f for f in self.facts if facts.value(f) is None]
+
+    def matched(self, purpose_key: str, facts: "Facts", requester_key: str = "") -> list[str]:
         """What made the condition hold, for the explanation."""
         out = [f"用途含“{p}”" for p in self.purposes if p in purpose_key]
+        out += [f"索要单位含“{r}”" for r in self.requesters if requester_key and r in requester_key]
         out += [f"已确认情形 {f}" for f in self.facts if facts.asserted(f)]
         return out
 
@@ -182,7 +207,8 @@ class CertificateItem:
     basis: tuple[str, ...] = ()
     method: str = ""
     matters: str = ""
-    restriction: Condition | None = None
+    restriction: Condition | None = None  # 仅用于… (备注)
+    use: Condition | None = None  # the use its entry names (证明用途, 要求提供证明单位), where no 仅用于 is given
     carves_out: tuple[CarveOut, ...] = ()
     basis_citations: tuple[Citation, ...] = ()  # the laws in ``basis``, cited when the item is issued
     plugin: str = ""  # the plugin that supplied it
@@ -195,6 +221,22 @@ class CertificateItem:
     def where(self) -> str:
         """Where to look for it: its file:line when it came from a catalog, else its source."""
         return self.defined_at or self.source
+
+    @property
+    def limit(self) -> Condition | None:
+        """What a retained item is limited to: its 仅用于 restriction, else the use its entry names."""
+        return self.restriction or self.use
+
+    @property
+    def limit_text(self) -> str:
+        """``保留清单第4项“政治考核证明”只用于：…。`` (or the entry's own 仅用于… sentence)."""
+        r = self.limit
+        if r is None:
+            return ""
+        text = r.text.strip()
+        if text and text[-1] not in "。；;.！":
+            text += "。"
+        return f"{self.display}{text}" if text.startswith("仅用于") else f"{self.display}只用于：{text}"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -263,6 +305,22 @@ class Request:
     facts: Facts = field(default_factory=Facts)
 
 
+class Match(NamedTuple):
+    """Which wording of the request matched the item: the catalog name, an alias, a legacy name or a
+    resident word (with its reason)."""
+
+    wording: str
+    kind: str  # name | alias | legacy | source | word
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {"wording": self.wording, "kind": self.kind, "reason": self.reason}
+
+    def json_text(self) -> str:
+        return ('{"wording":' + _js(self.wording) + ',"kind":' + _js(self.kind) + ',"reason":' + _js(self.reason)
+                + "}")
+
+
 class Ground(NamedTuple):
     """One reason a decision was reached (shown on refusal notices). A NamedTuple: built per decision."""
 
@@ -306,6 +364,7 @@ class Decision:
     requester: str = ""
     facts: Facts = field(default_factory=Facts)
     notices: tuple[str, ...] = ()  # extra sentences for the resident (e.g. Jilin's 清单之外不得索要)
+    match: Match | None = None  # which wording matched the item (None: unlisted, or candidates)
 
     def to_json(self) -> dict:
         return {
@@ -323,6 +382,7 @@ class Decision:
             "grounds": [g.to_json() for g in self.grounds],
             "candidates": [c.ref() for c in self.candidates],
             "notices": list(self.notices),
+            "match": self.match.to_json() if self.match else None,
             "purpose": self.purpose,
             "requester": self.requester,
             "facts": self.facts.as_dict(),
@@ -354,6 +414,7 @@ class Decision:
             ',"grounds":[', ",".join(g.json_text() for g in self.grounds),
             '],"candidates":[', ",".join(c.ref_text for c in self.candidates),
             '],"notices":', _jlist(self.notices),
+            ',"match":', self.match.json_text() if self.match else "null",
             ',"purpose":', _js(self.purpose),
             ',"requester":', _js(self.requester),
             ',"facts":{', ",".join(_js(k) + (":true" if v else ":false") for k, v in facts.items()),

@@ -306,7 +306,7 @@ class Registry:
                 self._break(jid, LoadError(data.plugin, data.files[0] if data.files else "", str(exc)))
                 continue
             docs = {d.number for j in chain for d in self.jurisdictions[j].documents}
-            file = data.files[-1] if data.files else ""
+            file = next((f for f in data.files if f.endswith("catalog.toml")), data.files[-1] if data.files else "")
             for item in data.items:
                 for c in item.citations:
                     if c.document not in docs:

@@ -4,22 +4,28 @@
 rules and catalog in force on the decision date) and the request: no I/O, no
 globals, the same answer every time.
 
-Order: resolve the name → retained / negative / unlisted rule (one, the
-deepest in force) → extra requirements → public-interest consultation → seal
-rules (last, on any issuing outcome) → notices → adoption citations.
+Order: resolve the name (catalog names, then residents' words; a name near
+listed items is asked about, never treated as unlisted) → retained / negative /
+unlisted rule (one, the deepest in force) → written commitment instead of a
+refusal → extra requirements → public-interest consultation → seal rules (last,
+on any issuing outcome) → notices → adoption citations.
 """
 
 from __future__ import annotations
 
-from .model import Decision, Outcome, Request, ordered_requirements
-from .names import kind_label, purpose_key
+from .model import Decision, Match, Outcome, Request, ordered_requirements
+from .names import kind_label, names_nothing, purpose_key
 from .rules import Context, Step
+
+# The fact a clerk asserts after checking with the resident that a name near listed items is none of them.
+NOT_LISTED = "not_listed"
 
 
 def _resolve_line(res, item) -> str:
     if res.kind == "name" and res.matched == res.query:
         return f"名称解析：“{res.query}”即{item.display}"
-    return f"名称解析：“{res.query}”对应{item.display}（按{kind_label(res.kind)}“{res.matched}”匹配）"
+    why = f"：{res.reason}" if res.reason else ""
+    return f"名称解析：“{res.query}”对应{item.display}（按{kind_label(res.kind)}“{res.matched}”匹配{why}）"
 
 
 def _run(view, slot: str, ctx: Context, step: Step) -> Step:
@@ -46,26 +52,54 @@ def _carved_by(view, item, ctx: Context):
     return None
 
 
+def _other_use(view, ctx: Context, step: Step, item) -> None:
+    """A retained item asked for a use its entry does not name: not on the retained list for it."""
+    r = item.limit
+    rule = view.rules.get("unlisted")
+    cites = (rule.citation,) if rule is not None else ()
+    use = f"本次用途“{ctx.request.purpose}”" if ctx.request.purpose.strip() else "本次申请"
+    step.decide(Outcome.REFUSE,
+                f"{item.limit_text}{use}不在其内；对这一用途，该证明未列入保留清单，"
+                f"未列入清单的证明事项不予出具" + (f"（{cites[0].text()}）" if cites else ""),
+                *cites, item.citations[0])
+    step.ground("other_use", f"该事项仅用于：{r.text if r else ''}", cites[0] if cites else item.citations[0])
+
+
 def decide(view, request: Request) -> Decision:
-    ctx = Context(request, purpose_key(request.purpose), None, view)
+    ctx = Context(request, purpose_key(request.purpose), None, view, purpose_key(request.requester))
     step = Step()
-    res = view.index.lookup(request.query)
+    query = request.query
+    res = view.index.lookup(query)
+    match = Match(res.matched, res.kind, res.reason) if res.items else None
 
     if res.ambiguous:
         step.candidates = res.items
         names = "、".join(it.display for it in res.items)
-        step.ask((), f"名称解析：“{request.query}”同时对应{names}，不能替居民选择；请问明所需证明后按完整名称办理")
+        why = f"（{res.reason}）" if res.reason else ""
+        step.ask((), f"名称解析：“{query}”同时对应{names}{why}，不能替居民选择；请问明所需证明后按完整名称办理",
+                 may_issue=False)
         for it in res.items:
             step.cite(*it.citations)
-        return _finish(view, request, step)
+        return _finish(view, request, step, match)
 
     item = res.item
     if item is None:
-        near = view.index.near(request.query)
+        if names_nothing(query):
+            step.ask((), f"“{query}”不是证明的名称：请问明居民所要证明的具体名称，用汉字输入", may_issue=False)
+            return _finish(view, request, step, None)
+        near = view.index.near(query)
+        names = "、".join(it.display for it in near)
+        if near and not ctx.asserted(NOT_LISTED):
+            step.candidates = near
+            step.ask((), f"名称解析：“{query}”不是清单上的名称，但与{names}相近，不能按未列入清单事项办理；"
+                         f"请问明居民所要的是哪一项，按该项办理；核对后确认都不是的，主张情形“经核对不属于清单事项”",
+                     may_issue=False)
+            for it in near:
+                step.cite(it.citations[0])
+            return _finish(view, request, step, None)
         if near:
-            step.warnings.append("未找到完全一致的事项名称；相近事项：" + "、".join(it.display for it in near)
-                                 + "。如属其中之一，请按该名称重新查询")
-        step.explain(f"名称解析：“{request.query}”不在{view.name}的负面清单或保留清单中（未列入清单事项）")
+            step.explain(f"名称解析：“{query}”与{names}相近，经办人已与居民核对，确认都不是（情形 {NOT_LISTED}）")
+        step.explain(f"名称解析：“{query}”不在{view.name}的负面清单或保留清单中（未列入清单事项）")
         _run(view, "unlisted", ctx, step)
     else:
         step.item = item
@@ -100,12 +134,14 @@ def decide(view, request: Request) -> Decision:
                     ctx.item = target
                     _run(view, "negative", ctx, step)
                 else:
-                    step.decide(Outcome.REFUSE, "本次申请不符合保留事项的限定用途，不予出具", *item.citations)
-                    step.ground("restriction", item.restriction.text if item.restriction else "", item.citations[0])
+                    _other_use(view, ctx, step, item)
 
     if step.outcome is None:  # no rule in force decided: say so rather than guess
         step.decide(Outcome.REFUSE, "本辖区在决定日期没有适用的规则，不予出具")
         step.ground("no_rule", "决定日期无适用规则")
+
+    if step.outcome is Outcome.REFUSE and ctx.asserted("commitment_ok"):
+        _run(view, "commitment", ctx, step)  # 告知承诺制: the applicant's written commitment instead
 
     if step.outcome is not Outcome.ASK:
         step = _run_all(view, "requirements", ctx, step)
@@ -115,13 +151,14 @@ def decide(view, request: Request) -> Decision:
         step = _run_all(view, "notice", ctx, step)
     elif step.may_issue and not step.candidates:
         step = _run_all(view, "seal", ctx, step)
-    return _finish(view, request, step)
+    return _finish(view, request, step, match)
 
 
-def _finish(view, request: Request, step: Step) -> Decision:
+def _finish(view, request: Request, step: Step, match: Match | None = None) -> Decision:
     outcome = step.outcome
+    lst = step.item.list if step.item is not None else ("" if step.candidates else "unlisted")
     for adoption in view.adoption:
-        if not adoption.outcomes or outcome.value in adoption.outcomes:
+        if adoption.applies(outcome.value, lst):
             step.cite(adoption.citation)
     if outcome is Outcome.REFUSE and step.route is None and step.item is not None and step.item.list == "negative":
         step.route = step.item.route
@@ -143,5 +180,6 @@ def _finish(view, request: Request, step: Step) -> Decision:
         requester=request.requester,
         facts=request.facts,
         notices=tuple(step.notices),
+        match=match,  # the wording that resolved the name (before any carve-out)
     )
 

@@ -12,7 +12,7 @@ from typing import Callable
 from .model import Citation, Facts, Ground, Outcome, Request
 
 # Exclusive slots: exactly one rule decides, the deepest in force.
-EXCLUSIVE = ("retained", "negative", "unlisted", "public_interest")
+EXCLUSIVE = ("retained", "negative", "unlisted", "commitment", "public_interest")
 # Additive slots: every rule of the chain in force applies, in depth then id order.
 ADDITIVE = ("requirements", "seal", "notice")
 SLOTS = EXCLUSIVE + ADDITIVE
@@ -37,12 +37,13 @@ class Rule:
 class Context:
     """What a rule may read. Built once per decision; rules must not mutate it."""
 
-    __slots__ = ("request", "facts", "purpose_key", "item", "view", "rule")
+    __slots__ = ("request", "facts", "purpose_key", "requester_key", "item", "view", "rule")
 
-    def __init__(self, request: Request, purpose_key: str, item, view):
+    def __init__(self, request: Request, purpose_key: str, item, view, requester_key: str = ""):
         self.request = request
         self.facts: Facts = request.facts
         self.purpose_key = purpose_key
+        self.requester_key = requester_key
         self.item = item
         self.view = view
         self.rule: Rule | None = None

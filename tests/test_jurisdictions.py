@@ -501,7 +501,7 @@ def test_public_interest_does_not_turn_a_refusal_into_an_issue(jid):
 
 @pytest.mark.parametrize("jid", sorted(CQ) + ["qinghai"])
 def test_public_interest_turns_retained_issue_into_consultation(jid):
-    query, purpose = ("政治考核证明", "") if jid in CQ else ("农民身份证明", "农民专业合作社设立登记")
+    query, purpose = ("政治考核证明", "征兵") if jid in CQ else ("农民身份证明", "农民专业合作社设立登记")
     d = D(jid, query, purpose, public_interest=True)
     expect_outcome(d, "issue_after_consultation")
     expect_reqs(d, {"consultation", "head_signature"}, exact=False)
@@ -651,9 +651,13 @@ def test_qinghai_unlisted_with_basis_is_still_not_issued():
 @pytest.mark.parametrize("on", [dt.date(2026, 8, 4), dt.date(2026, 11, 23)])
 def test_qinghai_after_lapse_decides_by_national_rules_with_warning(on):
     d = D("qinghai", "居住证明", on=on, commitment_ok=True)
-    expect_outcome(d, "refuse")  # national: unlisted, no basis
+    expect_outcome(d, "commitment")  # national: 民发〔2020〕20号 四（四）, not Qinghai's 二（六）
     assert d["route"] is None and d["item"] is None
+    cites = {(c["document"], c["provision"]) for c in d["citations"]}
+    assert ("民发〔2020〕20号", "四（四）") in cites and not any(QH_DOC == c[0] for c in cites), cites
     assert any(QH_DOC in w for w in d["warnings"]), f"a warning should name the lapsed {QH_DOC}: {d['warnings']}"
+    d = D("qinghai", "居住证明", on=on)
+    expect_outcome(d, "refuse")  # national: unlisted, no basis
     d = D("qinghai", "农民身份证明", "农民专业合作社设立登记", on=on)
     assert d["item"] is None, f"the 附件3 retained item lapses with {QH_DOC}: {d['item']}"
     expect_outcome(d, "refuse")
@@ -682,10 +686,10 @@ def test_qinghai_still_in_force_on_its_last_day():
 
 
 def test_qinghai_not_yet_in_force_before_2021_09_03():
-    d = D("qinghai", "居住证明", on=dt.date(2021, 9, 2), commitment_ok=True)
+    d = D("qinghai", "居住证明", on=dt.date(2021, 9, 2), verifiable=False)
     assert d["outcome"] != "commitment", f"{QH_DOC} applies only from 2021-09-03: {show(d)}"
-    d = D("qinghai", "居住证明", on=dt.date(2021, 9, 3), commitment_ok=True)
-    expect_outcome(d, "commitment")
+    d = D("qinghai", "居住证明", on=dt.date(2021, 9, 3), verifiable=False)
+    expect_outcome(d, "commitment")  # 二（六）: data that cannot be verified
 
 
 def test_qinghai_negative_items_as_national():
@@ -768,10 +772,18 @@ def test_chongqing_legacy_name_resolves_to_its_item(jid, legacy, number):
     assert norm(d["route"]) == norm(CHONGQING_ROUTES[number]), f"{legacy}: route of Chongqing item {number} expected"
 
 
-@pytest.mark.parametrize("legacy", ["户口注销证明", "无业证明", "暂住证明", "门牌号变更证明", "查无此人证明"])
-def test_chongqing_legacy_names_are_not_national_names(legacy):
+@pytest.mark.parametrize("legacy,number", [("户口注销证明", 2), ("无业证明", 15), ("查无此人证明", 7)])
+def test_chongqing_remark_names_of_items_1_to_20_are_national_words(legacy, number):
+    # Chongqing's 备注 says which 56号 names each national item absorbs: residents use them everywhere.
     d = D("national", legacy)
-    assert d["item"] is None, f"{legacy} is a 渝府办发〔2018〕56号 name, unlisted nationally: {d['item']}"
+    expect_item(d, "negative", number)
+    assert d["match"]["kind"] == "word" and "seed 004" in d["match"]["reason"], d["match"]
+
+
+@pytest.mark.parametrize("legacy", ["暂住证明", "门牌号变更证明", "学生社会实践证明"])
+def test_chongqing_items_21_to_30_are_not_national_items(legacy):
+    d = D("national", legacy)
+    assert d["item"] is None and d["candidates"] == [], f"{legacy} is a Chongqing-only item: {show(d)}"
 
 
 @pytest.mark.parametrize("jid", sorted(CQ))
@@ -804,10 +816,11 @@ def test_chongqing_resolves_national_name_of_item_2(jid):
 
 
 CQ_RETAINED = [
-    pytest.param(1, "国内公民办理收养证明", "", {}, id="1-收养"),
-    pytest.param(2, "农村土地承包经营权办理变更事项证明", "", {}, id="2-土地承包"),
-    pytest.param(3, "乡村建设规划许可村民委员会书面意见", "", {}, id="3-乡村建设规划许可"),
-    pytest.param(4, "政治考核证明", "", {}, id="4-政治考核"),
+    # Items 1-4 name their use (证明用途): retained for that use only (DOMAIN 6.2).
+    pytest.param(1, "国内公民办理收养证明", "办理收养登记", {}, id="1-收养"),
+    pytest.param(2, "农村土地承包经营权办理变更事项证明", "农村土地承包经营权证变更", {}, id="2-土地承包"),
+    pytest.param(3, "乡村建设规划许可村民委员会书面意见", "申请住宅建设", {}, id="3-乡村建设规划许可"),
+    pytest.param(4, "政治考核证明", "征兵政治审查", {}, id="4-政治考核"),
     pytest.param(5, "办理不动产登记、公证、税务业务的亲属关系证明", "公证", {}, id="5-公证"),
     pytest.param(5, "亲属关系证明", "公证", {}, id="5-亲属关系证明-公证"),
     pytest.param(5, "亲属关系证明", "不动产登记", {}, id="5-亲属关系证明-不动产登记"),
@@ -873,7 +886,7 @@ def test_chongqing_transitional_and_unlisted_follow_national_rules():
 
 @pytest.mark.parametrize("seal", ["against_law", "facts_unclear", "prohibited"])
 def test_yubei_seal_facts_do_not_apply_in_chongqing(seal):
-    d = D("chongqing", "政治考核证明", **{seal: True})
+    d = D("chongqing", "政治考核证明", "征兵", **{seal: True})
     expect_outcome(d, "issue")
 
 
@@ -910,11 +923,11 @@ def test_yubei_unlisted_asks_required_facts():
 
 YUBEI_ISSUING = [
     pytest.param(UNLISTED, "", {"within_duties": True, "verifiable": True}, id="unlisted-transitional"),
-    pytest.param("政治考核证明", "", {}, id="retained"),
+    pytest.param("政治考核证明", "征兵", {}, id="retained"),
     pytest.param("亲属关系证明", "公证", {}, id="retained-5"),
     pytest.param("居民财产证明", "", {"policy_gap": True, "within_duties": True, "verifiable": True}, id="transitional"),
     pytest.param("居民个人档案证明", "", {"basis_provided": True}, id="exception-16"),
-    pytest.param("政治考核证明", "", {"public_interest": True}, id="after-consultation"),
+    pytest.param("政治考核证明", "征兵", {"public_interest": True}, id="after-consultation"),
 ]
 
 
@@ -977,7 +990,7 @@ def test_tolerant_matching_chongqing(query, number):
 
 
 @pytest.mark.parametrize("jid", ALL)
-@pytest.mark.parametrize("query", [UNLISTED, "宠物饲养许可证明", "火星居住证明", "证明", "ABC"])
+@pytest.mark.parametrize("query", [UNLISTED, "宠物饲养许可证明", "火星旅行证明", "证明", "ABC"])
 def test_unknown_name_is_unlisted(jid, query):
     d = D(jid, query)
     assert d["item"] is None, f"{query!r} matches no list entry in {jid}: {d['item']}"
@@ -1102,7 +1115,8 @@ def test_cli_batch_honours_per_line_dates(tmp_path):
     assert p.returncode == 0, p.stderr
     ds = _decisions(p.stdout)
     assert [d["date"] for d in ds] == ["2026-01-10", "2026-08-03", "2026-08-04", "2026-11-23"]
-    assert [d["outcome"] for d in ds] == ["commitment", "commitment", "refuse", "refuse"]
+    assert [d["outcome"] for d in ds] == ["commitment"] * 4  # Qinghai's 二（六）, then the national 四（四）
+    assert ["青民发〔2021〕103号" in {c["document"] for c in d["citations"]} for d in ds] == [True, True, False, False]
     assert any(QH_DOC in w for w in ds[2]["warnings"]) and any(QH_DOC in w for w in ds[3]["warnings"])
 
 
@@ -1311,12 +1325,12 @@ def test_explanation_names_the_item_applied(jid, query, purpose, facts):
 @pytest.mark.parametrize("jid,query,purpose,facts,law,article", [
     pytest.param("qinghai", "农民身份证明", "农民专业合作社设立登记", {}, "农民专业合作社登记管理条例", "第十五条",
                  id="qinghai-annex3"),
-    pytest.param("chongqing", "国内公民办理收养证明", "", {}, "中国公民收养子女登记办法", "第五条", id="cq-1"),
-    pytest.param("chongqing", "农村土地承包经营权办理变更事项证明", "", {}, "农村土地承包经营权证管理办法", "第七条",
-                 id="cq-2"),
-    pytest.param("chongqing", "乡村建设规划许可村民委员会书面意见", "", {}, "重庆市城乡规划条例", "第四十八条",
+    pytest.param("chongqing", "国内公民办理收养证明", "收养登记", {}, "中国公民收养子女登记办法", "第五条", id="cq-1"),
+    pytest.param("chongqing", "农村土地承包经营权办理变更事项证明", "土地承包经营权证变更", {},
+                 "农村土地承包经营权证管理办法", "第七条", id="cq-2"),
+    pytest.param("chongqing", "乡村建设规划许可村民委员会书面意见", "住宅建设", {}, "重庆市城乡规划条例", "第四十八条",
                  id="cq-3"),
-    pytest.param("chongqing", "政治考核证明", "", {}, "征兵工作条例", "第二条", id="cq-4"),
+    pytest.param("chongqing", "政治考核证明", "征兵", {}, "征兵工作条例", "第二条", id="cq-4"),
     pytest.param("chongqing", "亲属关系证明", "公证", {}, "公证法", "第十一条", id="cq-5"),
     pytest.param("chongqing", "申请法律援助的经济状况证明", "法律援助", {}, "重庆市法律援助条例", "第二十六条",
                  id="cq-7"),

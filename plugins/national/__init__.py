@@ -21,5 +21,6 @@ def sealdesk_rules():
         Rule("national.retained", "national", "retained", Citation(DOC, "二"), rules.retained),
         Rule("national.negative", "national", "negative", Citation(DOC, "三"), rules.negative),
         Rule("national.unlisted", "national", "unlisted", Citation(DOC, "三"), rules.unlisted),
+        Rule("national.commitment", "national", "commitment", Citation(DOC, "四（四）"), rules.commitment),
         Rule("national.public_interest", "national", "public_interest", Citation(DOC, "二"), rules.public_interest),
     ]

@@ -11,14 +11,26 @@ from sealdesk.core.model import Citation, Outcome
 
 
 def retained(ctx, step):
-    """Step 2: a retained item whose restriction is satisfied is issued, citing its entry and basis."""
+    """Step 2: a retained item is issued for the use its entry names, citing its entry and basis.
+
+    An entry that names its use (证明用途, 涉及办理事项, 仅用于…) or its condition (档案丢失) holds only
+    for it: an unknown use is asked about; another use is left undecided, and the protocol falls
+    back to the negative item the entry carves out, or refuses it as unlisted for that use.
+    """
     item = ctx.item
-    r = item.restriction
-    if r is not None and not r.holds(ctx.purpose_key, ctx.facts):
-        return step  # leave undecided: the protocol falls back to the carved-out negative item or refuses
+    r = item.limit
+    if r is not None:
+        state = r.state(ctx.purpose_key, ctx.facts, ctx.requester_key)
+        if state is False:
+            return step
+        if state is None:
+            step.cite(*item.citations)
+            return step.ask(r.unknown(ctx.purpose_key, ctx.facts),
+                            f"{item.limit_text}请问明本次证明的用途或情形；用途不符的，不按保留事项出具")
     step.decide(Outcome.ISSUE, f"{item.display}属于依法出具证明事项，予以出具", *item.citations, *item.basis_citations)
     if r is not None:
-        step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts)) + "）")
+        step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts, ctx.requester_key))
+                     + "）")
     if item.basis:
         step.explain("法律法规依据：" + "；".join(item.basis))
     return step
@@ -95,6 +107,18 @@ def unlisted(ctx, step):
                     f"不满足出具条件：{missing}", rule.citation)
         return step
     return step.decide(Outcome.ISSUE, "索要单位已提供法律法规依据，属于自身职责范围且能够核实：依法出具", basis)
+
+
+def commitment(ctx, step):
+    """告知承诺制 (四（四）): a matter the applicant's written commitment settles is not certified; the
+    applicant signs a commitment letter carrying the jurisdiction's credit clause instead of being refused."""
+    rule = ctx.rule
+    step.outcome = Outcome.COMMITMENT
+    step.require("commitment_letter")
+    step.cite(rule.citation)
+    step.ground("commitment", ctx.view.texts.get("commitment_rule", "推行证明事项告知承诺制"), rule.citation)
+    return step.explain(f"能以申请人书面承诺方式解决：推行证明事项告知承诺制，不出具证明，由申请人签署告知承诺书"
+                        f"（{rule.citation.text()}）")
 
 
 def public_interest(ctx, step):

@@ -19,4 +19,6 @@ def sealdesk_rules():
     return [
         Rule("qinghai.unlisted", "qinghai", "unlisted", Citation(rules.DOC, "二（二）"), rules.unlisted,
              overrides="national.unlisted"),
+        Rule("qinghai.commitment", "qinghai", "commitment", Citation(rules.DOC, "二（六）"), rules.commitment,
+             overrides="national.commitment"),
     ]

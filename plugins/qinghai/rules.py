@@ -49,3 +49,21 @@ def unlisted(ctx, step):
                     rule.citation, commit)
         return step.require("commitment_letter")
     return step.decide(Outcome.REFUSE, "具有上述不予出具情形，不予出具", rule.citation)
+
+
+def commitment(ctx, step):
+    """Qinghai keeps its own conditions while 青民发〔2021〕103号 is in force: a negative item keeps its
+    refusal and route (the list of 附件2 names where the resident goes); a retained item asked for another
+    use is, for that use, an unlisted item, settled by commitment as condition 3 of 二（二） and 二（六） say."""
+    if step.item is not None and step.item.list == "negative":
+        return step.explain(f"负面清单事项按办事途径办理：{DOC}的书面承诺（二（二）第三种情形、二（六））"
+                            "适用于未纳入保留清单的事项，不代替负面清单的办事途径")
+    rule = ctx.rule
+    texts = ctx.view.texts
+    cond = Citation(DOC, "二（二）")
+    step.outcome = Outcome.COMMITMENT
+    step.require("commitment_letter")
+    step.cite(cond, rule.citation)
+    step.ground("qinghai_condition_3", f"第3种情形：{texts.get('condition_3', '')}", cond)
+    return step.explain(f"符合不予出具的第3种情形：{texts.get('condition_3', '')}（{cond.text()}）；"
+                        f"不出具证明，由申请人书面承诺（{rule.citation.text()}）")
