@@ -26,7 +26,9 @@ from sealdesk.core.protocol import decide
 FACTS = ["within_duties", "verifiable", "basis_provided", "public_interest", "policy_gap", "party_requires",
          "legal_risk", "commitment_ok", "liability", "facts_unclear", "archive_lost"]
 PURPOSES = ["", "公证", "不动产登记", "收养", "法律援助", "入学", "银行贷款", "农民专业合作社设立登记"]
-EXTRA = ["居住证明", "无犯罪证明", "学生社会实践证明", "独生子女证明", "无业证明", "结婚证遗失补办证明"]
+EXTRA = ["居住证明", "无犯罪证明", "学生社会实践证明", "独生子女证明", "无业证明", "结婚证遗失补办证明",
+         # residents' words and names near listed items (issue 12): resolved or asked, never unlisted
+         "单身证明", "关系证明", "个人无犯罪记录证明", "去世证明", "无房证明", "志愿服务证明", "证明"]
 
 
 def make_requests(n: int, seed: int = 7) -> list[dict]:

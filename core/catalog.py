@@ -36,6 +36,7 @@ class View:
     facts: dict = field(default_factory=dict)  # fact name -> FactSpec with this chain's wording
     texts: dict = field(default_factory=dict)  # merged [texts] of the chain, deeper wins
     workflow: tuple = ()  # workflow.WorkflowRule in force, deepest jurisdiction first
+    adopted: dict = field(default_factory=dict)  # (outcome, list) -> adoption citations, filled as decided
 
 
 def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, CertificateItem]:

@@ -142,10 +142,20 @@ def cmd_jurisdictions(args) -> int:
     return 0
 
 
-def _item_json(it) -> dict:
+def words_by_item(view) -> dict[str, list[str]]:
+    """Residents' words in force, per item id (an ambiguous word is listed under each of its items)."""
+    out: dict[str, list[str]] = {}
+    for _key, word, items in view.index.words():
+        for it in items:
+            if word.name not in out.setdefault(it.id, []):
+                out[it.id].append(word.name)
+    return out
+
+
+def _item_json(it, words=()) -> dict:
     out = {
         "id": it.id, "list": it.list, "number": it.number, "name": it.name,
-        "aliases": list(it.aliases), "legacy_names": list(it.legacy_names),
+        "aliases": list(it.aliases), "legacy_names": list(it.legacy_names), "words": list(words),
         "route": it.route,
         "exceptions": [{"text": e.text, "purposes": list(e.purposes), "facts": list(e.facts)} for e in it.exceptions],
         "citations": [c.to_json() for c in it.citations],
@@ -170,13 +180,14 @@ def _item_json(it) -> dict:
 
 def items_document(view) -> dict:
     """The catalog in force as plain data (JSON and TOML exports share it)."""
+    words = words_by_item(view)
     return {
         "jurisdiction": view.jurisdiction,
         "name": view.name,
         "date": view.date,
         "documents": [d.number for d in view.documents.values()],
-        "negative": [_item_json(it) for it in view.items if it.list == "negative"],
-        "retained": [_item_json(it) for it in view.items if it.list == "retained"],
+        "negative": [_item_json(it, words.get(it.id, ())) for it in view.items if it.list == "negative"],
+        "retained": [_item_json(it, words.get(it.id, ())) for it in view.items if it.list == "retained"],
     }
 
 
@@ -204,6 +215,9 @@ def cmd_items(args) -> int:
             for r in rows:
                 extra = r["aliases"] + r["legacy_names"]
                 print(f"  {r['number']:>2}. {r['name']}" + (f"（又称：{'、'.join(extra)}）" if extra else ""))
+                said = [w for w in r["words"] if w not in extra]
+                if said:
+                    print(f"      居民常说：{'、'.join(said)}")
     return 0
 
 
@@ -215,6 +229,9 @@ def _print_decision(d) -> None:
         print(f"事项：{d.item.list_label}第{d.item.number}项 {d.item.name}")
     elif d.candidates:
         print("候选事项：" + "；".join(f"{c.list_label}第{c.number}项 {c.name}" for c in d.candidates))
+        print("请问明居民所要的是哪一项，按该项名称重新决定；核对后确认都不是的，加 --fact not_listed")
+    elif d.outcome.value == "ask" and not d.questions:
+        print("事项：名称不明，请输入证明的具体名称")
     else:
         print("事项：未列入清单")
     if d.route:
@@ -222,7 +239,12 @@ def _print_decision(d) -> None:
     if d.requirements:
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d.requirements))
     if d.questions:
-        print("待确认情形：" + "、".join(d.questions))
+        from .facts import fact_label
+        from .plugins import default_registry
+
+        specs = default_registry().facts
+        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
+                                     for q in d.questions))
     for n in d.notices:
         print(f"告知：{n}")
     print("依据：" + "；".join(c.text() for c in d.citations))

@@ -163,6 +163,11 @@ def _print_decision_json(d: dict) -> None:
     if item:
         lst = "负面清单" if item["list"] == "negative" else "保留清单"
         print(f"事项：{lst}第{item['number']}项 {item['name']}")
+    elif d.get("candidates"):
+        print("候选事项：" + "；".join(f"{'负面清单' if c['list'] == 'negative' else '保留清单'}第{c['number']}项 "
+                                      f"{c['name']}" for c in d["candidates"]))
+    elif d["outcome"] == "ask" and not d.get("questions"):
+        print("事项：名称不明，请输入证明的具体名称")
     else:
         print("事项：未列入清单")
     if d.get("route"):
@@ -170,7 +175,12 @@ def _print_decision_json(d: dict) -> None:
     if d.get("requirements"):
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d["requirements"]))
     if d.get("questions"):
-        print("待确认情形：" + "、".join(d["questions"]))
+        from .cli import _registry
+        from .facts import fact_label
+
+        specs = _registry().facts
+        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
+                                     for q in d["questions"]))
     from .model import citation_label
 
     print("依据：" + "；".join(citation_label(c) for c in d["citations"]))
@@ -192,7 +202,10 @@ def cmd_request(args) -> int:
     else:
         _print_decision_json(out["decision"])
         if out["entry"] is None:
-            print("未登记：请先回答待确认情形（--fact），再重新申请")
+            if d := out["decision"]:
+                what = ("先问明所要的是哪一项（按该项名称），或核对后加 --fact not_listed" if d.get("candidates") else
+                        "先回答待确认的问题（--purpose、--fact）" if d.get("questions") else "先输入证明的具体名称")
+                print(f"未登记：请{what}，再重新申请")
         else:
             print(f"已登记：登记号 {out['entry']}（{STATUS[out['status']]}）")
     return 0

@@ -25,7 +25,10 @@ is repeatable and reports the smallest failing request it found):
   outcome that does not issue) into an issue;
 * **determinism**: deciding the same request twice gives the same decision;
 * **questions**: only required facts are asked, never one already answered, and
-  answering them does not ask them again.
+  answering them does not ask them again;
+* **wording**: a listed name or alias as residents vary it (居民/个人/本人/开具/一份/的/证明
+  added or dropped, a leading 无/没有, a synonym of the vocabulary, one wrong character) is
+  never decided as an unlisted item and never issued, unless the item's own exception holds.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ PURPOSES = ("", "公证", "不动产登记", "收养", "法律援助", "出国�
 TRANSITIONAL_FACTS = ("policy_gap", "party_requires")
 FIRST, LAST = dt.date(2020, 3, 1), dt.date(2027, 12, 31)
 PLACEHOLDER = "TODO"
+MODIFIERS = ("居民", "个人", "本人", "开具", "一份", "的", "证明")
+ODD = "甲乙丙丁戊己庚辛壬癸鼎鑫淼焱垚"  # characters in no certificate's name: one wrong character
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,7 @@ class _Props:
         purposes = set(PURPOSES)
         for j in data:
             for it in j.items:
-                for cond in (*it.exceptions, it.restriction, *(c.condition for c in it.carves_out)):
+                for cond in (*it.exceptions, it.restriction, it.use, *(c.condition for c in it.carves_out)):
                     if cond is not None:
                         purposes.update(cond.purposes)
         self.purposes = sorted(purposes)
@@ -252,7 +257,12 @@ class _Props:
     def questions(self, ex):
         query, purpose, facts, on, answers = ex
         d = self.d(query, purpose, facts, on)
+        limit = d.item.limit if d.item is not None and d.item.list == "retained" else None
         for q in d.questions:
+            if q == "purpose" and limit is not None and limit.purposes and not purpose:
+                continue  # a retained item's use, not given yet
+            if limit is not None and q in limit.facts:
+                continue  # the condition a retained item is named by
             if q not in self.reg.facts or not self.reg.facts[q].required:
                 return f"{_describe(query, purpose, facts, on)} asks '{q}', which is not a required fact", d.item
             if q in facts:
@@ -260,13 +270,49 @@ class _Props:
         if d.outcome is not Outcome.ASK and d.questions:
             return f"{_describe(query, purpose, facts, on)} gives {d.outcome.value} but still lists questions", d.item
         if d.questions:
-            given = {q: answers[i % len(answers)] for i, q in enumerate(d.questions)}
+            given = {q: answers[i % len(answers)] for i, q in enumerate(d.questions) if q != "purpose"}
+            if "purpose" in d.questions:
+                purpose = (limit.purposes[0] if answers[0] else "办理贷款")
             d2 = self.d(query, purpose, {**facts, **given}, on)
-            again = sorted(set(d2.questions) & set(given))
+            again = sorted(set(d2.questions) & (set(given) | ({"purpose"} if "purpose" in d.questions else set())))
             if again:
                 return (f"{_describe(query, purpose, facts, on)} asks {', '.join(d.questions)}; after answering "
                         f"({', '.join(f'{k}={v}' for k, v in given.items())}) it asks {', '.join(again)} again",
                         d.item)
+        return None
+
+    def wording_requests(self, st):
+        view = self.reg.view(self.jid, self.today)
+        listed = [(it, n) for it in view.items for n in (it.name, *it.aliases)]
+        synonyms = [(s.word, s.listed) for j in self.chain for s in self.reg.jurisdictions[j].vocabulary.synonyms]
+        facts = st.dictionaries(st.sampled_from([f for f in self.facts if f not in (*TRANSITIONAL_FACTS, "not_listed")]),
+                                st.booleans(), max_size=5)
+        return st.tuples(st.sampled_from(listed), st.sampled_from(("add", "drop", "negate", "synonym", "wrong")),
+                         st.sampled_from(MODIFIERS), st.integers(0, 40), st.sampled_from(ODD),
+                         st.sampled_from(synonyms or [("", "")]), facts).map(
+            lambda t: (self.vary(t[0][1], *t[1:6]), "", t[6], self.today, (t[0][0], t[0][1], t[1])))
+
+    @staticmethod
+    def vary(name: str, kind: str, word: str, pos: int, odd: str, syn) -> str:
+        if kind == "add":
+            return (word + name, name + word, name.replace("证明", word + "证明"))[pos % 3]
+        if kind == "drop":
+            return name.replace(word, "", 1) if word in name and name.replace(word, "", 1) else word + name
+        if kind == "negate":
+            return ("无", "没有")[pos % 2] + name
+        if kind == "synonym":
+            return name.replace(syn[1], syn[0], 1) if syn[1] and syn[1] in name else name
+        i = pos % len(name)
+        return name[:i] + odd + name[i + 1:]
+
+    def wording(self, ex):
+        query, _purpose, facts, on, (item, name, kind) = ex
+        d = self.d(query, "", facts, on)
+        what = f"'{query}' (a variant of '{name}', {kind})"
+        if d.item is None and not d.candidates:
+            return f"{what} is decided as an unlisted item ({d.outcome.value}); it should resolve or be asked", item
+        if d.outcome in ISSUING and not (d.item is not None and any(e.holds("", d.facts) for e in d.item.exceptions)):
+            return f"{what} is issued ({d.outcome.value}) with facts {facts}", item
         return None
 
     def names_resolve(self) -> list[tuple[str, object]]:
@@ -378,6 +424,7 @@ def check(registry=None, name: str | None = None, *, max_examples: int = 100,
             violations += _run_property(props, "seal", props.seal,
                                         st.tuples(req, st.sampled_from(props.seal_facts)).map(lambda t: (*t[0], t[1])),
                                         max_examples)
+        violations += _run_property(props, "wording", props.wording, props.wording_requests(st), max_examples)
         violations += _run_property(props, "questions", props.questions,
                                     st.tuples(req, st.lists(st.booleans(), min_size=1, max_size=4))
                                     .map(lambda t: (*t[0], t[1])), max_examples)

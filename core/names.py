@@ -84,6 +84,7 @@ class Resolution:
     kind: str = ""  # name | alias | legacy | source | word
     line: str | None = None  # the explanation line, filled in once by the protocol
     reason: str = ""  # for a resident word: why it is that item
+    match: object = None  # model.Match, built once by the protocol
 
     @property
     def item(self) -> CertificateItem | None:

@@ -70,7 +70,9 @@ def decide(view, request: Request) -> Decision:
     step = Step()
     query = request.query
     res = view.index.lookup(query)
-    match = Match(res.matched, res.kind, res.reason) if res.items else None
+    match = res.match
+    if match is None and res.items:
+        match = res.match = Match(res.matched, res.kind, res.reason)  # cached with the resolution
 
     if res.ambiguous:
         step.candidates = res.items
@@ -85,6 +87,8 @@ def decide(view, request: Request) -> Decision:
     item = res.item
     if item is None:
         if names_nothing(query):
+            rule = view.rules.get("unlisted")
+            step.cite(*((rule.citation,) if rule is not None else ()))
             step.ask((), f"“{query}”不是证明的名称：请问明居民所要证明的具体名称，用汉字输入", may_issue=False)
             return _finish(view, request, step, None)
         near = view.index.near(query)
@@ -157,9 +161,12 @@ def decide(view, request: Request) -> Decision:
 def _finish(view, request: Request, step: Step, match: Match | None = None) -> Decision:
     outcome = step.outcome
     lst = step.item.list if step.item is not None else ("" if step.candidates else "unlisted")
-    for adoption in view.adoption:
-        if adoption.applies(outcome.value, lst):
-            step.cite(adoption.citation)
+    key = (outcome, lst)
+    adopted = view.adopted.get(key)
+    if adopted is None:
+        adopted = view.adopted[key] = tuple(a.citation for a in view.adoption if a.applies(outcome.value, lst))
+    if adopted:
+        step.cite(*adopted)
     if outcome is Outcome.REFUSE and step.route is None and step.item is not None and step.item.list == "negative":
         step.route = step.item.route
     return Decision(

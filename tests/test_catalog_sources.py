@@ -263,6 +263,9 @@ def test_chongqing_retained_restrictions_and_carve_outs(chongqing):
             assert r["purposes"] or r["facts"], f"chongqing retained item {n}: restriction has no trigger"
         else:
             assert "restriction" not in item, f"chongqing retained item {n}: no 仅用于 restriction in the seed"
+            # the use its entry names instead: the 证明用途 cell, verbatim
+            assert item["use"]["text"] == item["purpose"], f"chongqing retained item {n}: use must be the 证明用途"
+            assert item["use"]["purposes"], f"chongqing retained item {n}: use has no keyword"
         if n <= 4:
             k = re.search(r"附件1第(\d+)项", item["remark"])
             assert k, f"chongqing retained item {n}: remark does not name 56号 附件1第K项"
