@@ -311,7 +311,9 @@ class _Props:
         what = f"'{query}' (a variant of '{name}', {kind})"
         if d.item is None and not d.candidates:
             return f"{what} is decided as an unlisted item ({d.outcome.value}); it should resolve or be asked", item
-        if d.outcome in ISSUING and not (d.item is not None and any(e.holds("", d.facts) for e in d.item.exceptions)):
+        own = d.item is not None and (any(e.holds("", d.facts) for e in d.item.exceptions) or (
+            d.item.list == "retained" and d.item.limit is not None and d.item.limit.holds("", d.facts)))
+        if d.outcome in ISSUING and not own:
             return f"{what} is issued ({d.outcome.value}) with facts {facts}", item
         return None
 

@@ -236,7 +236,9 @@ class CertificateItem:
         text = r.text.strip()
         if text and text[-1] not in "。；;.！":
             text += "。"
-        return f"{self.display}{text}" if text.startswith("仅用于") else f"{self.display}只用于：{text}"
+        if text.startswith("仅用于"):
+            return f"{self.display}{text}"
+        return f"{self.display}只{text}" if text.startswith("用于") else f"{self.display}只用于：{text}"
 
     @property
     def names(self) -> tuple[str, ...]:

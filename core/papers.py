@@ -83,6 +83,8 @@ class Block:
 def _strings(v):
     if isinstance(v, str):
         yield v
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):  # table cells (序号) are printed with str()
+        yield str(v)
     elif isinstance(v, (list, tuple)):
         for x in v:
             yield from _strings(x)
@@ -260,6 +262,33 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
     return Paper("certificate", fill(tpl["title"], ctx), pages, _at(stamp.at), body={"content": content})
 
 
+def limit_sentence(text: str) -> str:
+    """A retained item's limit as a sentence: ``仅用于…。`` as written, else ``只用于…。``
+    (the use its entry names, a leading 用于 dropped: ``用于农村土地…`` → ``只用于农村土地…``)."""
+    t = text.strip()
+    if not t:
+        return ""
+    if t[-1] not in "。；;.！":
+        t += "。"
+    if t.startswith(("仅用于", "只用于")):
+        return t
+    return "只用于" + t.removeprefix("用于")
+
+
+LISTS = {"negative": "不应由基层群众性自治组织出具证明事项清单", "retained": "基层群众性自治组织依法出具证明事项清单"}
+
+
+def _limit_of(view, item: dict, grounds: list[dict]) -> str:
+    """What a retained item asked for another use is limited to: from the list in force on the
+    decision date, else from the decision's ground (``该事项仅用于：…``)."""
+    it = view.by_id.get(item["id"]) if item else None
+    limit = it.limit if it is not None else None
+    if limit is not None and limit.text.strip():
+        return limit_sentence(limit.text)
+    text = next((g["text"] for g in grounds if g.get("code") == "other_use"), "")
+    return limit_sentence(text.removeprefix("该事项").removeprefix("仅用于：").removeprefix("只用于："))
+
+
 def refusal(matter, community, view, tpl: dict) -> Paper:
     d = matter.entry.data["decision"]
     date = dt.date.fromisoformat(matter.entry.at[:10])
@@ -267,12 +296,28 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
     item = d.get("item")
     purpose = d.get("purpose") or ""
     ctx["purpose_clause"] = f"（用途：{purpose}）" if purpose else ""
-    if item:
-        list_name = "不应由基层群众性自治组织出具证明事项清单" if item["list"] == "negative" else "证明事项清单"
-        ctx["item_clause"] = f"该证明属于《{list_name}》第{item['number']}项“{item['name']}”，"
+    raw_grounds = d.get("grounds", [])
+    other_use = item is not None and any(g.get("code") == "other_use" for g in raw_grounds)
+    grounds = [g["text"] for g in raw_grounds] or d.get("explanation", [])
+    if other_use:
+        # A retained item asked for a use its entry does not name: on the list, but not for this use.
+        limit = _limit_of(view, item, raw_grounds)
+        use = f"本次用途“{purpose}”" if purpose else "本次申请"
+        ctx["item_clause"] = (f"该证明虽列入《{LISTS['retained']}》第{item['number']}项“{item['name']}”，"
+                              f"但{'你申请的用途' if purpose else '本次申请'}不是该项所列的用途，")
+        grounds = []
+        for g in raw_grounds:
+            if g.get("code") != "other_use":
+                grounds.append(g["text"])
+                continue
+            cite = f"（{citation_label(g['citation'])}）" if g.get("citation") else ""
+            grounds.append(f"清单第{item['number']}项“{item['name']}”{limit}{use}不在其内；对这一用途，"
+                           f"该证明属于未列入清单的证明事项，不予出具{cite}。")
+    elif item:
+        ctx["item_clause"] = f"该证明属于《{LISTS.get(item['list'], '证明事项清单')}》第{item['number']}项“{item['name']}”，"
     else:
         ctx["item_clause"] = "该证明不在本辖区依法出具的证明事项清单内，"
-    grounds = [g["text"] for g in d.get("grounds", [])] or d.get("explanation", [])
+    route = d.get("route") or (fill(tpl["route_other_use"], ctx) if other_use else tpl["route_missing"])
     blocks = [
         Block("title", fill(tpl["title"], ctx)),
         Block("number", fill(tpl["number"], ctx)),
@@ -281,7 +326,7 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
         Block("heading", tpl["grounds_heading"]),
         *[Block("item", f"{i}. {g}") for i, g in enumerate(grounds, 1)],
         Block("heading", tpl["route_heading"]),
-        Block("para", d.get("route") or tpl["route_missing"]),
+        Block("para", route),
         Block("heading", tpl["citations_heading"]),
         *[Block("item", citation_label(c)) for c in d.get("citations", [])],
         Block("para", fill(tpl["closing"], ctx)),

@@ -62,7 +62,7 @@ def _other_use(view, ctx: Context, step: Step, item) -> None:
                 f"{item.limit_text}{use}不在其内；对这一用途，该证明未列入保留清单，"
                 f"未列入清单的证明事项不予出具" + (f"（{cites[0].text()}）" if cites else ""),
                 *cites, item.citations[0])
-    step.ground("other_use", f"该事项仅用于：{r.text if r else ''}", cites[0] if cites else item.citations[0])
+    step.ground("other_use", item.limit_text, cites[0] if cites else item.citations[0])
 
 
 def decide(view, request: Request) -> Decision:

@@ -8,7 +8,11 @@ from collections import Counter
 
 from .model import Outcome
 from .model import citation_label
-from .papers import Block, Paper, cn_date, fill, place_fields
+from .names import name_key
+from .papers import Block, Paper, cn_date, fill, limit_sentence, place_fields
+
+AKA_MAX = 8  # names after 又称 on the notice board; more are summed up with 等
+AKA_SEED_MAX = 6  # of which at most this many from the seeds when everyday words follow
 
 
 def _table(columns, rows, empty: str) -> Block:
@@ -77,13 +81,67 @@ def retained(community, view, tpl: dict, on: dt.date) -> Paper:
     return Paper("retained", fill(tpl["title"], ctx), blocks, _midnight(on), "landscape")
 
 
+def also_known_as(view) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The names residents know each item of ``view`` by: ``{item id: (seed names, everyday words)}``.
+
+    Seed names first: the item's aliases and legacy names (the lists' own), then residents' words
+    whose ``source`` is a seed passage (Chongqing's 备注 names); everyday words (those with a
+    ``reason``) follow in their file's order. Only words in force in the view and naming this item
+    alone count (a word for two items is asked about, not a name of either); a name equal to
+    another once normalised (``name_key``) is given once.
+    """
+    words: dict[str, tuple[list[str], list[str]]] = {}
+    for _key, word, items in view.index.words():
+        if len(items) == 1:
+            seed, everyday = words.setdefault(items[0].id, ([], []))
+            (seed if word.source else everyday).append(word.name)
+    out = {}
+    for it in view.items:
+        seen = {name_key(it.name)}
+        seed, everyday = words.get(it.id, ((), ()))
+        groups = []
+        for names in ((*it.aliases, *it.legacy_names, *seed), everyday):
+            kept = []
+            for n in names:
+                k = name_key(n)
+                if k and k not in seen:
+                    seen.add(k)
+                    kept.append(n)
+            groups.append(tuple(kept))
+        out[it.id] = (groups[0], groups[1])
+    return out
+
+
+def aka_text(seed, everyday, limit: int = AKA_MAX, seed_limit: int = AKA_SEED_MAX) -> str:
+    """``又称：甲、乙、丙等`` (empty when there is none): seed names first, capped, then everyday words."""
+    names = [*seed[: seed_limit if everyday else limit], *everyday][:limit]
+    if not names:
+        return ""
+    more = len(seed) + len(everyday) > len(names)
+    return "又称：" + "、".join(names) + ("等" if more else "")
+
+
+def _named(it, aka) -> str:
+    line = aka_text(*aka.get(it.id, ((), ())))
+    return f"{it.name}\n{line}" if line else it.name
+
+
+def _use(it) -> str:
+    """The 证明用途 cell of a retained item: what it is limited to, else its entry's purpose."""
+    if it.restriction is not None and it.restriction.text.strip():
+        return limit_sentence(it.restriction.text)
+    return it.purpose or (it.use.text if it.use is not None else "") or "—"
+
+
 def notice(community, view, tpl: dict, on: dt.date) -> Paper:
     documents = "、".join(f"《{d.title}》（{d.number}）" if d.title else d.number
                          for d in sorted(view.documents.values(), key=lambda d: d.date or on))
     ctx = {**place_fields(community, on), "jurisdiction_name": view.name, "documents": documents}
-    negative = [[it.number, it.name, it.route or "—"]
+    aka = also_known_as(view)
+    negative = [[it.number, _named(it, aka), it.route or "—"]
                 for it in view.items if it.list == "negative"]
-    kept = [[it.label or it.number, it.name, "；".join(it.basis) or "—", it.requesting_unit or "—", it.method or "—"]
+    kept = [[it.label or it.number, _named(it, aka), _use(it), "；".join(it.basis) or "—", it.requesting_unit or "—",
+             it.method or "—"]
             for it in view.items if it.list == "retained"]
     blocks = [
         Block("title", fill(tpl["title"], ctx)),
@@ -95,5 +153,3 @@ def notice(community, view, tpl: dict, on: dt.date) -> Paper:
         Block("seal", fill(tpl["signer"], ctx), extra={"date": fill(tpl["date"], ctx), "label": ""}),
     ]
     return Paper("notice", fill(tpl["title"], ctx), blocks, _midnight(on), "landscape")
-
-

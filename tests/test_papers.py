@@ -131,8 +131,8 @@ def test_refusal_notice_has_item_grounds_route_verbatim_and_citation(demo, tmp_p
 
 
 def test_commitment_wording_follows_the_jurisdiction_jilin_names_its_credit_site(demo, registry):
-    # Only Qinghai's rules decide `commitment`; the paper's consequence clause is the
-    # jurisdiction's own [texts] credit_clause, so a Jilin view prints Jilin's wording.
+    # The paper's consequence clause is the jurisdiction's own [texts] credit_clause, so a
+    # Jilin view prints Jilin's wording (a Qinghai matter printed through other views).
     from sealdesk.core import papers
     from sealdesk.core.desk import Desk
 
@@ -154,6 +154,26 @@ def test_commitment_wording_follows_the_jurisdiction_jilin_names_its_credit_site
 
 def papers_text(paper):
     return [s for b in paper.blocks for s in b.strings()]
+
+
+@pytest.mark.parametrize("jid, clause, cite, absent", [
+    ("jilin", "在“信用中国（吉林）”网站进行公示", "吉民发〔2020〕45号四", "全国信用信息共享平台"),
+    # Lu'an's own clause: 纳入全国信用信息共享平台，在“信用中国”网站 (a comma where the national text has 、)
+    ("anhui-luan", "纳入全国信用信息共享平台，在“信用中国”网站进行公示", "六民办〔2021〕40号四（四）", "吉林"),
+    ("national", "纳入全国信用信息共享平台、在“信用中国”网站进行公示", "民发〔2020〕20号四（四）", "吉林"),
+])
+def test_written_commitment_outside_qinghai_prints_the_jurisdictions_credit_clause(demo, tmp_path, jid, clause, cite,
+                                                                                   absent):
+    # 居住证明 is not listed outside Chongqing: refused as unlisted, so the applicant's written
+    # commitment (民发〔2020〕20号 四（四）) is what the committee takes when commitment_ok is asserted.
+    cli = demo(jid)
+    entry = request(cli, "居住证明", "赵" + RARE, "--fact", "commitment_ok")
+    assert cli.json("register", "show", str(entry))["outcome"] == "commitment"
+    out = tmp_path / "m.pdf"
+    cli.json("paper", "commitment", str(entry), "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    assert "证明事项告知承诺书" in f and "申请出具的证明：居住证明" in f and "赵" + RARE in f
+    assert clause in f and f"（{cite}）" in f and absent not in f
 
 
 def test_qinghai_commitment_on_its_date_uses_qinghai_wording(demo, tmp_path):
@@ -178,6 +198,25 @@ def test_consultation_record_has_matter_signature_lines_and_rule(demo, tmp_path)
     for label in ("协商事项", "参加人员", "协商结果", "记录人（签字）", "基层群众性自治组织负责人（签字）"):
         assert label in f
     assert "小区公共设施改造同意证明" in f and "孙" + RARE in f and "议事协商" in f
+
+
+def test_refusal_of_a_retained_item_for_another_use_names_the_use_it_is_limited_to(demo, tmp_path, registry):
+    cli = demo("chongqing")
+    entry = request(cli, "政治考核证明", "吴" + RARE, "--purpose", "公务员录用政审")
+    show = cli.json("register", "show", str(entry))
+    assert show["outcome"] == "refuse"
+    out = tmp_path / "r.pdf"
+    cli.json("paper", "refusal", str(entry), "-o", str(out), "--as", "clerk")
+    f = flat(text(out))
+    item = registry.view("chongqing", dt.date.today()).by_id["chongqing.retained.4"]
+    use = item.limit.text.rstrip("。")  # 对体格检査合格的应征公民进行政治审查 (the seed's 査)
+    assert "该证明虽列入《基层群众性自治组织依法出具证明事项清单》第4项“政治考核证明”" in f
+    assert "但你申请的用途不是该项所列的用途" in f
+    assert f"清单第4项“政治考核证明”只用于{use}。本次用途“公务员录用政审”不在其内" in f
+    assert "该证明属于未列入清单的证明事项，不予出具（民发〔2020〕20号三）" in f
+    assert "不为其他用途出具" in f and "清单未载明办事途径" not in f
+    assert "《重庆市基层群众性自治组织依法出具证明事项清单》第4项" in f  # the citation
+    assert "仅用于：" not in f and "只用于：用于" not in f
 
 
 def test_paper_for_the_wrong_outcome_is_refused(demo, tmp_path):
@@ -278,15 +317,77 @@ def test_notice_lists_every_negative_item_with_its_route_verbatim(demo, tmp_path
     out = tmp_path / "n.pdf"
     cli.json("report", "notice", "-o", str(out), "--as", "clerk")
     f = flat(text(out))
+    routes = column(out, "negative_columns", "办事途径")
+    names = column(out, "retained_columns", "证明名称")
     view = registry.view("chongqing", dt.date.today())
     negative = [it for it in view.items if it.list == "negative"]
     retained = [it for it in view.items if it.list == "retained"]
     assert len(negative) == 30 and len(retained) == 7
     for it in negative:
-        assert flat(it.route) in f, it.name
+        assert flat(it.route) in routes, it.name
     for it in retained:
-        assert flat(it.name) in f
+        assert flat(it.name) in names
     assert "证明事项清单公示" in f
+
+
+def column(pdf_path, table: str, title: str) -> str:
+    """The text of one column of the notice's tables (pdftotext cropped to it), without line breaks:
+    read whole, cells side by side interleave their lines."""
+    from sealdesk.core.papers import base_template
+
+    cols = base_template("notice")[table]
+    i = [c["title"] for c in cols].index(title)
+    left = 15 + sum(c["width"] for c in cols[:i])  # 15 mm: the landscape margin (core/typeset.py)
+    pt = 72 / 25.4
+    crop = ["-x", str(int(left * pt) + 1), "-y", "0", "-W", str(int(cols[i]["width"] * pt) - 2), "-H", "595"]
+    return flat(subprocess.run(["pdftotext", *crop, "-enc", "UTF-8", str(pdf_path), "-"], capture_output=True,
+                               text=True, check=True).stdout)
+
+
+def under(names: str, name: str, word: str) -> bool:
+    """``word`` is among the 又称 names of the item ``name`` (before the next item's 又称：)."""
+    return re.search(rf"{re.escape(name)}又称：[^：]*?{re.escape(word)}", names) is not None
+
+
+@pytest.mark.parametrize("jid", ["chongqing", "national"])
+def test_notice_gives_the_names_residents_know_each_item_by(demo, tmp_path, jid):
+    cli = demo(jid)
+    out = tmp_path / "n.pdf"
+    cli.json("report", "notice", "-o", str(out), "--as", "clerk")  # national: its 序号 digits occur nowhere else
+    page = column(out, "negative_columns", "证明名称")
+    second = "居民身份信息证明" if jid == "chongqing" else "居民身份证件信息证明"
+    assert under(page, "婚姻状况证明", "单身证明")  # an everyday word (vocabulary.toml)
+    assert under(page, "居民就业状况证明", "无业证明")  # Chongqing's 备注 name
+    assert under(page, second, "户籍证明")  # the list's own alias
+    assert under(page, "死亡证明", "去世证明")
+    assert not under(page, "死亡证明", "单身证明")
+    assert "“又称”是该证明常见的其他名称" in flat(text(out))
+
+
+def test_notice_names_are_capped_and_never_an_ambiguous_word(registry):
+    from sealdesk.core.reports import AKA_MAX, aka_text, also_known_as
+
+    view = registry.view("chongqing", dt.date.today())
+    aka = also_known_as(view)
+    seed, everyday = aka["chongqing.negative.17"]
+    assert "贫苦证明" in seed and "存款证明" in everyday  # the seeds' names, then the everyday words
+    line = aka_text(seed, everyday)
+    names = line.removeprefix("又称：").removesuffix("等").split("、")
+    assert line.endswith("等") and len(names) == AKA_MAX and "存款证明" in names and names[0] == "经济状况证明"
+    assert "居民财产证明" not in names  # not the item's own name
+    assert "关系证明" not in aka["chongqing.negative.1"][1]  # a word for two items names neither
+    assert aka["chongqing.negative.15"][0][:1] == ("灵活就业或未就业证明",)
+    assert aka_text((), ()) == ""
+    kept = [it for it in view.items if it.list == "retained"]
+    assert "政审证明" in aka["chongqing.retained.4"][1] and len(kept) == 7
+
+
+def test_notice_shows_what_a_retained_item_is_limited_to(demo, tmp_path):
+    cli = demo("chongqing")
+    out = tmp_path / "n.pdf"
+    cli.json("report", "notice", "-o", str(out), "--as", "clerk")
+    uses = column(out, "retained_columns", "证明用途")
+    assert "证明用途" in uses and "仅用于不动产登记和公证办理。" in uses and "用于农村土地承包经营权证变更；办理农村土地承包经营权证。" in uses
 
 
 def test_retained_list_uses_qinghai_annex3_columns(demo, tmp_path):
