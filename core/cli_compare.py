@@ -15,7 +15,7 @@ from rich.cells import cell_len
 
 from .cells import pad, shorten
 from .cli import BadInput, _registry, add_request_args, request_from_args
-from .facts import fact_label, facts_text
+from .facts import facts_text
 # core.compare (and through it the plugin manager) is imported when the command runs: the
 # parser is built on every start, ``sealdesk tui`` included, and its launch time is measured.
 
@@ -33,7 +33,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def print_comparison(reg, cmp) -> None:
-    from .compare import FIELD_LABELS, item_label, requirements_label
+    from .compare import FIELD_LABELS, item_label, question_label, requirements_label
 
     req = cmp.request
     print(f"对比：{req.query}（决定日期 {cmp.date.isoformat()}，{len(cmp.decisions)} 个辖区）")
@@ -75,9 +75,21 @@ def print_comparison(reg, cmp) -> None:
             for w in d.warnings:
                 print(f"  {_names(reg, [d.jurisdiction])}：{w}")
 
+    chosen: dict[str, list[str]] = {}  # the items a name near several may mean, named in full
+    for d in cmp.decisions:
+        if d.item is None and d.candidates:
+            text = "、".join(f"{c.list_label}第{c.number}项 {c.name}" for c in d.candidates)
+            chosen.setdefault(text, []).append(d.jurisdiction)
+    if chosen:
+        print()
+        print("待选事项（名称与清单事项相近：须问明居民所要的是哪一项）：")
+        for text, jids in chosen.items():
+            print(f"  {_names(reg, jids)}：")
+            print(f"    {text}")
+
     sections = (("route", "办事途径", lambda v: v),
                 ("requirements", "须办理", requirements_label),
-                ("questions", "待确认情形", lambda v: "、".join(fact_label(q, reg.facts) for q in v)))
+                ("questions", "待确认情形", lambda v: "、".join(question_label(q, reg.facts) for q in v)))
     for field, title, text in sections:
         groups = cmp.groups(field)
         if not any(value for value, _ in groups):

@@ -6,8 +6,9 @@ reference: for each field the value most jurisdictions share, a tie going to the
 first (national). Jurisdictions that failed to load are listed with their error.
 
 Fields compared (what a resident would notice): the outcome, the item (list, number and
-name: two jurisdictions sharing national's item 5 agree even though their catalogs differ),
-the route, the requirements and the questions.
+name: two jurisdictions sharing national's item 5 agree even though their catalogs differ; for a
+name near several items, the items to choose from), the route, the requirements and the questions
+(facts, or ``purpose``: a retained item that holds only for its use).
 """
 
 from __future__ import annotations
@@ -30,15 +31,44 @@ def field_value(d: Decision, field: str):
     if field == "outcome":
         return d.outcome.value
     if field == "item":
-        return (d.item.list, d.item.number, d.item.name) if d.item else None
+        if d.item:
+            return (d.item.list, d.item.number, d.item.name)
+        if d.candidates:  # asked which of these: differs from "unlisted" and from other choices
+            return ("candidates", tuple((c.list, c.number, c.name) for c in d.candidates))
+        return None
     if field == "route":
         return d.route or ""
     return tuple(getattr(d, field))
 
 
+def candidates_label(candidates, short: bool = False) -> str:
+    """待选：负面清单第1项、第8项 (``short``: 待选：负面第1/8项): the items a name may mean."""
+    groups: dict[str, list[int]] = {}
+    for c in candidates:
+        groups.setdefault(c.list, []).append(c.number)
+    if short:
+        return "待选：" + "/".join(f"{'负面' if lst == 'negative' else '保留'}第{'/'.join(map(str, ns))}项"
+                                  for lst, ns in groups.items())
+    return "待选：" + "；".join(f"{'负面清单' if lst == 'negative' else '保留清单'}"
+                                + "、".join(f"第{n}项" for n in ns) for lst, ns in groups.items())
+
+
 def item_label(d: Decision) -> str:
-    """负面清单第2项 居民身份信息证明, or 未列入清单."""
-    return f"{d.item.list_label}第{d.item.number}项 {d.item.name}" if d.item else "未列入清单"
+    """负面清单第2项 居民身份信息证明, 未列入清单, 待选：负面清单第1项、第8项, or 未说明名称."""
+    if d.item:
+        return f"{d.item.list_label}第{d.item.number}项 {d.item.name}"
+    if d.candidates:
+        return candidates_label(d.candidates)
+    if d.outcome.value == "ask":  # the query names no certificate (证明, 123)
+        return "未说明名称"
+    return "未列入清单"
+
+
+def question_label(name: str, specs) -> str:
+    """A question of a decision: a fact's label, or 用途 for a retained item limited to its use."""
+    if name == "purpose":
+        return "用途（保留事项限定用途）"
+    return specs[name].label if name in specs else name
 
 
 def requirements_label(codes) -> str:

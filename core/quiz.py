@@ -7,6 +7,11 @@ The right answer is always what the engine decides on the scenario's date, not t
 result the counter would not give. Route choices are the right route and up to three other
 routes of the same jurisdiction's negative list, in an order fixed by the scenario and the
 case number, so that a trainer's class all see the same question.
+
+A case the engine answers ``ask`` (a name near several listed items, a retained item whose use
+is not given; a scenario written before residents' words were read can have one) is a question
+too: the quiz then offers 待补充 among the choices, for every case of that quiz so that its
+presence gives nothing away, and the explanation names what is to be asked.
 """
 
 from __future__ import annotations
@@ -76,6 +81,13 @@ class Quiz:
             d = decide(view, case.request()).to_json()
             qs.append(Question(n, case, d, route_choices(view, d.get("route") or "", f"{scenario.id}:{n}")))
         return cls(scenario, qs)
+
+    @property
+    def choices(self) -> list[Outcome]:
+        """The outcomes offered: CHOICES, and 待补充 too when some case of this quiz is answered so."""
+        if any(q.outcome == Outcome.ASK.value for q in self.questions):
+            return [*CHOICES, Outcome.ASK]
+        return list(CHOICES)
 
     # -- progress ---------------------------------------------------------------------------
     @property

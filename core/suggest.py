@@ -6,6 +6,10 @@ machine whose input method they cannot or would rather not switch; initials
 type on any keyboard, and Chinese users already abbreviate names this way in
 phone contacts and IME shortcuts.
 
+Residents' words (``vocabulary.toml``: 单身证明 → 婚姻状况证明) are suggested too, kind
+``"word"``, after the item's own names and aliases at the same tier; a word for several items
+(关系证明) is offered under each of them, and deciding it asks which one.
+
 Suggestions are hints to pick from, never a decision: the request still goes
 through ``NameIndex.lookup`` (exact), so a loose match here cannot send a
 resident to the wrong office.
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from .model import CertificateItem
 from .names import name_key, variants
 
-KINDS = ("name", "alias", "legacy")
+KINDS = ("name", "alias", "legacy", "word")  # also the rank at equal tier
 HOWS = ("汉字", "拼音首字母", "全拼")
 _HANZI, _INITIALS, _FULL = range(3)
 
@@ -37,6 +41,7 @@ _PINYIN_QUERY = re.compile(r"[a-z]+")
 
 # Tiers of a match, best first.
 _EXACT, _PREFIX, _INSIDE, _NONE = range(4)
+_WORD = KINDS.index("word")
 
 
 def _text_key(text: str) -> str:
@@ -52,13 +57,14 @@ def _tier(key: str, q: str) -> int:
 @dataclass(frozen=True)
 class Suggestion:
     item: CertificateItem
-    matched: str  # the catalog name that matched: canonical, alias or legacy name
-    kind: str  # "name" | "alias" | "legacy"
+    matched: str  # the name that matched: canonical, alias, legacy name or resident word
+    kind: str  # "name" | "alias" | "legacy" | "word"
     how: str  # "汉字" | "拼音首字母" | "全拼"
 
     @property
     def label(self) -> str:
-        """无犯罪记录证明 · 负面清单第5项, or 户口注销证明 → 居民身份信息证明 · 负面清单第2项."""
+        """无犯罪记录证明 · 负面清单第5项, 户口注销证明 → 居民身份信息证明 · 负面清单第2项, or
+        单身证明 → 婚姻状况证明 · 负面清单第8项 (a resident word)."""
         item = self.item
         head = item.name if self.matched == item.name else f"{self.matched} → {item.name}"
         return f"{head} · {item.list_label}第{item.number}项"
@@ -78,14 +84,20 @@ class Suggester:
         self._items: tuple[CertificateItem, ...] = tuple(
             sorted(view.items, key=lambda it: (it.list != "negative", it.number, it.id)))
         self._pos = {it.id: i for i, it in enumerate(self._items)}
-        # (name, kind_rank, item position, alternation forms) for every name of every item
+        # (name, kind_rank, item position, alternation forms) for every name of every item, then
+        # every resident word in force (view.index.words(): one row per key, so a word with a
+        # 结(离)婚-style alternation comes once per form; dict.fromkeys keeps one).
+        word = KINDS.index("word")
+        words = dict.fromkeys(
+            (w.name, word, self._pos[it.id])
+            for _key, w, its in view.index.words() for it in its if it.id in self._pos)
         self._names: tuple[tuple[str, int, int, tuple[str, ...]], ...] = tuple(
             (name, kind_rank, pos, variants(name))
             for pos, item in enumerate(self._items)
             for kind_rank, names in enumerate((
                 (item.name,), item.aliases, item.legacy_names))
             for name in dict.fromkeys(names)
-        )
+        ) + tuple((name, kind_rank, pos, variants(name)) for name, kind_rank, pos in words)
         hanzi = []  # (text key, name_key, name, kind_rank, pos)
         longest = 0
         for name, kind_rank, pos, forms in self._names:
@@ -137,11 +149,18 @@ class Suggester:
         # item position -> (tier, kind_rank, len(name), how, pos), name
         best: dict[int, tuple[tuple[int, int, int, int, int], str]] = {}
 
+        # item position -> its best match by a name, alias or legacy name (not a word)
+        named: dict[int, tuple[tuple[int, int, int, int, int], str]] = {}
+
         def offer(tier: int, kind_rank: int, name: str, how: int, pos: int) -> None:
             rank = (tier, kind_rank, len(name), how, pos)
             got = best.get(pos)
             if got is None or rank < got[0]:
                 best[pos] = (rank, name)
+            if kind_rank < _WORD:
+                got = named.get(pos)
+                if got is None or rank < got[0]:
+                    named[pos] = (rank, name)
 
         nq = name_key(q)  # exact also when the 证明 suffix is left off, as in lookup
         for key, nkey, name, kind_rank, pos in self._hanzi:
@@ -157,8 +176,9 @@ class Suggester:
                 pos = self._pos.get(item.id)
                 if pos is None or (pos in best and best[pos][0][0] == _EXACT):
                     continue
-                # matched via the source's verbatim name or a query variant: show the item's name
-                if i == 0 and res.kind in KINDS:
+                # A resident word stands for each of its items (关系证明: 亲属关系 and 婚姻状况);
+                # matched via the source's verbatim name or a query variant: show the item's name.
+                if res.kind == "word" or (i == 0 and res.kind in KINDS):
                     offer(_EXACT, KINDS.index(res.kind), res.matched, _HANZI, pos)
                 else:
                     offer(_EXACT, 0, item.name, _HANZI, pos)
@@ -175,7 +195,18 @@ class Suggester:
 
         ranked = sorted(best.values())[:limit]
         items = self._items
-        return [Suggestion(items[rank[4]], name, KINDS[rank[1]], HOWS[rank[3]]) for rank, name in ranked]
+        out = []
+        for rank, name in ranked:
+            # 无犯罪 is 无犯罪证明 (a resident word) without its suffix, and the start of 无犯罪记录证明:
+            # the item is placed by the word (what the decision resolves to), but unless the word was
+            # typed in full the clerk is shown, and given, the item's own name that begins the same.
+            if rank[1] == _WORD and rank[0] == _EXACT and rank[3] == _HANZI:
+                alt = named.get(rank[4])
+                if alt is not None and alt[0][0] <= _PREFIX and \
+                        q not in {_text_key(f) for f in (name, *variants(name))}:
+                    name, rank = alt[1], (rank[0], *alt[0][1:])
+            out.append(Suggestion(items[rank[4]], name, KINDS[rank[1]], HOWS[rank[3]]))
+        return out
 
 
 def _reading(form: str) -> tuple[str, str]:
@@ -227,11 +258,12 @@ def pinyin_readings(forms) -> dict[str, tuple[str, str]]:
 
 
 def warm_pinyin(registry) -> int:
-    """Fill the pinyin cache with every name of every jurisdiction (set-up)."""
+    """Fill the pinyin cache with every name and resident word of every jurisdiction (set-up)."""
     forms = set()
     for j in registry.jurisdictions.values():  # every item, those of lapsed documents too
         for it in j.items:
             forms.update((it.name, *it.aliases, *it.legacy_names))
+        forms.update(w.name for w in j.vocabulary.words)
     for form in list(forms):
         forms.update(variants(form))
     return len(pinyin_readings(sorted(forms)))

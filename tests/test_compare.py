@@ -65,13 +65,14 @@ def test_json_is_one_decide_object_per_jurisdiction(capsys, registry):
         assert d["outcome"] == "refuse" and d["route"] == item.route and "公安" in d["route"]
 
 
-def test_legacy_name_found_only_in_chongqing_is_flagged(capsys, registry):
-    name = "户口注销证明"
+def test_name_found_only_in_chongqing_is_flagged(capsys, registry):
+    # 暂住证明 is another name of Chongqing's own item 27 (居住证明); no other list has it
+    name = "暂住证明"
     got = {d["jurisdiction"]: d for d in compare_json(capsys, name)}
     known = {j for j in registry.ids() if registry.view(j, TODAY).index.lookup(name).item}
-    assert known == {"chongqing", "chongqing-yubei"}  # the 渝府办发〔2018〕56号 name in item 2's 备注
+    assert known == {"chongqing", "chongqing-yubei"}
     for jid in known:
-        assert got[jid]["item"]["number"] == 2 and got[jid]["item"]["name"] == "居民身份信息证明"
+        assert got[jid]["item"]["number"] == 27 and got[jid]["item"]["name"] == "居住证明"
     assert got["national"]["item"] is None and got["national"]["outcome"] == "refuse"
 
     cmp = compare(registry, Request(name), TODAY)
@@ -85,11 +86,48 @@ def test_legacy_name_found_only_in_chongqing_is_flagged(capsys, registry):
     assert set(rows) == set(registry.ids())
     for jid, line in rows.items():
         assert line.startswith("*") == (jid in known), line
-        assert ("*负面清单第2项 居民身份信息证明" in line) == (jid in known), line
+        assert ("*负面清单第27项 居住证明" in line) == (jid in known), line
     # the full route, once, under the jurisdictions that share it
     route = registry.view("chongqing", TODAY).index.lookup(name).item.route
     assert out.count(route) == 1
     assert re.search(r"\* 重庆市、重庆市渝北区：\n +" + re.escape(route), out)
+
+
+def test_chongqing_legacy_name_is_a_resident_word_everywhere(capsys, registry):
+    # 户口注销证明: a 渝府办发〔2018〕56号 name that Chongqing's item 2 absorbed (its 备注); the national
+    # vocabulary carries it, so every jurisdiction finds item 2, and only Chongqing's item name differs
+    got = {d["jurisdiction"]: d for d in compare_json(capsys, "户口注销证明")}
+    assert {d["item"]["number"] for d in got.values()} == {2}
+    assert {d["outcome"] for d in got.values()} == {"refuse"}
+    assert got["national"]["match"]["kind"] == "word" and got["chongqing"]["match"]["kind"] == "legacy"
+    cmp = compare(registry, Request("户口注销证明"), TODAY)
+    assert cmp.differing_fields == ["item"]
+    assert {j for j, fs in cmp.differs.items() if fs} == {"chongqing", "chongqing-yubei"}
+
+
+def test_a_name_near_several_items_is_asked_about_everywhere(capsys, registry):
+    got = compare_json(capsys, "关系证明")
+    assert {d["outcome"] for d in got} == {"ask"}
+    assert all([c["number"] for c in d["candidates"]] == [1, 8] and d["questions"] == [] for d in got)
+    code, out, err = run(capsys, "compare", "关系证明")
+    assert code == 0, err
+    rows = table_rows(out, registry)
+    assert all("待选：负面清单第1项、第8项" in line for line in rows.values()), rows
+    assert "亲属关系证明" in out.split("待选事项", 1)[1] and "婚姻状况证明" in out.split("待选事项", 1)[1]
+    # and a query that names nothing
+    code, out, err = run(capsys, "compare", "开个证明")
+    assert code == 0 and all("未说明名称" in line for line in table_rows(out, registry).values()), out
+
+
+def test_a_retained_item_asks_for_its_use_only_where_it_is_listed(capsys, registry):
+    got = {d["jurisdiction"]: d for d in compare_json(capsys, "政治考核证明")}
+    asking = {j for j, d in got.items() if d["outcome"] == "ask"}
+    assert asking == {"chongqing", "chongqing-yubei"}
+    assert all(got[j]["questions"] == ["purpose"] for j in asking)
+    code, out, err = run(capsys, "compare", "政治考核证明")
+    assert "用途（保留事项限定用途）" in out.split("待确认情形：", 1)[1] and "purpose" not in out
+    got = {d["jurisdiction"]: d for d in compare_json(capsys, "政治考核证明", "--purpose", "征兵")}
+    assert {got[j]["outcome"] for j in asking} == {"issue"}
 
 
 def test_transitional_issue_with_retention_only_in_shaanxi(capsys, registry):
@@ -112,12 +150,28 @@ def test_transitional_issue_with_retention_only_in_shaanxi(capsys, registry):
 
 
 def test_outcomes_differ_on_a_date_when_qinghai_is_in_force(capsys, registry):
-    got = {d["jurisdiction"]: d for d in compare_json(capsys, "居住证明", "--fact", "commitment_ok",
-                                                       "--on", "2026-01-10")}
+    # 居住证明 that cannot be verified: Qinghai's fifth condition (青民发〔2021〕103号 二（二）) settles it by
+    # written commitment (二（六）) while the document is in force; elsewhere, and after it lapsed, refused
+    args = ("居住证明", "--fact", "verifiable=false")
+    got = {d["jurisdiction"]: d for d in compare_json(capsys, *args, "--on", "2026-01-10")}
     assert got["qinghai"]["outcome"] == "commitment"  # DOMAIN.md section 10
+    assert {d["outcome"] for j, d in got.items() if j != "qinghai"} == {"refuse"}
     assert all(d["date"] == "2026-01-10" for d in got.values())
-    code, out, _ = run(capsys, "compare", "居住证明", "--fact", "commitment_ok", "--on", "2026-01-10")
+    code, out, _ = run(capsys, "compare", *args, "--on", "2026-01-10")
     assert "*告知承诺" in table_rows(out, registry)["qinghai"]
+    lapsed = {d["jurisdiction"]: d for d in compare_json(capsys, *args, "--on", "2026-09-01")}
+    assert lapsed["qinghai"]["outcome"] == "refuse"
+
+
+def test_written_commitment_applies_everywhere_when_asserted(capsys, registry):
+    # 民发〔2020〕20号 四（四）: commitment_ok is no longer Qinghai's alone; before and after 青民发〔2021〕103号
+    # lapsed, every jurisdiction settles 居住证明 by written commitment, none differs in the outcome
+    for on in ("2026-01-10", "2026-09-01"):
+        got = compare_json(capsys, "居住证明", "--fact", "commitment_ok", "--on", on)
+        assert {d["outcome"] for d in got} == {"commitment"}, on
+        assert all(d["requirements"] == ["commitment_letter"] for d in got), on
+        cmp = compare(registry, Request("居住证明", facts=Facts({"commitment_ok": True})), dt.date.fromisoformat(on))
+        assert "outcome" not in cmp.differing_fields
 
 
 def test_subset_of_jurisdictions(capsys):
@@ -224,6 +278,39 @@ async def test_palette_compares_the_current_request(session):
         await pilot.pause()
         assert isinstance(app.screen, CompareScreen)
         assert app.screen.request.purpose == "应聘"
+
+
+async def test_compare_an_ask_from_the_counter(session, registry):
+    app = SealdeskApp(session("chongqing"))
+    async with app.run_test(size=SIZE) as pilot:
+        # a name near two items: asked everywhere, the table says which items, the detail names them
+        await pilot.press(*"关系证明", "f5")
+        await pilot.pause()
+        assert app.screen.decision["candidates"]
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        table = screen.query_one(DataTable)
+        for row in range(table.row_count):
+            assert cell_texts(table, row)[1:3] == [" 待补充", " 待选：负面第1/8项"]
+        detail = str(screen.query_one("#compare_text").render())
+        assert "亲属关系证明（负面清单第1项）" in detail and "婚姻状况证明（负面清单第8项）" in detail
+        await pilot.press("escape")
+        await pilot.pause()
+        # a retained item asked for its use: only where it is listed
+        await pilot.press("ctrl+n", *"政治考核证明", "f5")
+        await pilot.pause()
+        assert app.screen.decision["questions"] == ["purpose"]
+        await pilot.press("ctrl+p", *"对比各辖区", "enter")  # the focus is in 用途, where c is a letter
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        ids = [d.jurisdiction for d in screen.comparison.decisions]
+        table = screen.query_one(DataTable)
+        cq = cell_texts(table, ids.index("chongqing"))
+        assert cq[1] == "*待补充" and cq[2].startswith("*保留第4项")
+        assert cell_texts(table, ids.index("national"))[1:3] == [" 不予出具", " 未列入清单"]
 
 
 def test_snapshot_compare(snap_compare, tmp_path):

@@ -134,6 +134,54 @@ def test_quiz_scores_outcomes_and_routes(registry):
     assert "应为出具" in lines[2]
 
 
+OLD_SCENARIO = """title = "写于居民常用说法之前"
+jurisdiction = "national"
+
+[[case]]
+query = "关系证明"
+expect = "refuse"
+note = "当时按未列入清单事项不予出具"
+
+[[case]]
+query = "无犯罪记录证明"
+expect = "refuse"
+note = "负面清单第5项"
+"""
+
+
+def test_a_case_now_answered_ask_is_reported_and_can_still_be_trained(tmp_path, registry):
+    f = tmp_path / "old.toml"
+    f.write_text(OLD_SCENARIO, encoding="utf-8")
+    sc = load_scenario(f, registry)
+    (problem,) = mismatches(registry, sc)  # scenarios --check tells the trainer
+    assert f"{f}:4" in problem and "实际 待补充" in problem
+    quiz = Quiz.build(registry, sc)
+    first = quiz.current
+    assert first.outcome == "ask" and first.routes == [] and len(first.decision["candidates"]) == 2
+    assert Outcome.ASK in quiz.choices and quiz.choices[:len(CHOICES)] == CHOICES
+    assert (quiz.answer("ask").points, quiz.answer("refuse", quiz.current.route).points) == (1, 2)
+    # shipped quizzes have no such case, and offer no 待补充
+    assert Outcome.ASK not in Quiz.build(registry, find_scenario(registry, "national-basics")).choices
+
+
+async def test_train_a_case_answered_ask_names_the_items_to_ask_about(tmp_path, registry):
+    f = tmp_path / "old.toml"
+    f.write_text(OLD_SCENARIO, encoding="utf-8")
+    sc = load_scenario(f, registry)
+    home = tmp_path / "train-old"
+    save_community(demo_community(home, "national", registry.jurisdictions["national"].name))
+    s = Session(home, as_login="trainer", registry=registry)
+    s.sandbox = True
+    app = TrainApp(s, Quiz.build(registry, sc))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "待补充" in screen_text(app)
+        await choose(pilot, "ask")
+        text = screen_text(app)
+        assert "回答正确" in text and "正确答案：待补充" in text
+        assert "亲属关系证明（负面清单第1项）" in text and "婚姻状况证明（负面清单第8项）" in text
+
+
 def test_route_choices_are_the_same_for_every_trainee(registry):
     sc = find_scenario(registry, "chongqing-lists")
     assert [q.routes for q in Quiz.build(registry, sc).questions] == \

@@ -72,7 +72,45 @@ def test_alias_and_alternation(chongqing):
     for q in ("结婚证遗失", "离婚证", "jhzys", "lihunzheng"):
         got = chongqing.suggest(q)
         assert got[0].item.id == "chongqing.negative.20", q
-        assert got[0].matched == "结(离)婚证遗失补办证明"
+        assert (got[0].matched, got[0].kind) == ("结(离)婚证遗失补办证明", "legacy"), q
+    # 结婚证遗失 also resolves, suffix left off, as the resident word 结婚证遗失证明: that puts the item
+    # first, but the clerk typing the list's name is shown the list's name; typed in full, the word
+    assert chongqing._view.index.lookup("结婚证遗失").kind == "word"
+    first = chongqing.suggest("结婚证遗失证明")[0]
+    assert (first.item.id, first.matched, first.kind) == ("chongqing.negative.20", "结婚证遗失证明", "word")
+
+
+@pytest.mark.parametrize("query, how", [("单身", "汉字"), ("单身证明", "汉字"), ("dszm", "拼音首字母"),
+                                        ("danshen", "全拼")])
+def test_resident_word_is_suggested_with_the_item_it_means(national, query, how):
+    first = national.suggest(query)[0]
+    assert (first.item.id, first.matched, first.kind, first.how) == ("national.negative.8", "单身证明", "word", how)
+    assert first.label == "单身证明 → 婚姻状况证明 · 负面清单第8项"
+    # what goes into the name field decides as that item, by that word
+    res = national._view.index.lookup(first.matched)
+    assert (res.item, res.kind) == (first.item, "word")
+
+
+def test_words_rank_after_names_of_the_same_tier(chongqing):
+    # "w": 无犯罪记录证明 (a name) before 未婚证明, 无业人员证明… (words), all prefixes of the initials
+    got = chongqing.suggest("w", limit=10)
+    assert (got[0].matched, got[0].kind) == ("无犯罪记录证明", "name")
+    assert "word" in {s.kind for s in got}
+    tiers = {}
+    for s in chongqing.suggest("zm", limit=200):
+        tier = 0 if initials(s.matched).startswith("zm") else 1
+        tiers.setdefault(tier, []).append(s.kind)
+    assert "word" in tiers[1]
+    for ks in tiers.values():  # within a tier: every name, alias and legacy name before any word
+        assert ks == sorted(ks, key=lambda k: k == "word"), ks
+
+
+def test_an_ambiguous_word_is_offered_under_each_of_its_items(national):
+    got = national.suggest("关系证明", limit=10)
+    mine = [s for s in got if s.matched == "关系证明"]
+    assert {s.item.id for s in mine} == {"national.negative.1", "national.negative.8"}
+    assert all(s.kind == "word" for s in mine)
+    assert national._view.index.lookup("关系证明").ambiguous  # deciding it asks which one
 
 
 def test_lookup_hit_comes_first(national):
@@ -166,6 +204,25 @@ def test_every_item_found_by_its_own_names(jid):
         for name in (*item.aliases, *item.legacy_names):
             assert item in [g.item for g in s.suggest(name)], name
             assert item in [g.item for g in s.suggest(initials(name))], name
+    for _key, word, items in v.index.words():  # and by every resident word in force, in 汉字 and pinyin
+        for item in items:
+            assert item in [g.item for g in s.suggest(word.name, limit=20)], word.name
+            assert item in [g.item for g in s.suggest(full_pinyin(word.name), limit=20)], word.name
+
+
+def test_warm_pinyin_covers_every_resident_word(monkeypatch, tmp_path):
+    from sealdesk.core import suggest as mod
+    from sealdesk.core.plugins import default_registry
+
+    monkeypatch.setattr(mod, "_cache_file", lambda: tmp_path / "pinyin.json")
+    reg = default_registry()
+    mod.warm_pinyin(reg)
+    import json
+
+    cached = json.loads((tmp_path / "pinyin.json").read_text(encoding="utf-8"))
+    words = {w.name for j in reg.jurisdictions.values() for w in j.vocabulary.words}
+    assert words and words <= set(cached)
+    assert cached["单身证明"] == ["dszm", "danshenzhengming"]
 
 
 def test_a_query_full_of_alternations_is_decided_at_once():

@@ -375,3 +375,146 @@ async def test_pinyin_that_matches_no_name_is_not_decided(session):
         assert app.screen.decision is None
         assert app.focused.id == "query"
         assert "没有与“qqqzm”对应的证明名称" in screen_text(app)
+
+
+# -- residents' words: names near listed items, uses, names that name nothing -------------------------
+def keybar(app) -> str:
+    return app.screen.query_one("KeyBar").render().plain
+
+
+def panel(app) -> str:
+    """The decision panel's text as the clerk reads it (lines as written, before wrapping)."""
+    return str(app.screen.query_one("#result").render())
+
+
+async def test_a_name_near_two_items_lists_them_and_a_digit_picks_one(session, registry):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"关系证明", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "ask" and [c["number"] for c in d["candidates"]] == [1, 8]
+        shown = panel(app)
+        assert "1 亲属关系证明（负面清单第1项）" in shown and "2 婚姻状况证明（负面清单第8项）" in shown
+        assert "0 都不是（按未列入清单事项办理）" in shown
+        assert "婚姻状况证明（负面清单第8项）" in screen_text(app)  # on the terminal, not scrolled away
+        assert app.focused.id == "answer"  # the digits reach the screen, not a field
+        line = keybar(app)
+        assert "1-2 选择" in line and "0 都不是" in line and "y 是" not in line and "r 登记" not in line
+        await pilot.press("y", "3")  # no question to answer, no third item: nothing happens
+        await pilot.pause()
+        assert app.screen.decision == d and app.screen.facts == {}
+        await pilot.press("2")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "refuse" and d["item"]["id"] == "national.negative.8"
+        assert app.screen.query_one("#query", Input).value == "婚姻状况证明"
+        route = registry.view("national", s.today).by_id["national.negative.8"].route
+        shown = screen_text(app)
+        assert "不予出具" in shown and route[:30] in shown
+        assert "居民原说：“关系证明”" in shown  # what the resident said stays on the panel
+        line = keybar(app)
+        assert "选择" not in line and "都不是" not in line and "r 登记" in line
+        entry = await record(pilot)
+    assert Desk(s.home, registry=registry).show(entry)["outcome"] == "refuse"
+
+
+async def test_none_of_the_near_items_decides_the_name_as_unlisted(session):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"个人无犯罪记录证明", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "ask" and [c["name"] for c in d["candidates"]] == ["无犯罪记录证明"]
+        assert "1 无犯罪记录证明（负面清单第5项）" in panel(app)
+        assert "1 选择" in keybar(app)
+        await pilot.press("0")
+        await pilot.pause()
+        d = app.screen.decision
+        assert app.screen.facts == {"not_listed": True} and d["facts"] == {"not_listed": True}
+        assert d["outcome"] == "refuse" and d["item"] is None and d["query"] == "个人无犯罪记录证明"
+        shown = screen_text(app)
+        assert "已确认情形：" + s.view().facts["not_listed"].label in shown
+        assert "不在全国的负面清单或保留清单中" in shown.replace(" ", "")
+        # a name typed afterwards is a new name: "none of these" does not carry over to it
+        await pilot.press("escape", *"关系证明", "f5")  # Esc: back to the name, selected
+        await pilot.pause()
+        d = app.screen.decision
+        assert app.screen.facts == {} and d["query"] == "关系证明" and d["outcome"] == "ask" and d["candidates"]
+
+
+async def test_a_retained_item_for_one_use_asks_for_the_use_in_the_purpose_field(session):
+    app = SealdeskApp(session("chongqing"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"政治考核证明", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "ask" and d["questions"] == ["purpose"] and d["item"]["number"] == 4
+        shown = screen_text(app)
+        assert "本次证明的用途是什么" in shown and "只用于：对体格检" in shown
+        assert "在“用途”栏填写用途" in shown
+        assert app.focused.id == "purpose"  # the clerk types the use at once
+        assert "y 是" not in keybar(app)
+        await pilot.press(*"征兵", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "issue" and d["purpose"] == "征兵"
+        assert app.focused.id == "answer"
+        # another use: Enter in 用途 decides again too, and the item is not issued for it
+        await pilot.press("ctrl+n", *"政治考核证明", "f5")
+        await pilot.pause()
+        assert app.focused.id == "purpose"
+        await pilot.press(*"出国旅游", "enter")
+        await pilot.pause()
+        assert app.screen.decision["outcome"] == "refuse"
+
+
+async def test_a_name_that_names_nothing_sends_the_clerk_back_to_the_name(session):
+    app = SealdeskApp(session("national"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"开个证明", "f5")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["outcome"] == "ask" and not d["candidates"] and not d["questions"]
+        assert "请问明居民所要证明的具体名称" in screen_text(app)
+        assert app.focused.id == "query"
+        assert "y 是" not in keybar(app) and "选择" not in keybar(app)
+        await pilot.press(*"出生证明", "f5")  # the old text was selected: typing replaces it
+        await pilot.pause()
+        assert app.screen.decision["query"] == "出生证明" and app.screen.decision["item"]["number"] == 9
+
+
+async def test_a_resident_word_is_suggested_and_shown_in_the_decision(session):
+    app = SealdeskApp(session("national"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"单身")
+        await pilot.pause()
+        ol = app.screen.query_one("#suggest", OptionList)
+        assert ol.display and str(ol.get_option_at_index(0).prompt) == "单身证明 → 婚姻状况证明 · 负面清单第8项"
+        assert "单身证明 → 婚姻状况证明" in screen_text(app)
+        await pilot.press("enter", "enter", "enter")
+        await pilot.pause()
+        d = app.screen.decision
+        assert d["query"] == "单身证明" and d["item"]["number"] == 8 and d["match"]["kind"] == "word"
+        assert "按居民常用说法“单身证明”（单身即" in screen_text(app)
+
+
+async def test_lists_show_other_names_and_find_an_item_by_a_resident_word(session):
+    s = session("national")
+    app = SealdeskApp(s)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "slash", *"单身")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        assert table.row_count >= 1 and str(table.get_row_at(0)[2]) == "婚姻状况证明"
+        shown = screen_text(app)
+        assert "按“单身证明”找到" in shown
+        detail = str(app.screen.query_one("#item_text").render())
+        assert "又称：" in detail and "单身证明" in detail.split("又称：", 1)[1]
+        assert "也可能指本项（须问明）：关系证明" in detail.replace("\n", "")
+
+
+def test_snapshot_counter_candidates(snap_compare, tmp_path):
+    assert snap_compare(_snap_app(tmp_path), terminal_size=SIZE, press=[*"关系证明", "f5"])

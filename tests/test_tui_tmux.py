@@ -142,3 +142,26 @@ def test_demo_and_train_in_tmux(tmp_path, request):
         assert re.search(r"得分 \d+/\d+（3 题）", shot) and "出生证明" in shot
         tm.keys("C-q")
         assert tm.wait_exit() == 0
+
+
+def test_near_items_are_listed_and_picked_with_a_digit_in_tmux(tui):
+    """关系证明 at 80×24 in a real terminal: both items, numbered, and 0, on screen with their keys;
+    2 decides 婚姻状况证明."""
+    tm = tui()
+    wait_counter_ready(tm)
+    tm.type("关系证明")
+    tm.wait_for(tui_walk.field_re("证明名称", "关系证明"))
+    tm.keys("F5")
+    shot = tm.wait_for("0 都不是（按未列入清单事项办理）")
+    for line in ("1 亲属关系证明（负面清单第1项）", "2 婚姻状况证明（负面清单第8项）"):
+        assert line in shot, shot
+    shot = tm.wait_for("1-2 选择 0 都不是")  # the footer (bottom line) names the keys
+    footer = [line for line in shot.split("\n") if line.strip()][-1]
+    assert "1-2 选择" in footer and "0 都不是" in footer and "y 是" not in footer, footer
+    assert tui_walk.outcome_shown(shot) == "待补充", shot
+    tm.keys("2")
+    shot = tm.wait_for("居民原说：“关系证明”")
+    assert re.search(r"证明名称\s+婚姻状况证明", shot) and tui_walk.outcome_shown(shot) == "不予出具", shot
+    assert "民政" in shot.split("办事途径", 1)[1], shot
+    tm.keys("C-q")
+    assert tm.wait_exit(10) == 0

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from sealdesk.core.cells import shorten
-from sealdesk.core.compare import FIELD_LABELS, compare
+from sealdesk.core.compare import FIELD_LABELS, candidates_label, compare
 from sealdesk.core.model import Facts, Request
 
 from ..widgets.decision import decision_content
@@ -38,7 +38,9 @@ def _cell(text: str, marked: bool) -> Text:
 
 def _short_item(d) -> str:
     if d.item is None:
-        return "未列入清单"
+        if d.candidates:  # a name near several items: which ones, by number (the detail names them)
+            return candidates_label(d.candidates, short=True)
+        return "未说明名称" if d.outcome.value == "ask" else "未列入清单"
     return f"{'负面' if d.item.list == 'negative' else '保留'}第{d.item.number}项 {d.item.name}"
 
 

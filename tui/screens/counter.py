@@ -4,6 +4,15 @@ Keys: type the certificate's name (汉字, pinyin initials ``wfzjl`` or full pin
 suggestion, Enter moves on; F5 decides at any point. The decision takes the focus: ``y``/``n``
 answer the questions the rules need, one at a time with the rule's text; ``o`` asserts
 circumstances (情形); ``r`` records; ``p`` prints the paper; ``n`` starts a new request.
+
+An ``ask`` is answered where it can be:
+
+* a name near listed items (个人无犯罪记录证明, 关系证明): the items, numbered; a digit picks one
+  (its name goes into 证明名称 and the request is decided again), ``0`` says it is none of them
+  (asserts 经核对不属于清单事项, ``not_listed``: decided as an unlisted item);
+* a retained item that holds only for its use (政治考核证明: 征兵): what it is limited to, and
+  the focus in 用途; Enter or F5 decides again;
+* a name that names nothing (证明, 123): the focus back in 证明名称.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from sealdesk.core.papers import papers_for
 from sealdesk.core.resident import InvalidInput
 from sealdesk.core.workflow import STATUS, Refused
 
-from ..widgets.decision import decision_content
+from ..widgets.decision import decision_content, list_label
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 from .dialogs import AssertFacts, Message
@@ -45,6 +54,10 @@ class CounterScreen(Screen):
         Binding("f5", "decide_key", "决定"),
         Binding("y", "answer(True)", "是"),
         Binding("n", "answer(False)", "否"),
+        # Picking among the items a name may mean; key_display shows 1-9 as one entry, "1-3".
+        Binding("1", "pick(1)", "选择"),
+        *[Binding(str(n), f"pick({n})", "选择", show=False) for n in range(2, 10)],
+        Binding("0", "pick(0)", "都不是"),
         Binding("o", "assert_facts", "情形"),
         Binding("r", "record_key", "登记", priority=True),
         Binding("p", "paper", "打印文书"),
@@ -71,6 +84,7 @@ class CounterScreen(Screen):
         self.status: str | None = None
         self.case_index = -1  # sealdesk demo: the scenario's case on the counter
         self.case = None
+        self.said: str | None = None  # the resident's words, once a candidate replaced them in the field
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -138,15 +152,39 @@ class CounterScreen(Screen):
             "决定后：y/n 回答待确认情形，o 主张情形，r 登记，p 打印文书，Ctrl+N 新申请。\n"
             "F2 受理　F3 登记簿　F4 清单　F1 帮助　Ctrl+P 命令"))
 
+    # -- what an ask needs ------------------------------------------------------------------
+    def _candidates(self) -> list[dict]:
+        """The items the name may mean, while the clerk is to pick one."""
+        d = self.decision
+        return list(d.get("candidates") or []) if d and d["outcome"] == "ask" else []
+
+    def _question(self) -> str | None:
+        """The first thing the rules ask for: a fact's name or "purpose" (the 用途 field)."""
+        d = self.decision
+        if d and d["outcome"] == "ask" and not d.get("candidates") and d.get("questions"):
+            return d["questions"][0]
+        return None
+
+    def key_display(self, binding) -> str | None:
+        """The footer's name of a key (KeyBar): the digits as one entry, 1-N for N candidates."""
+        if binding.action == "pick(1)":
+            n = min(len(self._candidates()), 9)
+            return f"1-{n}" if n > 1 else "1"
+        return None
+
     def check_action(self, action: str, parameters) -> bool | None:
         d = self.decision
+        if action == "pick":
+            n = len(self._candidates())
+            return bool(n) and parameters[0] <= n
         if action == "case":
             sc = self.app.scenario
             if sc is None:
                 return False
             return 0 <= self.case_index + parameters[0] < len(sc.cases) or None
         if action == "answer":
-            return bool(d and d["outcome"] == "ask")
+            q = self._question()
+            return q is not None and q != "purpose"
         if action == "assert_facts":
             return bool(d)
         if action == "record_key":
@@ -162,6 +200,9 @@ class CounterScreen(Screen):
     # -- suggestions ----------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "query":
+            # "none of these" was said of the name that was there, not of the one typed now
+            self.facts.pop("not_listed", None)
+            self.said = None
             self._fill_suggestions(event.value)
 
     def _suggest(self, value: str) -> list:
@@ -227,7 +268,10 @@ class CounterScreen(Screen):
             self._after_typing(self._take_suggestion)
             self._goto("purpose")
         elif wid == "purpose":
-            self._goto("requester")
+            if self._question() == "purpose":  # the decision asked for it: decide again at once
+                self._after_typing(self.action_decide)
+            else:
+                self._goto("requester")
         elif wid == "requester":
             self._after_typing(self.action_decide)
             self._goto("answer")  # keys typed ahead (r, y, n…) go to the decision, not the field
@@ -290,20 +334,60 @@ class CounterScreen(Screen):
         if self.decision["outcome"] != "ask" and self.app.session.sandbox:
             self._log_demo()
         self._show_decision()
-        self._goto("answer")
+        wid = self._focus_after()
+        self._goto(wid)
+        if wid == "query":  # a name that names nothing: what the clerk types next replaces it
+            self.query_one("#query", Input).select_all()
         self.refresh_bindings()
+
+    def _focus_after(self) -> str:
+        """Where the clerk continues: the field an ask needs filled, else the decision (its keys)."""
+        d = self.decision
+        if d and d["outcome"] == "ask" and not d.get("candidates"):
+            q = self._question()
+            if q == "purpose":
+                return "purpose"
+            if q is None:  # a query that names nothing
+                return "query"
+        return "answer"
+
+    def _ask_content(self, d: dict) -> list[Content]:
+        """What an ask needs from the clerk, first on the panel."""
+        cands = d.get("candidates") or []
+        if cands:
+            out = [Content.styled("名称与清单事项相近：请问明居民所要的是哪一项，按数字键选择", "bold")]
+            out += [Content("  ") + Content.styled(str(i), "bold reverse") + Content(f" {c['name']}（{list_label(c)}）")
+                    for i, c in enumerate(cands[:9], 1)]
+            out.append(Content("  ") + Content.styled("0", "bold reverse") + Content(" 都不是（按未列入清单事项办理）"))
+            return out
+        questions = d.get("questions") or []
+        if not questions:  # the query names no certificate
+            return [Content.styled(f"“{d['query']}”不是证明的名称", "bold"),
+                    Content.styled("请问明居民所要证明的具体名称，在“证明名称”栏用汉字输入后按 F5", "bold reverse")]
+        q = questions[0]
+        if q == "purpose":
+            # The explanation's last line: "保留清单第4项“…”只用于：…。请问明本次证明的用途…"
+            limit = d["explanation"][-1] if d.get("explanation") else ""
+            limit = limit.split("请问明", 1)[0] or limit
+            return [Content.styled("问题：本次证明的用途是什么？", "bold"),
+                    Content(limit),
+                    Content.styled("请在“用途”栏填写用途，按 Enter 或 F5 重新决定", "bold reverse")
+                    + Content("（用途不符的，不按保留事项出具）")]
+        spec = self.app.session.view().facts.get(q)
+        if spec is None:  # not a fact of this view (a plugin's own question): name it as it is
+            return [Content.styled(f"问题（{len(questions)} 个待确认）：", "bold") + Content(q),
+                    Content.styled("y 是　n 否", "bold reverse")]
+        return [Content.styled(f"问题（{len(questions)} 个待确认）：", "bold") + Content(spec.question),
+                Content.styled("依据：", "dim") + Content(f"{spec.source}（{spec.citation}）" if spec.source else
+                                                          spec.citation),
+                Content.styled("y 是　n 否", "bold reverse")]
 
     def _show_decision(self) -> None:
         d = self.decision
-        body = decision_content(d)
+        body = decision_content(d, candidates=False)
         extra: list[Content] = []
         if d["outcome"] == "ask":
-            q = d["questions"][0]
-            spec = self.app.session.view().facts[q]
-            extra = [Content.styled(f"问题（{len(d['questions'])} 个待确认）：", "bold") + Content(spec.question),
-                     Content.styled("依据：", "dim") + Content(f"{spec.source}（{spec.citation}）" if spec.source else
-                                                               spec.citation),
-                     Content.styled("y 是　n 否", "bold reverse")]
+            extra = self._ask_content(d)
         elif self.entry is not None:
             extra = [Content.styled(f"已登记：登记号 {self.entry}（{STATUS.get(self.status, self.status)}）", "bold green")]
             paper = counter_paper(d["outcome"])
@@ -324,12 +408,32 @@ class CounterScreen(Screen):
         if self.facts:
             extra.insert(0, Content.styled("已确认情形：", "dim")
                          + Content(facts_text(self.facts, self.app.session.view().facts)))
+        if self.said and self.said != d["query"]:
+            extra.insert(0, Content.styled("居民原说：", "dim") + Content(f"“{self.said}”，经问明按“{d['query']}”办理"))
         self._result(Content("\n").join([*extra, body]) if extra else body)
 
     def action_answer(self, value: bool) -> None:
-        if not self.decision or self.decision["outcome"] != "ask":
+        q = self._question()
+        if q is None or q == "purpose":
             return
-        self.facts[self.decision["questions"][0]] = value
+        self.facts[q] = value
+        self.action_decide()
+
+    def action_pick(self, n: int) -> None:
+        """A digit while the items a name may mean are listed: that item, or 0 for none of them."""
+        cands = self._candidates()
+        if not cands or n > len(cands):
+            return
+        if n == 0:
+            self.facts["not_listed"] = True  # 经核对不属于清单事项: decided as an unlisted item
+        else:
+            chosen = cands[n - 1]
+            self.said = self.said or self._value("query")
+            self.facts.pop("not_listed", None)
+            q = self.query_one("#query", Input)
+            with q.prevent(Input.Changed):
+                q.value = chosen["name"]
+            q.cursor_position = len(chosen["name"])
         self.action_decide()
 
     def action_assert_facts(self) -> None:
@@ -434,6 +538,7 @@ class CounterScreen(Screen):
                 q.value = ""
         self.facts, self.decision, self.entry, self.status = {}, None, None, None
         self.case = None
+        self.said = None
         self.query_one("#suggest").display = False
         self._show_help()
         self._goto("query")

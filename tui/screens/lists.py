@@ -1,4 +1,9 @@
-"""The lists (清单): negative and retained items with their routes, to answer residents' questions."""
+"""The lists (清单): negative and retained items with their routes, to answer residents' questions.
+
+Each item shows what else it is called (又称): its aliases, legacy names and the residents' words
+in force for it (单身证明 for 婚姻状况证明); a word that could mean several items (关系证明) is
+listed apart, as one to ask about. The search finds an item by any of them (``Suggester``).
+"""
 
 from __future__ import annotations
 
@@ -35,13 +40,30 @@ class ListsScreen(Screen):
         self.query_one(TopBar).refresh_bar()
         self._fill()
 
+    def _words(self, view) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Item id -> the resident words for it alone, and -> the words it shares with other items."""
+        if getattr(self, "_words_of", (None,))[0] is not view:
+            own: dict[str, dict[str, None]] = {}
+            shared: dict[str, dict[str, None]] = {}
+            for _key, word, items in view.index.words():
+                into = shared if len(items) > 1 else own
+                for it in items:
+                    into.setdefault(it.id, {})[word.name] = None
+            self._words_of = (view, {k: list(v) for k, v in own.items()},
+                              {k: list(v) for k, v in shared.items()})
+        return self._words_of[1], self._words_of[2]
+
     def _fill(self, query: str = "") -> None:
         s = self.app.session
         view = s.view()
+        self.view = view
         if query:
-            items = [x.item for x in s.suggester.suggest(query, limit=50)]
+            found = s.suggester.suggest(query, limit=50)
+            items = [x.item for x in found]
         else:
+            found = []
             items = sorted(view.items, key=lambda i: (i.list != "negative", i.number))
+        self.found = {x.item.id: x for x in found}
         self.items = {it.id: it for it in items}
         t = self.query_one(DataTable)
         t.clear()
@@ -65,10 +87,11 @@ class ListsScreen(Screen):
             w.update(Content("没有符合的清单事项（未列入清单的证明，按“未列入清单”规则决定：在受理中输入即可）"))
             return
         it = self.items[t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value]
-        lines = [Content.styled(it.name, "bold")]
-        names = [*it.aliases, *it.legacy_names]
-        if names:
-            lines.append(Content("又称：" + "、".join(names)))
+        head = Content.styled(it.name, "bold")
+        found = self.found.get(it.id)
+        if found is not None and found.matched != it.name:  # found by another name: say which
+            head += Content.styled(f"　（按“{found.matched}”找到）", "dim")
+        lines = [head]
         if it.list == "negative":
             lines += [Content.styled("办事途径", "bold"), Content(it.route or "—")]
         else:
@@ -77,6 +100,13 @@ class ListsScreen(Screen):
                                  ("证明方式", it.method)):
                 if value:
                     lines.append(Content.styled(f"{label}：", "bold") + Content(value))
+        # After the route (what the resident came for): the item's other names can be many.
+        own, shared = self._words(self.view)
+        names = list(dict.fromkeys([*it.aliases, *it.legacy_names, *own.get(it.id, ())]))
+        if names:
+            lines.append(Content.styled("又称：", "bold") + Content("、".join(names)))
+        if shared.get(it.id):
+            lines.append(Content.styled("也可能指本项（须问明）：", "bold") + Content("、".join(shared[it.id])))
         if it.citations:
             lines.append(Content.styled("依据：", "dim") + Content("；".join(c.text() for c in it.citations)))
         w.update(Content("\n").join(lines))

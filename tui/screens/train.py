@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 from sealdesk.core.cells import shorten
 from sealdesk.core.facts import fact_label
 from sealdesk.core.model import OUTCOME_LABELS, Outcome
-from sealdesk.core.quiz import CHOICES, Quiz
+from sealdesk.core.quiz import Quiz
 
 from ..widgets.decision import decision_content
 from ..widgets.keybar import KeyBar
@@ -89,7 +89,7 @@ class TrainScreen(Screen):
         self.phase = "outcome"
         self._show_case()
         self._set("prompt", Content.styled("这份申请应当如何处理？", "bold"))
-        self._choices([(o.value, OUTCOME_LABELS[o]) for o in CHOICES])
+        self._choices([(o.value, OUTCOME_LABELS[o]) for o in self.quiz.choices])
         self._set("explanation", Content("↑↓ 选择，Enter 作答。"))
         self.refresh_bindings()
 

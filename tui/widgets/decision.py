@@ -16,17 +16,41 @@ OUTCOME_STYLE = {
 }
 
 
-def decision_content(d: dict, facts_label=None) -> Content:
-    """A decision's JSON (``Decision.to_json``) as styled text; every string from data is plain."""
+def list_label(ref: dict) -> str:
+    """负面清单第8项, from an item reference (``CertificateItem.ref()``)."""
+    return f"{'负面清单' if ref['list'] == 'negative' else '保留清单'}第{ref['number']}项"
+
+
+def match_line(d: dict) -> Content | None:
+    """按居民常用说法“单身证明”（单身即…）: the resident word the item was found by, if any."""
+    m = d.get("match")
+    if not m or m.get("kind") != "word":
+        return None
+    reason = f"（{m['reason']}）" if m.get("reason") else ""
+    # A word for several items (关系证明) found no item: it says why the name is asked about.
+    lead = "按居民常用说法" if d.get("item") else "居民常用说法"
+    return Content.styled(lead, "bold") + Content(f"“{m['wording']}”{reason}")
+
+
+def decision_content(d: dict, facts_label=None, candidates: bool = True) -> Content:
+    """A decision's JSON (``Decision.to_json``) as styled text; every string from data is plain.
+
+    ``candidates=False`` leaves out the items an ambiguous name may mean (the counter lists them
+    itself, numbered, to be picked with a key)."""
     outcome = d["outcome"]
     label = Outcome(outcome).label
     item = d.get("item")
     parts: list[Content] = [Content.styled(f" {label} ", OUTCOME_STYLE.get(outcome, "bold")),
                             Content(f"  {d['query']}")]
     if item:
-        where = "负面清单" if item["list"] == "negative" else "保留清单"
-        parts.append(Content.styled(f"  （{where}第{item['number']}项 {item['name']}）", "dim"))
+        parts.append(Content.styled(f"  （{list_label(item)} {item['name']}）", "dim"))
     lines = [Content("").join(parts)]
+    word = match_line(d)
+    if word is not None:
+        lines.append(word)
+    if candidates and d.get("candidates"):
+        lines.append(Content.styled("可能是以下事项，须问明居民：", "bold"))
+        lines += [Content(f"  · {c['name']}（{list_label(c)}）") for c in d["candidates"]]
     if d.get("route"):
         lines += [Content.styled("办事途径", "bold"), Content(d["route"])]
     if d.get("requirements"):

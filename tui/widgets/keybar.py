@@ -7,6 +7,9 @@ widget that redraws its line in place. It shows what ``Footer(compact=True)`` sh
 binding with ``show=True`` that the screen's ``check_action`` does not hide, the first key
 of each action, dimmed when the action is disabled, and the command palette's key at the
 right. No mouse: the clerks' terminals have none to click with.
+
+A screen may name a key differently while it is on screen (``key_display(binding)`` returning
+text, or None for the usual name): the counter shows its digit keys as one entry, ``1-3 选择``.
 """
 
 from __future__ import annotations
@@ -50,13 +53,15 @@ class KeyBar(Widget):
         """(key as shown, description, enabled) for each action shown, in binding order, from
         the screen's ``active_bindings`` (which runs every ``check_action``: read it once)."""
         app = self.app
+        own = getattr(self.screen, "key_display", None)
         seen: set[str] = set()
         out = []
         for _, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            out.append((app.get_key_display(binding), binding.description, enabled))
+            shown = own(binding) if own is not None else None
+            out.append((shown or app.get_key_display(binding), binding.description, enabled))
         return out
 
     def palette_key(self, active) -> tuple[str, str] | None:
