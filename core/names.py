@@ -85,6 +85,7 @@ class Resolution:
     line: str | None = None  # the explanation line, filled in once by the protocol
     reason: str = ""  # for a resident word: why it is that item
     match: object = None  # model.Match, built once by the protocol
+    nothing: bool | None = None  # names_nothing(query), computed once by the protocol
 
     @property
     def item(self) -> CertificateItem | None:

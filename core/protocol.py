@@ -66,7 +66,7 @@ def _other_use(view, ctx: Context, step: Step, item) -> None:
 
 
 def decide(view, request: Request) -> Decision:
-    ctx = Context(request, purpose_key(request.purpose), None, view, purpose_key(request.requester))
+    ctx = Context(request, purpose_key(request.purpose), None, view)
     step = Step()
     query = request.query
     res = view.index.lookup(query)
@@ -86,7 +86,9 @@ def decide(view, request: Request) -> Decision:
 
     item = res.item
     if item is None:
-        if names_nothing(query):
+        if res.nothing is None:  # cached with the resolution, like the near items
+            res.nothing = names_nothing(query)
+        if res.nothing:
             rule = view.rules.get("unlisted")
             step.cite(*((rule.citation,) if rule is not None else ()))
             step.ask((), f"“{query}”不是证明的名称：请问明居民所要证明的具体名称，用汉字输入", may_issue=False)
@@ -144,16 +146,21 @@ def decide(view, request: Request) -> Decision:
         step.decide(Outcome.REFUSE, "本辖区在决定日期没有适用的规则，不予出具")
         step.ground("no_rule", "决定日期无适用规则")
 
-    if step.outcome is Outcome.REFUSE and ctx.asserted("commitment_ok"):
+    outcome = step.outcome
+    if outcome is Outcome.REFUSE and request.facts.asserted("commitment_ok"):
         _run(view, "commitment", ctx, step)  # 告知承诺制: the applicant's written commitment instead
 
+    additive = view.additive
     if step.outcome is not Outcome.ASK:
-        step = _run_all(view, "requirements", ctx, step)
+        if additive["requirements"]:
+            step = _run_all(view, "requirements", ctx, step)
         if step.issuing:
             _run(view, "public_interest", ctx, step)
-        step = _run_all(view, "seal", ctx, step)
-        step = _run_all(view, "notice", ctx, step)
-    elif step.may_issue and not step.candidates:
+        if additive["seal"]:
+            step = _run_all(view, "seal", ctx, step)
+        if additive["notice"]:
+            step = _run_all(view, "notice", ctx, step)
+    elif step.may_issue and not step.candidates and additive["seal"]:
         step = _run_all(view, "seal", ctx, step)
     return _finish(view, request, step, match)
 

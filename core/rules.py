@@ -37,16 +37,22 @@ class Rule:
 class Context:
     """What a rule may read. Built once per decision; rules must not mutate it."""
 
-    __slots__ = ("request", "facts", "purpose_key", "requester_key", "item", "view", "rule")
+    __slots__ = ("request", "facts", "purpose_key", "item", "view", "rule")
 
-    def __init__(self, request: Request, purpose_key: str, item, view, requester_key: str = ""):
+    def __init__(self, request: Request, purpose_key: str, item, view):
         self.request = request
         self.facts: Facts = request.facts
         self.purpose_key = purpose_key
-        self.requester_key = requester_key
         self.item = item
         self.view = view
         self.rule: Rule | None = None
+
+    @property
+    def requester_key(self) -> str:
+        """The requesting unit, normalised like the purpose (only retained items read it)."""
+        from .names import purpose_key
+
+        return purpose_key(self.request.requester)
 
     def asserted(self, name: str) -> bool:
         return self.facts.asserted(name)
