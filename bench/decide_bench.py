@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 
-from sealdesk.core.model import Facts, Request
-from sealdesk.core.plugins import default_registry
-from sealdesk.core.protocol import decide
+from sealdesk.core.engine.model import Facts, Request
+from sealdesk.core.engine.plugins import default_registry
+from sealdesk.core.engine.protocol import decide
 
 FACTS = ["within_duties", "verifiable", "basis_provided", "public_interest", "policy_gap", "party_requires",
          "legal_risk", "commitment_ok", "liability", "facts_unclear", "archive_lost"]
@@ -82,7 +82,7 @@ def bench_batch(reqs: list[dict]) -> tuple[float, float, int]:
         out = os.path.join(d, "out.jsonl")
         t = time.perf_counter()
         with open(out, "wb") as fo:
-            subprocess.run([sys.executable, "-m", "sealdesk.core.cli", "decide", "--batch", path,
+            subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "--batch", path,
                             "--jurisdiction", "national"], stdout=fo, check=True)
         batch = time.perf_counter() - t
         size = os.path.getsize(out)

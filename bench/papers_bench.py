@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sealdesk.core.community import demo_community, save_community
-from sealdesk.core.desk import Desk
-from sealdesk.core.fonts import CHAIN
+from sealdesk.core.register.community import demo_community, save_community
+from sealdesk.core.desk.counter import Desk
+from sealdesk.core.papers.fonts import CHAIN
 
 ID = "11010519491231002X"
 NAME = "王䶮𠮷"
@@ -105,7 +105,7 @@ def main() -> None:
         env = {**os.environ, "SEALDESK_HOME": str(home)}
         runs = min(args.runs, 5)
         rest = iter(entries[args.runs + 1:])
-        cli = [sys.executable, "-m", "sealdesk.core.cli", "paper", "certificate", "--as", "clerk",
+        cli = [sys.executable, "-m", "sealdesk.core.cli.main", "paper", "certificate", "--as", "clerk",
                "--content", content, "-o", os.path.join(tmp, "c.pdf")]
         fresh_cert = statistics.median(
             fresh([*cli[:5], str(next(rest)), *cli[5:]], 1, env) for _ in range(runs))

@@ -28,9 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sealdesk.core.community import demo_community, save_community
-from sealdesk.core.desk import Desk
-from sealdesk.core.register import GENESIS, Register, body_text, record_hash
+from sealdesk.core.register.community import demo_community, save_community
+from sealdesk.core.desk.counter import Desk
+from sealdesk.core.register.store import GENESIS, Register, body_text, record_hash
 
 ID = "11010519491231002X"
 

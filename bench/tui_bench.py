@@ -68,7 +68,7 @@ import termios
 import time
 from pathlib import Path
 
-from sealdesk.core.community import demo_community, save_community
+from sealdesk.core.register.community import demo_community, save_community
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -223,7 +223,7 @@ class Setup:
         self.n = 0
         self.demo = tmp / "demo"
         exe = Path(sys.executable).with_name("sealdesk")
-        self.sealdesk = [str(exe)] if exe.exists() else [sys.executable, "-m", "sealdesk.core.cli"]
+        self.sealdesk = [str(exe)] if exe.exists() else [sys.executable, "-m", "sealdesk.core.cli.main"]
         self.minimal = [sys.executable, str(HERE / "minimal_app.py")]
 
     def home(self) -> Path:

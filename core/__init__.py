@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .model import Decision, Facts, Outcome, Request
+from sealdesk.core.engine.model import Decision, Facts, Outcome, Request
 
 __version__ = "0.1.0"
 
@@ -16,8 +16,8 @@ def decide(jurisdiction: str, query: str, *, purpose: str = "", requester: str =
     >>> decide("national", "无犯罪记录证明").outcome.value
     'refuse'
     """
-    from .plugins import default_registry
-    from .protocol import decide as _decide
+    from sealdesk.core.engine.plugins import default_registry
+    from sealdesk.core.engine.protocol import decide as _decide
 
     reg = registry or default_registry()
     view = reg.view(jurisdiction, on or dt.date.today())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sealdesk.core.plugins import Registry, default_registry
+from sealdesk.core.engine.plugins import Registry, default_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -50,8 +50,8 @@ citations = [{document = "测试府发〔2024〕1号", provision = "附件第1�
 """
 
 INIT_PY = """\
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
 
 
 @hookimpl
@@ -117,7 +117,7 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *argv: str):
-        from sealdesk.core.cli import main
+        from sealdesk.core.cli.main import main
 
         self.capsys.readouterr()
         code = main([*argv, "--home", str(self.home)] if argv and argv[0] != "register"

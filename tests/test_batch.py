@@ -23,7 +23,7 @@ def test_parallel_batch_keeps_order_and_reports_bad_lines(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     runs = {}
     for jobs in ("1", "2"):
-        r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli", "decide", "--batch", str(path),
+        r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "--batch", str(path),
                             "--jurisdiction", "national", "--jobs", jobs], capture_output=True)
         assert r.returncode == 2
         runs[jobs] = r

@@ -337,7 +337,7 @@ def test_quoted_texts_and_workflow_rules_are_verbatim_in_the_seeds():
     """Every sentence a plugin quotes ([texts], [[workflow_rules]] text) appears in a seed."""
     import re
 
-    from sealdesk.core.plugins import default_registry
+    from sealdesk.core.engine.plugins import default_registry
 
     if not SEEDS.exists():
         pytest.skip("seeds not present")

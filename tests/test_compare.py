@@ -13,10 +13,10 @@ import re
 import pytest
 from textual.widgets import DataTable
 
-from sealdesk.core.cli import main
-from sealdesk.core.compare import compare
-from sealdesk.core.model import Facts, Request
-from sealdesk.core.plugins import Registry
+from sealdesk.core.cli.main import main
+from sealdesk.core.training.compare import compare
+from sealdesk.core.engine.model import Facts, Request
+from sealdesk.core.engine.plugins import Registry
 from sealdesk.tui.app import SealdeskApp
 from sealdesk.tui.screens.compare import CompareScreen
 from sealdesk.tui.screens.counter import CounterScreen
@@ -319,7 +319,7 @@ def test_snapshot_compare(snap_compare, tmp_path):
 
 
 async def test_broken_jurisdiction_row_says_why(make_plugin, tmp_path):
-    from sealdesk.core.community import demo_community, save_community
+    from sealdesk.core.register.community import demo_community, save_community
     from sealdesk.tui.session import Session
 
     catalog = ('[[negative]]\nnumber = 1\nname = "测试专用证明"\nroute = "去测试处"\n'

@@ -17,8 +17,8 @@ import unicodedata
 
 import pytest
 
-from sealdesk.core.community import demo_community, load_community, save_community
-from sealdesk.core.delivery import (DeliveryError, can_print, can_zmodem, deliver, file_name, paper_folder,
+from sealdesk.core.register.community import demo_community, load_community, save_community
+from sealdesk.core.papers.delivery import (DeliveryError, can_print, can_zmodem, deliver, file_name, paper_folder,
                                     print_file, save, zmodem_command)
 
 from conftest import VALID_IDS
@@ -163,7 +163,7 @@ def test_no_papers_table_unless_something_is_in_it(tmp_path):
 
 
 def test_a_real_paper_from_the_desk(tmp_path):
-    from sealdesk.core.desk import Desk
+    from sealdesk.core.desk.counter import Desk
 
     home = tmp_path / "home"
     save_community(demo_community(home))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealdesk.core import fonts
+from sealdesk.core.papers import fonts
 
 pytestmark = pytest.mark.skipif(not fonts.CHAIN[0].present,
                                 reason="fonts-noto-cjk is not installed (bash scripts/setup installs it)")

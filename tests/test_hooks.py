@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sealdesk.core import hookspecs
-from sealdesk.core.facts import ASSERTIVE, FactSpec
-from sealdesk.core.model import Outcome
-from sealdesk.core.plugins import Registry
+from sealdesk.core.engine import hookspecs
+from sealdesk.core.engine.facts import ASSERTIVE, FactSpec
+from sealdesk.core.engine.model import Outcome
+from sealdesk.core.engine.plugins import Registry
 
 HOOKS = sorted(n for n, f in vars(hookspecs).items() if n.startswith("sealdesk_") and callable(f))
 
@@ -88,10 +88,10 @@ def test_hook_sealdesk_facts():
 
 
 WORKFLOW_INIT = """\
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation
-from sealdesk.core.workflow import WorkflowRule
+from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
+from sealdesk.core.engine.model import Citation
+from sealdesk.core.register.workflow import WorkflowRule
 
 
 def same_day(matter, person):
@@ -121,9 +121,9 @@ citation = {{document = "测试府发〔2024〕1号", provision = "四"}}
 
 
 def test_hook_sealdesk_workflow_rules(make_plugin, tmp_path):
-    from sealdesk.core.community import demo_community, save_community
-    from sealdesk.core.desk import Desk
-    from sealdesk.core.workflow import Refused
+    from sealdesk.core.register.community import demo_community, save_community
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.register.workflow import Refused
 
     from conftest import DISTRICT_TOML, VALID_IDS
 
@@ -163,8 +163,8 @@ def test_workflow_rules_with_an_unknown_check_or_a_raising_hook_are_load_errors(
     assert "shaanxi" in reg.ids() and "raising-wf" in reg.ids()  # the jurisdiction itself still loads
 
 
-INIT_RAISING_WF = """from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+INIT_RAISING_WF = """from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
 
 
 @hookimpl

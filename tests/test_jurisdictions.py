@@ -175,7 +175,7 @@ def national_route(jid: str, number: int) -> str:
     return CHONGQING_ROUTES[number] if jid in CQ else NATIONAL_ROUTES[number]
 
 
-CLI = [sys.executable, "-m", "sealdesk.core.cli"]
+CLI = [sys.executable, "-m", "sealdesk.core.cli.main"]
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from sealdesk.core.cli import main
-from sealdesk.core.conformance import check
-from sealdesk.core.kit import module_name, scaffold
-from sealdesk.core.plugins import BUILTIN, Registry
+from sealdesk.core.cli.main import main
+from sealdesk.core.kit.conformance import check
+from sealdesk.core.kit.scaffold import module_name, scaffold
+from sealdesk.core.engine.plugins import BUILTIN, Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "plugins.md"
@@ -34,7 +34,7 @@ def sealdesk(*args: str, site: Path | None = None, cwd: Path | None = None) -> s
     env.pop("PYTHONPATH", None)
     if site is not None:
         env["PYTHONPATH"] = str(site)
-    return subprocess.run([sys.executable, "-m", "sealdesk.core.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=600)
 
 
@@ -255,10 +255,10 @@ def test_item_without_citation_and_unknown_field_and_bad_toml(make_plugin, capsy
 
 
 FLOOR_BREAKER = """\
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation, Outcome
-from sealdesk.core.rules import Rule
+from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
+from sealdesk.core.engine.model import Citation, Outcome
+from sealdesk.core.engine.rules import Rule
 
 
 def lenient(ctx, step):
@@ -309,7 +309,7 @@ def test_docs_python_rule_example_works(make_plugin):
     text = DOCS.read_text(encoding="utf-8")
     section = text[text.index("### sealdesk_rules"):text.index("### sealdesk_facts")]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    init = code + "\nfrom sealdesk.core.jurisdiction import load_jurisdiction\n\n\n@hookimpl\n" \
+    init = code + "\nfrom sealdesk.core.engine.jurisdiction import load_jurisdiction\n\n\n@hookimpl\n" \
                   "def sealdesk_jurisdictions():\n    return [load_jurisdiction(__name__)]\n"
     jur = 'id = "my-district"\nname = "示例区"\nparent = "national"\n\n[[documents]]\nnumber = "某府发〔2024〕1号"\n' \
           'title = "示例"\n'
@@ -319,8 +319,8 @@ def test_docs_python_rule_example_works(make_plugin):
     assert "my-district" in reg.ids(), reg.errors
     import datetime as dt
 
-    from sealdesk.core.model import Facts, Outcome, Request
-    from sealdesk.core.protocol import decide
+    from sealdesk.core.engine.model import Facts, Outcome, Request
+    from sealdesk.core.engine.protocol import decide
 
     view = reg.view("my-district", dt.date(2026, 1, 10))
     d = decide(view, Request("某某证明", "", "", Facts({"within_duties": True, "verifiable": True})))

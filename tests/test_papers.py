@@ -133,8 +133,8 @@ def test_refusal_notice_has_item_grounds_route_verbatim_and_citation(demo, tmp_p
 def test_commitment_wording_follows_the_jurisdiction_jilin_names_its_credit_site(demo, registry):
     # The paper's consequence clause is the jurisdiction's own [texts] credit_clause, so a
     # Jilin view prints Jilin's wording (a Qinghai matter printed through other views).
-    from sealdesk.core import papers
-    from sealdesk.core.desk import Desk
+    from sealdesk.core.papers import content as papers
+    from sealdesk.core.desk.counter import Desk
 
     cli = demo("qinghai")
     entry = request(cli, "居住证明", "赵" + RARE, "--fact", "commitment_ok", "--on", "2026-01-10")
@@ -333,11 +333,11 @@ def test_notice_lists_every_negative_item_with_its_route_verbatim(demo, tmp_path
 def column(pdf_path, table: str, title: str) -> str:
     """The text of one column of the notice's tables (pdftotext cropped to it), without line breaks:
     read whole, cells side by side interleave their lines."""
-    from sealdesk.core.papers import base_template
+    from sealdesk.core.papers.content import base_template
 
     cols = base_template("notice")[table]
     i = [c["title"] for c in cols].index(title)
-    left = 15 + sum(c["width"] for c in cols[:i])  # 15 mm: the landscape margin (core/typeset.py)
+    left = 15 + sum(c["width"] for c in cols[:i])  # 15 mm: the landscape margin (core/papers/typeset.py)
     pt = 72 / 25.4
     crop = ["-x", str(int(left * pt) + 1), "-y", "0", "-W", str(int(cols[i]["width"] * pt) - 2), "-H", "595"]
     return flat(subprocess.run(["pdftotext", *crop, "-enc", "UTF-8", str(pdf_path), "-"], capture_output=True,
@@ -365,7 +365,7 @@ def test_notice_gives_the_names_residents_know_each_item_by(demo, tmp_path, jid)
 
 
 def test_notice_names_are_capped_and_never_an_ambiguous_word(registry):
-    from sealdesk.core.reports import AKA_MAX, aka_text, also_known_as
+    from sealdesk.core.papers.reports import AKA_MAX, aka_text, also_known_as
 
     view = registry.view("chongqing", dt.date.today())
     aka = also_known_as(view)
@@ -401,9 +401,9 @@ def test_retained_list_uses_qinghai_annex3_columns(demo, tmp_path):
 
 # -- templates ----------------------------------------------------------------------------------
 def desk_for(jid, tmp_path):
-    from sealdesk.core.community import demo_community, save_community
-    from sealdesk.core.desk import Desk
-    from sealdesk.core.plugins import Registry
+    from sealdesk.core.register.community import demo_community, save_community
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.engine.plugins import Registry
 
     reg = Registry()
     assert not [e for e in reg.errors if e.jurisdiction == jid], reg.errors
@@ -431,9 +431,9 @@ def test_jurisdiction_toml_overrides_a_papers_wording(make_plugin, tmp_path):
 
 
 HOOK_INIT = """
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.papers import PaperTemplate
+from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
+from sealdesk.core.papers.content import PaperTemplate
 
 
 @hookimpl
@@ -457,7 +457,7 @@ def test_hook_sealdesk_paper_templates(make_plugin, tmp_path):
 
 
 def test_a_template_with_an_unknown_placeholder_is_a_load_error(make_plugin):
-    from sealdesk.core.plugins import Registry
+    from sealdesk.core.engine.plugins import Registry
 
     from conftest import DISTRICT_TOML
 
@@ -471,7 +471,7 @@ def test_a_template_with_an_unknown_placeholder_is_a_load_error(make_plugin):
 
 
 def test_register_of_schema_1_gains_the_paper_index(tmp_path):
-    from sealdesk.core.register import Register
+    from sealdesk.core.register.store import Register
 
     path = tmp_path / "r.sqlite"
     reg = Register(path, create=True, community="c")
@@ -494,8 +494,8 @@ def test_paper_font_is_a_valid_truetype_subset(tmp_path):
 
     from fontTools.ttLib import TTFont
 
-    from sealdesk.core import fontfile, fonts
-    from sealdesk.core.glyphs import GlyphStore
+    from sealdesk.core.papers import fontfile, fonts
+    from sealdesk.core.papers.glyphs import GlyphStore
 
     store = GlyphStore(tmp_path / "glyphs.sqlite")
     chain = fonts.chain()
@@ -512,8 +512,8 @@ def test_paper_font_is_a_valid_truetype_subset(tmp_path):
 
 
 def test_a_damaged_glyph_cache_only_costs_time(tmp_path):
-    from sealdesk.core import fonts
-    from sealdesk.core.glyphs import GlyphStore
+    from sealdesk.core.papers import fonts
+    from sealdesk.core.papers.glyphs import GlyphStore
 
     path = tmp_path / "glyphs.sqlite"
     path.write_bytes(b"this is not a database" * 100)
@@ -531,7 +531,7 @@ def test_commitment_shows_no_internal_codes(demo, tmp_path):
 
 
 def test_the_townships_official_font_comes_first_and_a_missing_one_is_reported(demo, tmp_path):
-    from sealdesk.core.fonts import CHAIN
+    from sealdesk.core.papers.fonts import CHAIN
 
     cli = demo("national")
     entry = request(cli, "无犯罪记录证明", "李" + RARE)

@@ -6,9 +6,9 @@ import datetime as dt
 import subprocess
 import sys
 
-from sealdesk.core.model import Facts, Outcome, Request
-from sealdesk.core.plugins import BUILTIN, Registry
-from sealdesk.core.protocol import decide
+from sealdesk.core.engine.model import Facts, Outcome, Request
+from sealdesk.core.engine.plugins import BUILTIN, Registry
+from sealdesk.core.engine.protocol import decide
 
 ON = dt.date(2026, 1, 10)
 
@@ -76,7 +76,7 @@ def test_plugin_that_fails_to_import(make_plugin):
 
 
 def test_plugin_that_raises_in_a_hook(make_plugin):
-    src = "from sealdesk.core.hookspecs import hookimpl\n\n@hookimpl\ndef sealdesk_jurisdictions():\n" \
+    src = "from sealdesk.core.engine.hookspecs import hookimpl\n\n@hookimpl\ndef sealdesk_jurisdictions():\n" \
           "    raise RuntimeError('boom in hook')\n"
     make_plugin("raiser", files={"__init__.py": src})
     reg = Registry()
@@ -86,7 +86,7 @@ def test_plugin_that_raises_in_a_hook(make_plugin):
 
 
 def test_hook_name_typo_is_caught_by_check_pending(make_plugin):
-    src = "from sealdesk.core.hookspecs import hookimpl\n\n@hookimpl\ndef sealdesk_jurisdiction():\n    return []\n"
+    src = "from sealdesk.core.engine.hookspecs import hookimpl\n\n@hookimpl\ndef sealdesk_jurisdiction():\n    return []\n"
     make_plugin("typo_hook", files={"__init__.py": src})
     reg = Registry()
     assert any(e.plugin == "typo-hook" and "sealdesk_jurisdiction" in e.message for e in reg.errors), reg.errors
@@ -95,21 +95,21 @@ def test_hook_name_typo_is_caught_by_check_pending(make_plugin):
 def test_cli_reports_broken_plugin_and_still_decides(make_plugin, tmp_path):
     site = make_plugin("broken_cli", files={"jurisdiction.toml": "id = \n"}).parent
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli", "decide", "无犯罪记录证明", "-j", "national", "--json"],
+    r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "无犯罪记录证明", "-j", "national", "--json"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "broken_cli/jurisdiction.toml:1" in r.stderr and "malformed TOML" in r.stderr
     assert '"outcome":"refuse"' in r.stdout
-    r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli", "decide", "x", "-j", "broken-cli"],
+    r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "x", "-j", "broken-cli"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "未知辖区" in r.stderr
 
 
 OVERRIDE_RULES = """\
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation, Outcome
-from sealdesk.core.rules import Rule
+from sealdesk.core.engine.hookspecs import hookimpl
+from sealdesk.core.engine.jurisdiction import load_jurisdiction
+from sealdesk.core.engine.model import Citation, Outcome
+from sealdesk.core.engine.rules import Rule
 
 
 def always_refuse(ctx, step):

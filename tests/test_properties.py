@@ -13,11 +13,11 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealdesk.core.cli import items_document
-from sealdesk.core.model import ISSUING, Facts, Outcome, Request
-from sealdesk.core.names import name_key, names_nothing, variants
-from sealdesk.core.plugins import BUILTIN, Registry
-from sealdesk.core.protocol import decide
+from sealdesk.core.cli.main import items_document
+from sealdesk.core.engine.model import ISSUING, Facts, Outcome, Request
+from sealdesk.core.engine.names import name_key, names_nothing, variants
+from sealdesk.core.engine.plugins import BUILTIN, Registry
+from sealdesk.core.engine.protocol import decide
 
 FACTS = ["within_duties", "verifiable", "basis_provided", "public_interest", "policy_gap", "party_requires",
          "legal_risk", "own_documents", "commitment_ok", "replaceable", "liability", "facts_unclear",

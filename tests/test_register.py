@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from sealdesk.core.register import APPLICATION_ID, SCHEMA_VERSION, Register, RegisterError
+from sealdesk.core.register.store import APPLICATION_ID, SCHEMA_VERSION, Register, RegisterError
 
 from conftest import VALID_IDS
 
@@ -193,7 +193,7 @@ def test_the_systemd_unit_starts_a_command_that_exists():
     import shlex
     from pathlib import Path
 
-    from sealdesk.core.cli import build_parser
+    from sealdesk.core.cli.main import build_parser
 
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.read(Path(__file__).resolve().parents[1] / "deploy" / "sealdesk.service", encoding="utf-8")

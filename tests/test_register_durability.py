@@ -12,9 +12,9 @@ import random
 import signal
 import time
 
-from sealdesk.core.community import demo_community, save_community
-from sealdesk.core.desk import Desk
-from sealdesk.core.register import Register
+from sealdesk.core.register.community import demo_community, save_community
+from sealdesk.core.desk.counter import Desk
+from sealdesk.core.register.store import Register
 
 from conftest import VALID_IDS
 

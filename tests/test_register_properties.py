@@ -15,11 +15,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealdesk.core.community import Person, demo_community, save_community
-from sealdesk.core.desk import Desk
-from sealdesk.core.plugins import default_registry
-from sealdesk.core.resident import InvalidInput
-from sealdesk.core.workflow import Refused
+from sealdesk.core.register.community import Person, demo_community, save_community
+from sealdesk.core.desk.counter import Desk
+from sealdesk.core.engine.plugins import default_registry
+from sealdesk.core.register.resident import InvalidInput
+from sealdesk.core.register.workflow import Refused
 
 from conftest import VALID_IDS
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sealdesk.core.resident import (InvalidInput, check_digit, clean_text, mask_id, validate_id,
+from sealdesk.core.register.resident import (InvalidInput, check_digit, clean_text, mask_id, validate_id,
                                     validate_name)
 
 from conftest import VALID_IDS

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealdesk.core.model import ISSUING, Facts, Outcome, Request
-from sealdesk.core.names import name_key
-from sealdesk.core.plugins import default_registry
-from sealdesk.core.protocol import decide
+from sealdesk.core.engine.model import ISSUING, Facts, Outcome, Request
+from sealdesk.core.engine.names import name_key
+from sealdesk.core.engine.plugins import default_registry
+from sealdesk.core.engine.protocol import decide
 
 ALL = ["national", "jilin", "qinghai", "shaanxi", "anhui-luan", "chongqing", "chongqing-yubei"]
 CQ = ["chongqing", "chongqing-yubei"]
@@ -326,7 +326,7 @@ def test_a_name_near_nothing_listed_stays_unlisted(reg, jid, query):
 
 
 def test_cli_reports_the_matched_wording_and_candidates():
-    out = subprocess.run([sys.executable, "-m", "sealdesk.core.cli", "decide", "关系证明", "-j", "national", "--json"],
+    out = subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "关系证明", "-j", "national", "--json"],
                          capture_output=True, text=True)
     if out.returncode != 0 and "No module named" in out.stderr:
         out = subprocess.run(["sealdesk", "decide", "关系证明", "-j", "national", "--json"], capture_output=True, text=True)

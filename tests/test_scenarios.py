@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
-from sealdesk.core.cli_scenario import sandbox
-from sealdesk.core.community import REGISTER_NAME, demo_community, save_community
-from sealdesk.core.desk import Desk
-from sealdesk.core.model import OUTCOME_LABELS, Outcome
-from sealdesk.core.quiz import CHOICES, Quiz
-from sealdesk.core.scenario import (Scenario, ScenarioError, find_scenario, load_scenario, mismatches,
+from sealdesk.core.cli.scenario import sandbox
+from sealdesk.core.register.community import REGISTER_NAME, demo_community, save_community
+from sealdesk.core.desk.counter import Desk
+from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.training.quiz import CHOICES, Quiz
+from sealdesk.core.training.scenario import (Scenario, ScenarioError, find_scenario, load_scenario, mismatches,
                                     save_scenario, shipped)
 from sealdesk.tui.app import SealdeskApp, TrainApp
 from sealdesk.tui.session import Session
@@ -26,7 +26,7 @@ from sealdesk.tui.session import Session
 from conftest import VALID_IDS
 
 SIZE = (80, 24)
-SEALDESK = [sys.executable, "-m", "sealdesk.core.cli"]
+SEALDESK = [sys.executable, "-m", "sealdesk.core.cli.main"]
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -354,7 +354,7 @@ def test_sandbox_removes_what_killed_sessions_left_behind_but_not_a_running_one(
 
 # -- snapshots at 80×24 ------------------------------------------------------------------------------
 def test_snapshot_train_question_and_explanation(snap_compare, tmp_path):
-    from sealdesk.core.plugins import default_registry
+    from sealdesk.core.engine.plugins import default_registry
 
     reg = default_registry()
     app = train_app(reg, tmp_path, "jilin-basics")
@@ -363,7 +363,7 @@ def test_snapshot_train_question_and_explanation(snap_compare, tmp_path):
 
 
 def test_snapshot_demo_case(snap_compare, tmp_path):
-    from sealdesk.core.plugins import default_registry
+    from sealdesk.core.engine.plugins import default_registry
 
     reg = default_registry()
     sc = find_scenario(reg, "chongqing-lists")

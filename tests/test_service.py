@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from sealdesk.core.community import Community, Person, save_community
-from sealdesk.core.desk import Desk, os_login
-from sealdesk.core.service import RegisterServer, RemoteDesk
+from sealdesk.core.register.community import Community, Person, save_community
+from sealdesk.core.desk.counter import Desk, os_login
+from sealdesk.core.desk.service import RegisterServer, RemoteDesk
 
 from conftest import VALID_IDS
 
@@ -166,7 +166,7 @@ def test_malformed_requests_get_an_answer_and_the_service_lives_on(service):
 def test_the_cli_talks_to_the_service(tmp_path, service):
     path, home = service
     env = {**os.environ, "SEALDESK_SOCKET": path, "SEALDESK_HOME": str(tmp_path / "elsewhere")}
-    cmd = [sys.executable, "-m", "sealdesk.core.cli"]
+    cmd = [sys.executable, "-m", "sealdesk.core.cli.main"]
     p = subprocess.run([*cmd, "request", "无犯罪记录证明", "--resident-name", "张三", "--resident-id", VALID_IDS[0],
                         "--json"], env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
@@ -180,7 +180,7 @@ def test_serve_command_starts_and_refuses_a_second_instance(tmp_path):
     save_community(Community(name="测试社区", township="", county="", jurisdiction="national",
                              people=(Person(os_login(), "经办员", ("clerk",)),), home=home))
     sock = str(tmp_path / "s.sock")
-    cmd = [sys.executable, "-m", "sealdesk.core.cli", "serve", "--home", str(home), "--listen", sock]
+    cmd = [sys.executable, "-m", "sealdesk.core.cli.main", "serve", "--home", str(home), "--listen", sock]
     first = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(100):
@@ -199,7 +199,7 @@ def test_papers_print_through_the_service_and_verify_there(tmp_path, service):
     # The service renders the PDF (it owns the register); the clerk's CLI writes the file, 0600.
     path, home = service
     env = {**os.environ, "SEALDESK_SOCKET": path, "SEALDESK_HOME": str(tmp_path / "elsewhere")}
-    cmd = [sys.executable, "-m", "sealdesk.core.cli"]
+    cmd = [sys.executable, "-m", "sealdesk.core.cli.main"]
     entry = RemoteDesk(path).request("无犯罪记录证明", resident_name="张三", resident_id=VALID_IDS[0])["entry"]
     out = tmp_path / "r.pdf"
     p = subprocess.run([*cmd, "paper", "refusal", str(entry), "-o", str(out)], env=env, capture_output=True, text=True)

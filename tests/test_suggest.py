@@ -1,4 +1,4 @@
-"""Live name suggestions (core/suggest.py) over the real jurisdictions' views."""
+"""Live name suggestions (core/engine/suggest.py) over the real jurisdictions' views."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 import pytest
 from pypinyin import lazy_pinyin
 
-from sealdesk.core.plugins import default_registry
-from sealdesk.core.suggest import Suggester, Suggestion
+from sealdesk.core.engine.plugins import default_registry
+from sealdesk.core.engine.suggest import Suggester, Suggestion
 
 JURISDICTIONS = ("national", "jilin", "qinghai", "shaanxi", "anhui-luan", "chongqing", "chongqing-yubei")
 TODAY = dt.date.today()
@@ -211,8 +211,8 @@ def test_every_item_found_by_its_own_names(jid):
 
 
 def test_warm_pinyin_covers_every_resident_word(monkeypatch, tmp_path):
-    from sealdesk.core import suggest as mod
-    from sealdesk.core.plugins import default_registry
+    from sealdesk.core.engine import suggest as mod
+    from sealdesk.core.engine.plugins import default_registry
 
     monkeypatch.setattr(mod, "_cache_file", lambda: tmp_path / "pinyin.json")
     reg = default_registry()
@@ -227,7 +227,7 @@ def test_warm_pinyin_covers_every_resident_word(monkeypatch, tmp_path):
 
 def test_a_query_full_of_alternations_is_decided_at_once():
     # 结(离)婚证-style groups expand to 2**n variants; a typed query with many must not hang the desk.
-    from sealdesk.core.names import variants
+    from sealdesk.core.engine.names import variants
 
     query = "结(离)" * 30
     assert variants(query) == (query,)

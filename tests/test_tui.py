@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from textual.widgets import DataTable, Input, OptionList
 
-from sealdesk.core.community import demo_community, save_community
-from sealdesk.core.desk import Desk
+from sealdesk.core.register.community import demo_community, save_community
+from sealdesk.core.desk.counter import Desk
 from sealdesk.tui.app import SealdeskApp
 from sealdesk.tui.screens.dialogs import AskText, AssertFacts, Message
 from sealdesk.tui.screens.paper import PaperDone
@@ -309,7 +309,7 @@ async def test_no_community_opens_the_demo_and_says_so(tmp_path, monkeypatch, re
 
 # -- snapshots at 80×24 ------------------------------------------------------------------------
 def _snap_app(tmp_path, jid="national"):
-    from sealdesk.core.plugins import default_registry
+    from sealdesk.core.engine.plugins import default_registry
 
     reg = default_registry()
     home = tmp_path / "snap"
@@ -360,8 +360,8 @@ def test_building_the_command_line_loads_no_plugins_before_the_first_frame():
     subcommand module may import them at the top."""
     import sys as _sys
 
-    code = ("import sys; from sealdesk.core import cli; cli.build_parser(); import sealdesk.tui.app; "
-            "print(sorted(m for m in ('sealdesk.core.plugins', 'pluggy', 'hypothesis') "
+    code = ("import sys; from sealdesk.core.cli import main as cli; cli.build_parser(); import sealdesk.tui.app; "
+            "print(sorted(m for m in ('sealdesk.core.engine.plugins', 'pluggy', 'hypothesis') "
             "if m in sys.modules))")
     out = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out

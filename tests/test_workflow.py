@@ -12,8 +12,8 @@ import stat
 
 import pytest
 
-from sealdesk.core.desk import os_login
-from sealdesk.core.register import Register, record_hash
+from sealdesk.core.desk.counter import os_login
+from sealdesk.core.register.store import Register, record_hash
 
 from conftest import VALID_IDS, Cli
 

@@ -10,8 +10,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
 
-from sealdesk.core.resident import InvalidInput
-from sealdesk.core.workflow import Refused
+from sealdesk.core.register.resident import InvalidInput
+from sealdesk.core.register.workflow import Refused
 
 from .screens.counter import CounterScreen
 from .screens.dialogs import Choose, Message
@@ -96,8 +96,8 @@ class SealdeskApp(App):
 
     # -- papers ---------------------------------------------------------------------------
     def print_paper(self, paper: str, entry: int | None, content: str | None = None) -> None:
-        from sealdesk.core import delivery
-        from sealdesk.core.fonts import FontError
+        from sealdesk.core.papers import delivery
+        from sealdesk.core.papers.fonts import FontError
 
         from .screens.paper import PaperDone
         from .screens.register import refusal_lines
@@ -140,7 +140,7 @@ class SealdeskApp(App):
         import datetime as dt
         from pathlib import Path
 
-        from sealdesk.core.scenario import Scenario, save_scenario
+        from sealdesk.core.training.scenario import Scenario, save_scenario
 
         from .screens.dialogs import AskText
 

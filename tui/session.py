@@ -12,11 +12,11 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from sealdesk.core.community import (ConfigError, config_path, demo_community, load_community, resolve_home,
+from sealdesk.core.register.community import (ConfigError, config_path, demo_community, load_community, resolve_home,
                                      save_community)
-from sealdesk.core.desk import Desk, os_login
-from sealdesk.core.model import Facts, Request
-from sealdesk.core.protocol import decide
+from sealdesk.core.desk.counter import Desk, os_login
+from sealdesk.core.engine.model import Facts, Request
+from sealdesk.core.engine.protocol import decide
 
 
 def demo_root() -> Path:
@@ -47,7 +47,7 @@ class Session:
     def registry(self):
         # Loaded on first use (plugins, TOML: ~70 ms), after the first frame is on the screen.
         if self._registry is None:
-            from sealdesk.core.plugins import default_registry
+            from sealdesk.core.engine.plugins import default_registry
 
             self._registry = default_registry()
         return self._registry
@@ -66,7 +66,7 @@ class Session:
         self.home = Path(home)
         self.community = load_community(self.home)
         if self.socket or self.community.socket:
-            from sealdesk.core.service import RemoteDesk
+            from sealdesk.core.desk.service import RemoteDesk
 
             self.desk = RemoteDesk(self.socket or self.community.socket)
         else:
@@ -113,7 +113,7 @@ class Session:
 
     @property
     def suggester(self):
-        from sealdesk.core.suggest import Suggester
+        from sealdesk.core.engine.suggest import Suggester
 
         if self._suggester is None or self._suggester_on != self.today:
             self._suggester = Suggester(self.view())

@@ -1,7 +1,6 @@
 """Anhui (Lu'an): 皖民基字〔2021〕11号 and 六民办〔2021〕40号. National outcomes; data-only plugin."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.api import hookimpl, load_jurisdiction
 
 
 @hookimpl

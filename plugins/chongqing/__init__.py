@@ -4,8 +4,7 @@ Data-only: retained entries carve out the negative entries they name (catalog.to
 and the core protocol lets a retained entry win over the negative entry it carves out.
 """
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.api import hookimpl, load_jurisdiction
 
 
 @hookimpl

@@ -1,9 +1,6 @@
 """Chongqing–Yubei: unlisted items, four conditions for refusing to stamp, approval–registration–filing."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation
-from sealdesk.core.rules import Rule
+from sealdesk.core.api import Citation, Rule, hookimpl, load_jurisdiction
 
 from . import rules
 

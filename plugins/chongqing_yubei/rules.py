@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sealdesk.core.model import Citation, Outcome
+from sealdesk.core.api import Citation, Outcome
 
 
 def unlisted(ctx, step):

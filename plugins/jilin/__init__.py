@@ -1,7 +1,6 @@
 """Jilin: 吉民发〔2020〕45号. National outcomes; data-only plugin (notice and citations in TOML)."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.api import hookimpl, load_jurisdiction
 
 
 @hookimpl

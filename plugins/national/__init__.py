@@ -1,9 +1,6 @@
 """National baseline: 民发〔2020〕20号 and its 20-item negative list."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation
-from sealdesk.core.rules import Rule
+from sealdesk.core.api import Citation, Rule, hookimpl, load_jurisdiction
 
 from . import rules
 

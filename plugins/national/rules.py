@@ -7,7 +7,7 @@ verbatim and cited.
 
 from __future__ import annotations
 
-from sealdesk.core.model import Citation, Outcome
+from sealdesk.core.api import Citation, Outcome
 
 
 def retained(ctx, step):

@@ -1,10 +1,7 @@
 """Qinghai: 青民发〔2021〕103号 (2021-09-03 – 2026-08-03): five refusal conditions, written commitments,
 the 附件3 retained example (农民身份证明)."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
-from sealdesk.core.model import Citation
-from sealdesk.core.rules import Rule
+from sealdesk.core.api import Citation, Rule, hookimpl, load_jurisdiction
 
 from . import rules
 

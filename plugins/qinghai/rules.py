@@ -3,7 +3,7 @@ and the written-commitment route of 二（六）."""
 
 from __future__ import annotations
 
-from sealdesk.core.model import Citation, Outcome
+from sealdesk.core.api import Citation, Outcome
 
 DOC = "青民发〔2021〕103号"
 

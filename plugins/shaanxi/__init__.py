@@ -1,7 +1,6 @@
 """Shaanxi: the seal rule on liability and registration of transitional issues (data-only plugin)."""
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.api import hookimpl, load_jurisdiction
 
 
 @hookimpl

@@ -19,9 +19,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from sealdesk.core.cells import shorten
-from sealdesk.core.compare import FIELD_LABELS, candidates_label, compare
-from sealdesk.core.model import Facts, Request
+from sealdesk.core.common.cells import shorten
+from sealdesk.core.training.compare import FIELD_LABELS, candidates_label, compare
+from sealdesk.core.engine.model import Facts, Request
 
 from ..widgets.decision import decision_content
 from ..widgets.keybar import KeyBar

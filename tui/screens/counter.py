@@ -26,10 +26,10 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from sealdesk.core.facts import ASSERTIVE, facts_text
-from sealdesk.core.papers import papers_for
-from sealdesk.core.resident import InvalidInput
-from sealdesk.core.workflow import STATUS, Refused
+from sealdesk.core.engine.facts import ASSERTIVE, facts_text
+from sealdesk.core.papers.content import papers_for
+from sealdesk.core.register.resident import InvalidInput
+from sealdesk.core.register.workflow import STATUS, Refused
 
 from ..widgets.decision import decision_content, list_label
 from ..widgets.keybar import KeyBar
@@ -516,7 +516,7 @@ class CounterScreen(Screen):
         self.action_decide()
 
     def _log_demo(self) -> None:
-        from sealdesk.core.scenario import Case
+        from sealdesk.core.training.scenario import Case
 
         scripted = self._case_on_counter()
         done = Case(self._value("query"), self.decision["outcome"], self._value("purpose"),

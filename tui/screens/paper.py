@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from sealdesk.core import delivery
+from sealdesk.core.papers import delivery
 
 
 class PaperDone(ModalScreen[None]):

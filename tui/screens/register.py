@@ -14,10 +14,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from sealdesk.core.papers import papers_for
-from sealdesk.core.register import minutes
-from sealdesk.core.resident import InvalidInput
-from sealdesk.core.workflow import STATUS, Refused
+from sealdesk.core.papers.content import papers_for
+from sealdesk.core.register.store import minutes
+from sealdesk.core.register.resident import InvalidInput
+from sealdesk.core.register.workflow import STATUS, Refused
 
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar

@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from sealdesk.core.cells import shorten
-from sealdesk.core.facts import fact_label
-from sealdesk.core.model import OUTCOME_LABELS, Outcome
-from sealdesk.core.quiz import Quiz
+from sealdesk.core.common.cells import shorten
+from sealdesk.core.engine.facts import fact_label
+from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.training.quiz import Quiz
 
 from ..widgets.decision import decision_content
 from ..widgets.keybar import KeyBar

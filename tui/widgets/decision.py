@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from sealdesk.core.model import REQUIREMENTS, Outcome, citation_label
+from sealdesk.core.engine.model import REQUIREMENTS, Outcome, citation_label
 
 OUTCOME_STYLE = {
     "issue": "bold black on green",

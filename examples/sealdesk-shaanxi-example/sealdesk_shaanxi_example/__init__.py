@@ -4,8 +4,7 @@ Everything it adds restates passages of the seed documents (see README.md): one 
 and one seal rule, both data in the TOML files beside this module.
 """
 
-from sealdesk.core.hookspecs import hookimpl
-from sealdesk.core.jurisdiction import load_jurisdiction
+from sealdesk.core.api import hookimpl, load_jurisdiction
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """The sealdesk conformance suite on this plugin (what `sealdesk plugin check shaanxi-example` runs)."""
 
-from sealdesk.core.conformance import check
+from sealdesk.core.api import check
 
 
 def test_conformance():

@@ -1,0 +1,490 @@
+"""The ``sealdesk`` command line (DOMAIN.md section 11).
+
+Bad input exits 2 with one line on stderr naming what is wrong; a batch reports
+the line number of each bad line and still prints every good line's decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+
+from sealdesk.core.common.inputs import (  # noqa: F401  (re-exported for the cli.* modules)
+    EXIT_BAD_INPUT,
+    BadInput,
+    facts_from_json,
+    parse_date,
+    parse_fact,
+)
+from sealdesk.core.engine.model import Facts, Request
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's default prints the whole usage)
+        raise BadInput(f"参数错误：{message}（{self.prog} --help 查看用法）")
+
+
+def add_request_args(s) -> None:
+    """The request options ``decide`` and ``compare`` share."""
+    s.add_argument("--purpose", help="用途")
+    s.add_argument("--requester", help="索要单位")
+    s.add_argument("--on", help="决定日期 YYYY-MM-DD（默认今天）")
+    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+
+
+def request_from_args(name: str, args, known_facts) -> tuple[Request, dt.date]:
+    """The request for ``name`` with :func:`add_request_args`' options, and its date."""
+    on = parse_date(args.on) if args.on else dt.date.today()
+    facts = dict(parse_fact(f, known_facts) for f in args.fact or [])
+    return Request(name, args.purpose or "", args.requester or "", Facts(facts)), on
+
+
+def _registry():
+    from sealdesk.core.engine.plugins import default_registry
+
+    reg = default_registry()
+    for err in reg.errors:
+        print(f"sealdesk: 警告：插件加载失败：{err}", file=sys.stderr)
+    return reg
+
+
+def _view(reg, jid: str | None, on: dt.date):
+    from sealdesk.core.engine.plugins import BrokenJurisdiction, UnknownJurisdiction
+
+    if not jid:
+        raise BadInput("缺少 --jurisdiction（可选：" + ", ".join(reg.ids()) + "）")
+    try:
+        return reg.view(jid, on)
+    except UnknownJurisdiction:
+        raise BadInput(f"未知辖区：{jid!r}（可选：{', '.join(reg.ids())}）") from None
+    except BrokenJurisdiction as exc:
+        raise BadInput(f"辖区 {jid} 无法使用：{exc}") from None
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_jurisdictions(args) -> int:
+    reg = _registry()
+    rows = []
+    # Tree order: each jurisdiction under its parent.
+    for jid in sorted(reg.ids(), key=lambda j: reg.chain_ids(j)):
+        j = reg.jurisdictions[jid]
+        rows.append({
+            "id": jid, "name": j.name, "parent": j.parent, "level": j.level, "plugin": j.plugin,
+            "documents": [
+                {"number": d.number, "title": d.title,
+                 "effective_from": d.effective_from.isoformat() if d.effective_from else None,
+                 "effective_until": d.effective_until.isoformat() if d.effective_until else None}
+                for d in j.documents
+            ],
+        })
+    broken = [{"id": jid, "errors": [str(e) for e in errs]} for jid, errs in sorted(reg.broken.items())]
+    if args.json:
+        print(_dump({"jurisdictions": rows, "broken": broken}))
+        return 0
+    for r in rows:
+        depth = reg.depth(r["id"])
+        docs = "；".join(
+            d["number"] + (f"（有效期至{d['effective_until']}）" if d["effective_until"] else "") for d in r["documents"]
+        )
+        print(f"{'  ' * depth}{r['id']:<18} {r['name']}  {docs}")
+    for b in broken:
+        print(f"{b['id']:<18} 不可用：{b['errors'][0]}")
+    return 0
+
+
+def words_by_item(view) -> dict[str, list[str]]:
+    """Residents' words in force, per item id (an ambiguous word is listed under each of its items)."""
+    out: dict[str, list[str]] = {}
+    for _key, word, items in view.index.words():
+        for it in items:
+            if word.name not in out.setdefault(it.id, []):
+                out[it.id].append(word.name)
+    return out
+
+
+def _item_json(it, words=()) -> dict:
+    out = {
+        "id": it.id, "list": it.list, "number": it.number, "name": it.name,
+        "aliases": list(it.aliases), "legacy_names": list(it.legacy_names), "words": list(words),
+        "route": it.route,
+        "exceptions": [{"text": e.text, "purposes": list(e.purposes), "facts": list(e.facts)} for e in it.exceptions],
+        "citations": [c.to_json() for c in it.citations],
+        "plugin": it.plugin,
+    }
+    for key in ("source_name", "remark", "label", "requesting_unit", "purpose", "method", "matters", "overrides"):
+        value = getattr(it, key)
+        if value:
+            out[key] = value
+    if it.basis:
+        out["basis"] = list(it.basis)
+    for key in ("restriction", "use"):
+        cond = getattr(it, key)
+        if cond:
+            out[key] = {"text": cond.text, "purposes": list(cond.purposes), "facts": list(cond.facts)}
+            if cond.requesters:
+                out[key]["requesters"] = list(cond.requesters)
+    if it.carves_out:
+        out["carves_out"] = [c.item for c in it.carves_out]
+    return out
+
+
+def items_document(view) -> dict:
+    """The catalog in force as plain data (JSON and TOML exports share it)."""
+    words = words_by_item(view)
+    return {
+        "jurisdiction": view.jurisdiction,
+        "name": view.name,
+        "date": view.date,
+        "documents": [d.number for d in view.documents.values()],
+        "negative": [_item_json(it, words.get(it.id, ())) for it in view.items if it.list == "negative"],
+        "retained": [_item_json(it, words.get(it.id, ())) for it in view.items if it.list == "retained"],
+    }
+
+
+def cmd_items(args) -> int:
+    reg = _registry()
+    on = parse_date(args.on) if args.on else dt.date.today()
+    view = _view(reg, args.jurisdiction, on)
+    doc = items_document(view)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        doc["date"] = doc["date"].isoformat()
+        print(_dump(doc))
+    elif fmt == "toml":
+        import tomli_w
+
+        sys.stdout.write(tomli_w.dumps(doc))
+    else:
+        for w in view.warnings:
+            print(f"注意：{w}")
+        for lst, title in (("negative", "负面清单（不应由基层群众性自治组织出具）"), ("retained", "保留清单（依法出具）")):
+            rows = doc[lst]
+            if not rows:
+                continue
+            print(f"{view.name} {title}，共{len(rows)}项")
+            for r in rows:
+                extra = r["aliases"] + r["legacy_names"]
+                print(f"  {r['number']:>2}. {r['name']}" + (f"（又称：{'、'.join(extra)}）" if extra else ""))
+                said = [w for w in r["words"] if w not in extra]
+                if said:
+                    print(f"      居民常说：{'、'.join(said)}")
+    return 0
+
+
+def _print_decision(d) -> None:
+    from sealdesk.core.engine.model import REQUIREMENTS
+
+    print(f"【{d.outcome.label}】{d.query}")
+    if d.item:
+        print(f"事项：{d.item.list_label}第{d.item.number}项 {d.item.name}")
+    elif d.candidates:
+        print("候选事项：" + "；".join(f"{c.list_label}第{c.number}项 {c.name}" for c in d.candidates))
+        print("请问明居民所要的是哪一项，按该项名称重新决定；核对后确认都不是的，加 --fact not_listed")
+    elif d.outcome.value == "ask" and not d.questions:
+        print("事项：名称不明，请输入证明的具体名称")
+    else:
+        print("事项：未列入清单")
+    if d.route:
+        print(f"办事途径：{d.route}")
+    if d.requirements:
+        print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d.requirements))
+    if d.questions:
+        from sealdesk.core.engine.facts import fact_label
+        from sealdesk.core.engine.plugins import default_registry
+
+        specs = default_registry().facts
+        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
+                                     for q in d.questions))
+    for n in d.notices:
+        print(f"告知：{n}")
+    print("依据：" + "；".join(c.text() for c in d.citations))
+    for w in d.warnings:
+        print(f"注意：{w}")
+    for line in d.explanation:
+        print(f"  · {line}")
+
+
+def cmd_decide(args) -> int:
+    from sealdesk.core.engine.protocol import decide
+
+    reg = _registry()
+    if args.batch:
+        if args.name:
+            raise BadInput("--batch 与证明名称不能同时使用")
+        return _batch(reg, args)
+    if not args.name:
+        raise BadInput("缺少证明名称，例如：sealdesk decide 无犯罪记录证明 --jurisdiction national")
+    request, on = request_from_args(args.name, args, reg.facts)
+    view = _view(reg, args.jurisdiction, on)
+    d = decide(view, request)
+    if args.json:
+        print(d.to_json_text())
+    else:
+        _print_decision(d)
+    return 0
+
+
+_BATCH_KEYS = {"query", "purpose", "requester", "on", "facts", "jurisdiction"}
+
+
+class _BatchWorker:
+    """Decides a chunk of batch lines; runs in the parent or in a forked worker process."""
+
+    def __init__(self, reg, jurisdiction: str, default_on: dt.date):
+        self.reg = reg
+        self.jurisdiction = jurisdiction
+        self.default_on = default_on
+        self.dates: dict[str, dt.date] = {}
+        self.views: dict[tuple, object] = {}
+
+    def one(self, line: str) -> str:
+        from sealdesk.core.engine.protocol import decide
+
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise BadInput(f"不是有效的 JSON（{exc.msg}）") from None
+        if not isinstance(obj, dict):
+            raise BadInput("每行应为一个 JSON 对象")
+        unknown = obj.keys() - _BATCH_KEYS
+        if unknown:
+            raise BadInput(f"未知字段 {sorted(unknown)[0]!r}")
+        query = obj.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise BadInput("缺少 query（证明名称）")
+        purpose = obj.get("purpose") or ""
+        requester = obj.get("requester") or ""
+        if not isinstance(purpose, str) or not isinstance(requester, str):
+            raise BadInput("purpose 和 requester 应为字符串")
+        on_text = obj.get("on")
+        if on_text is None:
+            on = self.default_on
+        else:
+            on = self.dates.get(on_text) if isinstance(on_text, str) else None
+            if on is None:
+                on = self.dates[on_text] = parse_date(on_text)
+        facts = obj.get("facts")
+        if facts:
+            facts = facts_from_json(facts, self.reg.facts)
+        jid = obj.get("jurisdiction") or self.jurisdiction
+        view = self.views.get((jid, on))
+        if view is None:
+            view = self.views[(jid, on)] = _view(self.reg, jid, on)
+        return decide(view, Request(query, purpose, requester, Facts(facts))).to_json_text()
+
+    def chunk(self, numbered: list[tuple[int, str]]) -> tuple[str, list[str]]:
+        out, errors = [], []
+        for n, line in numbered:
+            try:
+                out.append(self.one(line))
+            except BadInput as exc:
+                errors.append(f"sealdesk: 第{n}行：{exc}")
+                out.append(_dump({"line": n, "error": str(exc)}))
+        # Encoded here, in the worker: the parent only copies bytes to stdout.
+        return (("\n".join(out) + "\n").encode("utf-8") if out else b""), errors
+
+
+_WORKER: _BatchWorker | None = None
+
+
+def _work(numbered):
+    return _WORKER.chunk(numbered)
+
+
+def _chunks(stream, size: int = 2000):
+    chunk = []
+    for n, line in enumerate(stream, 1):
+        if line.strip():
+            chunk.append((n, line))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _batch(reg, args) -> int:
+    global _WORKER
+    default_on = parse_date(args.on) if args.on else dt.date.today()
+    _view(reg, args.jurisdiction, default_on)  # fail fast on an unknown jurisdiction
+    try:
+        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"无法读取批量文件 {args.batch}：{exc.strerror}") from None
+    _WORKER = _BatchWorker(reg, args.jurisdiction, default_on)
+    jobs = args.jobs or min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    bad = 0
+    with stream:
+        if jobs > 1 and sys.platform.startswith("linux"):
+            # Decisions are independent: fork workers that inherit the loaded registry; imap keeps line order.
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                results = pool.imap(_work, _chunks(stream), chunksize=1)
+                for text, errors in results:
+                    bad += _emit(text, errors)
+        else:
+            for chunk in _chunks(stream):
+                bad += _emit(*_WORKER.chunk(chunk))
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def _emit(data: bytes, errors: list[str]) -> int:
+    for e in errors:
+        print(e, file=sys.stderr)
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (tests capturing stdout)
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        sys.stdout.flush()
+        out.write(data)
+    return len(errors)
+
+
+# -- entry point ---------------------------------------------------------------------
+# The command groups outside this module: command -> the cli module that adds its parser and runs it.
+# Only the group of the command being run is imported (tests/test_architecture.py checks the table).
+GROUPS = {
+    **dict.fromkeys(("init", "request", "approve", "stamp", "file", "void", "register", "audit", "info", "serve"),
+                    "register"),
+    **dict.fromkeys(("paper", "report", "fonts"), "papers"),
+    "plugin": "plugin",
+    **dict.fromkeys(("scenarios", "demo", "train"), "scenario"),
+    "compare": "compare",
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option or an option's value)."""
+    takes_value = {"--home", "--socket", "--as"}
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in takes_value:
+            skip = True
+        elif not a.startswith("-"):
+            return a
+    return None
+
+
+def build_parser(command: str | None = "") -> argparse.ArgumentParser:
+    """The parser; with ``command`` (a subcommand of main or of one group), only that group is imported.
+    ``""`` (the default) or an unknown command imports every group, for the full help."""
+    p = _Parser(prog="sealdesk", description="社区证明事项办理：决定、说明、出具与用印登记")
+    p.add_argument("--home", help="配置和登记簿所在目录（默认 $SEALDESK_HOME 或用户数据目录）")
+    p.add_argument("--socket", help="登记簿服务的套接字（默认 $SEALDESK_SOCKET 或社区配置）")
+    p.add_argument("--as", dest="as_login", metavar="LOGIN", help="以他人身份操作（仅演示社区）")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("jurisdictions", help="列出已安装的辖区")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_jurisdictions)
+
+    s = sub.add_parser("items", help="列出辖区的负面清单和保留清单")
+    s.add_argument("--jurisdiction", "-j")
+    s.add_argument("--on", help="日期 YYYY-MM-DD（默认今天）")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--format", choices=("text", "json", "toml"), default="text")
+    s.set_defaults(func=cmd_items)
+
+    s = sub.add_parser("decide", help="按辖区规则决定一个证明申请")
+    s.add_argument("name", nargs="?", help="居民所要的证明名称")
+    s.add_argument("--jurisdiction", "-j")
+    add_request_args(s)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--batch", metavar="FILE.jsonl", help="每行一个申请（- 为标准输入）")
+    s.add_argument("--jobs", type=int, default=0, help="批量时的并行进程数（默认按可用 CPU，最多 4）")
+    s.set_defaults(func=cmd_decide)
+
+    s = sub.add_parser("tui", help="受理界面（不带参数运行 sealdesk 时默认打开）")
+    s.add_argument("--home", default=argparse.SUPPRESS, help="配置和登记簿所在目录（未配置社区时使用演示社区）")
+    s.add_argument("--socket", default=argparse.SUPPRESS, help="登记簿服务的套接字")
+    s.add_argument("--as", dest="as_login", default=argparse.SUPPRESS, metavar="LOGIN", help="以他人身份操作（仅演示社区）")
+    s.set_defaults(func=cmd_tui)
+
+    import importlib
+
+    if command in sub.choices:
+        groups = ()
+    elif command in GROUPS:
+        groups = (GROUPS[command],)
+    else:
+        groups = tuple(dict.fromkeys(GROUPS.values()))
+    for group in groups:
+        importlib.import_module(f"sealdesk.core.cli.{group}").add_parsers(sub)
+    return p
+
+
+def cmd_tui(args) -> int:
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise BadInput("受理界面需要终端（请在 SSH 会话或终端中运行；脚本请使用子命令，见 sealdesk --help）")
+    from sealdesk.tui.app import run
+
+    return run(getattr(args, "home", None), getattr(args, "as_login", None), getattr(args, "socket", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:
+        argv = ["tui"]  # the clerk's screen is the default job
+    parser = build_parser(_command_of(argv))
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            if args.command == "register":
+                raise BadInput("register 需要子命令：list、show、export、verify")
+            if args.command == "paper":
+                raise BadInput("paper 需要子命令：certificate、refusal、commitment、consultation、verify")
+            if args.command == "report":
+                raise BadInput("report 需要子命令：inventory、retained、notice")
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except BadInput as exc:
+        print(f"sealdesk: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `sealdesk compare … | head`: the reader has gone, not an error
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush is quiet
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:
+        from sealdesk.core.cli.register import EXIT_REFUSED
+        from sealdesk.core.register.community import ConfigError
+        from sealdesk.core.papers.fonts import FontError
+        from sealdesk.core.papers.content import TemplateError
+        from sealdesk.core.register.store import RegisterError
+        from sealdesk.core.register.resident import InvalidInput
+        from sealdesk.core.desk.service import ServiceError
+        from sealdesk.core.register.workflow import Refused
+
+        if isinstance(exc, Refused):
+            print(f"sealdesk: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        if isinstance(exc, (InvalidInput, ConfigError, RegisterError, ServiceError, FontError, TemplateError)):
+            print(f"sealdesk: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+
+
+if __name__ == "__main__":
+    # ``python -m sealdesk.core.cli.main``: run the imported module, not this __main__ copy, so that
+    # BadInput raised by the cli_* modules (which import sealdesk.core.cli.main) is the class caught.
+    from sealdesk.core.cli.main import main as _main
+
+    sys.exit(_main())

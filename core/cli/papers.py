@@ -1,0 +1,172 @@
+"""Commands for papers: ``paper certificate|refusal|commitment|consultation ENTRY -o FILE``,
+``paper verify FILE`` and ``report inventory|retained|notice -o FILE``.
+
+Every paper written is recorded in the register with its SHA-256 (printing the same paper
+again gives the same bytes and adds no record). Files are written 0600: papers name residents.
+Exit codes as for the register: 0 done, 1 ``paper verify`` found no such paper,
+2 bad input, 3 refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import tempfile
+
+from sealdesk.core.cli.register import EXIT_PROBLEM, _as, _print_json, add_common, open_desk
+from sealdesk.core.papers.content import MATTER_PAPERS, PAPERS, REPORTS
+from sealdesk.core.register.resident import InvalidInput
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` (``-``: standard output) atomically, mode 0600."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise InvalidInput(f"输出目录 {folder} 不存在")
+    if os.path.isdir(target):
+        raise InvalidInput(f"{path} 是目录，请给出文件名，例如 {os.path.join(path, '证明.pdf')}")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sealdesk-", suffix=".pdf")  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _written(args, out: dict) -> int:
+    write_private(args.output, base64.b64decode(out.pop("pdf")))
+    if args.json:
+        _print_json({**out, "file": os.path.abspath(args.output) if args.output != "-" else None})
+    elif args.output != "-":
+        note = "已登记" if out["new"] else "与已登记的文书相同，未重复登记"
+        target = f"登记号 {out['entry']} 的" if out["entry"] else ""
+        print(f"已生成{target}{out['label']}：{args.output}（{out['bytes'] // 1024 + 1} KB，SHA-256 {out['sha256'][:16]}…，"
+              f"{note}：第 {out['record']} 条记录）")
+    return 0
+
+
+def cmd_paper(args) -> int:
+    desk = open_desk(args)
+    out = desk.paper(args.paper, args.entry, content=args.content, as_login=_as(args))
+    return _written(args, out)
+
+
+def cmd_report(args) -> int:
+    from sealdesk.core.cli.main import parse_date
+
+    start = parse_date(args.date_from) if getattr(args, "date_from", None) else None
+    end = parse_date(args.date_to) if getattr(args, "date_to", None) else None
+    out = open_desk(args).report(args.report, start, end, as_login=_as(args))
+    return _written(args, out)
+
+
+def cmd_paper_verify(args) -> int:
+    try:
+        with open(args.file, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+    except OSError as exc:
+        raise InvalidInput(f"无法读取 {args.file}：{exc.strerror}") from None
+    r = open_desk(args).find_paper(digest, as_login=_as(args))
+    if args.json:
+        print(json.dumps(r, ensure_ascii=False))
+    elif not r["found"]:
+        print(f"未通过：{args.file} 不是本登记簿登记过的文书，或内容已被改动（SHA-256 {digest}）")
+    else:
+        what = f"{r['label']}"
+        if r.get("entry"):
+            what += f"（登记号 {r['entry']}，{r.get('query', '')}，居民 {r.get('resident_name', '')}"
+            what += f"，{r['serial_text']}）" if r.get("serial_text") else "）"
+        print(f"通过：{args.file} 是第 {r['record']} 条记录登记的{what}，{r['at'][:16].replace('T', ' ')} "
+              f"由 {r['printed_by']} 打印，未被改动")
+        if r.get("voided_by"):
+            print(f"注意：该事项已作废（第 {r['voided_by']} 条记录：{r.get('void_reason') or ''}），此文书不再有效")
+    return 0 if r["found"] else EXIT_PROBLEM
+
+
+def cmd_fonts(args) -> int:
+    import time
+
+    from sealdesk.core.papers import fonts, glyphs
+    from sealdesk.core.register.community import load_community
+    from sealdesk.core.cli.register import _home
+
+    official = None
+    try:
+        official = load_community(_home(args)).paper_font or None
+    except Exception:  # no community yet: the chain without an official font
+        pass
+    chain = fonts.chain(official)
+    if args.warm:
+        t = time.perf_counter()
+        n = glyphs.warm(official)
+        print(f"字形缓存已就绪：{n} 个字符，用时 {time.perf_counter() - t:.1f} 秒（{glyphs.store().path}）")
+        from sealdesk.core.engine.plugins import default_registry
+        from sealdesk.core.engine.suggest import warm_pinyin
+
+        print(f"拼音缓存已就绪：{warm_pinyin(default_registry())} 个名称")
+        return 0
+    if args.check is not None:
+        lost = fonts.missing(args.check, chain)
+        if lost:
+            print(f"以下字符没有字体可以显示：{fonts.describe(lost)}")
+            return EXIT_PROBLEM
+        print("全部字符都可以打印")
+        return 0
+    for f in [*chain, fonts.BOLD]:
+        state = "已安装" if f.present else f"未安装（{f.package}）"
+        print(f"{f.name:16} {state:8} {f.path}" + (f"#{f.index}" if f.index else ""))
+    print(f"字形缓存：{glyphs.store().path}")
+    return 0
+
+
+def _output_arg(s) -> None:
+    s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）")
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("fonts", help="文书字体：字体链、检查字符能否打印、预先转换常用字形")
+    add_common(s, json_flag=False, as_flag=False, socket_flag=False)
+    s.add_argument("--check", metavar="TEXT", help="检查这些字符能否打印（例如居民姓名）")
+    s.add_argument("--warm", action="store_true", help="预先转换模板、清单和 GB 2312 汉字的字形，并缓存清单名称的拼音（安装时运行）")
+    s.set_defaults(func=cmd_fonts)
+
+    p = sub.add_parser("paper", help="打印文书（证明、不予出具告知单、告知承诺书、议事协商记录）或校验文书")
+    psub = p.add_subparsers(dest="paper", parser_class=type(p))
+    for name in MATTER_PAPERS:
+        s = psub.add_parser(name, help=f"打印{PAPERS[name]}（PDF）并登记其 SHA-256")
+        add_common(s)
+        s.add_argument("entry", type=int, help="登记号")
+        _output_arg(s)
+        if name == "certificate":
+            s.add_argument("--content", help="证明事项：“兹证明……”的内容（第一次打印时必填）")
+        s.set_defaults(func=cmd_paper, content=None)
+    s = psub.add_parser("verify", help="校验一份 PDF 是否为本登记簿登记的文书且未被改动")
+    add_common(s)
+    s.add_argument("file", help="PDF 文件")
+    s.set_defaults(func=cmd_paper_verify)
+
+    r = sub.add_parser("report", help="报表：inventory 统计表、retained 拟保留清单、notice 清单公示（PDF）")
+    rsub = r.add_subparsers(dest="report", parser_class=type(r))
+    for name in REPORTS:
+        s = rsub.add_parser(name, help=f"生成{PAPERS[name]}（PDF）")
+        add_common(s)
+        if name == "inventory":
+            s.add_argument("--from", dest="date_from", help="统计开始日期 YYYY-MM-DD（默认今年 1 月 1 日）")
+            s.add_argument("--to", dest="date_to", help="统计结束日期 YYYY-MM-DD（默认今天）")
+        _output_arg(s)
+        s.set_defaults(func=cmd_report)

@@ -1,0 +1,476 @@
+"""Commands of the seal register: init, info, request, approve, stamp, file, void,
+register list|show|export|verify, audit and serve.
+
+They call a :class:`~sealdesk.core.desk.counter.Desk` (the register file) or, when a
+register service is configured (``--socket``, ``$SEALDESK_SOCKET`` or
+``[service] socket`` in community.toml), a
+:class:`~sealdesk.core.desk.service.RemoteDesk` with the same calls.
+
+Exit codes: 0 done; 1 ``register verify`` or ``audit`` found a problem;
+2 bad input, configuration or register file; 3 refused by a workflow rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sys
+
+from sealdesk.core.register.community import (ROLES, ConfigError, config_path, demo_community, load_community, parse_person_arg,
+                        resolve_home, save_community, Community)
+from sealdesk.core.register.store import minutes as _local
+from sealdesk.core.register.resident import InvalidInput, clean_text
+from sealdesk.core.register.workflow import STATUS
+
+EXIT_PROBLEM = 1
+EXIT_REFUSED = 3
+
+
+def add_common(p: argparse.ArgumentParser, json_flag: bool = True, as_flag: bool = True,
+               socket_flag: bool = True) -> None:
+    # SUPPRESS: the flag may be given before or after the subcommand without one overwriting the other.
+    p.add_argument("--home", default=argparse.SUPPRESS, help="配置和登记簿所在目录（默认 $SEALDESK_HOME 或用户数据目录）")
+    if socket_flag:
+        p.add_argument("--socket", default=argparse.SUPPRESS, help="登记簿服务的套接字（默认 $SEALDESK_SOCKET 或配置）")
+    if as_flag:
+        p.add_argument("--as", dest="as_login", default=argparse.SUPPRESS, metavar="LOGIN",
+                       help="以他人身份操作（仅演示社区，用于培训和测试）")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="输出 JSON")
+
+
+def _home(args):
+    return resolve_home(getattr(args, "home", None))
+
+
+def open_desk(args):
+    """The register the command works on: the service if one is configured, else the file."""
+    home = _home(args)
+    socket_path = getattr(args, "socket", None) or os.environ.get("SEALDESK_SOCKET")
+    community = None
+    if not socket_path:
+        community = load_community(home)
+        socket_path = community.socket or None
+    if socket_path:
+        from sealdesk.core.desk.service import RemoteDesk
+
+        return RemoteDesk(socket_path)
+    from sealdesk.core.desk.counter import Desk
+
+    return Desk(home, community=community)
+
+
+def _as(args):
+    return getattr(args, "as_login", None)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+# -- init / info -----------------------------------------------------------------------------
+def cmd_init(args) -> int:
+    from sealdesk.core.cli.main import _registry
+
+    home = _home(args)
+    reg = _registry()
+    jid = args.jurisdiction or ("national" if args.demo else None)
+    if not jid:
+        raise InvalidInput("缺少 --jurisdiction（可选：" + ", ".join(reg.ids()) + "）")
+    if jid not in reg.ids():
+        raise InvalidInput(f"未知辖区：{jid!r}（可选：{', '.join(reg.ids())}）")
+    if args.demo:
+        if args.person or args.community:
+            raise InvalidInput("--demo 自带演示人员和社区名称，不能同时使用 --person 或 --community")
+        community = demo_community(home, jid, reg.jurisdictions[jid].name)
+    else:
+        if not args.community:
+            raise InvalidInput("缺少 --community（社区或村民委员会名称）")
+        if not args.person:
+            raise InvalidInput("缺少 --person 登录名:姓名:角色（可重复；角色：" + ", ".join(ROLES) + "）")
+        people = tuple(parse_person_arg(p) for p in args.person)
+        logins = [p.login for p in people]
+        if len(set(logins)) != len(logins):
+            raise InvalidInput("--person 中有重复的登录名")
+        community = Community(
+            name=clean_text(args.community, "社区名称", 60, required=True),
+            township=clean_text(args.township, "乡镇（街道）名称", 60),
+            county=clean_text(args.county, "县（市、区）名称", 60),
+            jurisdiction=jid, people=people, home=home,
+            socket=args.service_socket or "", register_group=args.group or "",
+            register_mode=0o660 if args.group else 0o600,
+        )
+    path = config_path(home)
+    if path.exists() and args.force:
+        backup = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d%H%M%S}.bak")
+        os.replace(path, backup)
+        print(f"原配置已备份为 {backup}", file=sys.stderr)
+    save_community(community)
+    missing = [ROLES[r] for r in ("clerk", "director", "keeper") if not any(p.has(r) for p in community.people)]
+    if args.json:
+        _print_json({"config": str(path), "register": str(community.register_path), "demo": community.demo,
+                     "jurisdiction": jid, "people": [p.login for p in community.people]})
+    else:
+        print(f"已建立社区配置：{path}")
+        print(f"社区：{community.name}（{reg.jurisdictions[jid].name}，辖区 {jid}）" + ("【演示社区】" if community.demo else ""))
+        for p in community.people:
+            print(f"  {p.login:<10} {p.name}  {p.role_labels}")
+        print(f"登记簿：{community.register_path}（首次使用时建立，权限 {community.register_mode:04o}）")
+    if missing:
+        print("注意：尚无" + "、".join(missing) + "，用印流程无法完成", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    home = _home(args)
+    try:
+        desk = open_desk(args)
+    except ConfigError as exc:
+        info = {"configured": False, "home": str(home), "config": str(config_path(home)), "message": str(exc)}
+        if args.json:
+            _print_json(info)
+        else:
+            print(exc)
+        return 0
+    info = {"configured": True, **desk.info()}
+    if args.json:
+        _print_json(info)
+        return 0
+    c = info["community"]
+    print(f"sealdesk {info['version']}")
+    print(f"社区：{c['name']}（{c['township']} {c['county']}）" + ("【演示社区】" if c["demo"] else ""))
+    print(f"辖区：{info['jurisdiction_name']}（{info['jurisdiction']}）  用印流程：" +
+          " → ".join({"approve": "审批", "stamp": "用印登记", "file": "备案"}.get(s, s) for s in info["workflow"] or []))
+    print(f"配置：{info['config']}")
+    print(f"登记簿：{info['register']}" + ("" if info["register_exists"] else "（尚未建立）"))
+    if info["service"]:
+        print(f"登记簿服务：{info['service']}")
+    you = info.get("you")
+    print(f"当前用户：{you['name']}（{you['login']}）" if you else "当前用户：不在本社区人员名单中")
+    return 0
+
+
+# -- the workflow ------------------------------------------------------------------------------
+def _print_decision_json(d: dict) -> None:
+    from sealdesk.core.engine.model import REQUIREMENTS, Outcome
+
+    item = d.get("item")
+    print(f"【{Outcome(d['outcome']).label}】{d['query']}")
+    if item:
+        lst = "负面清单" if item["list"] == "negative" else "保留清单"
+        print(f"事项：{lst}第{item['number']}项 {item['name']}")
+    elif d.get("candidates"):
+        print("候选事项：" + "；".join(f"{'负面清单' if c['list'] == 'negative' else '保留清单'}第{c['number']}项 "
+                                      f"{c['name']}" for c in d["candidates"]))
+    elif d["outcome"] == "ask" and not d.get("questions"):
+        print("事项：名称不明，请输入证明的具体名称")
+    else:
+        print("事项：未列入清单")
+    if d.get("route"):
+        print(f"办事途径：{d['route']}")
+    if d.get("requirements"):
+        print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d["requirements"]))
+    if d.get("questions"):
+        from sealdesk.core.cli.main import _registry
+        from sealdesk.core.engine.facts import fact_label
+
+        specs = _registry().facts
+        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
+                                     for q in d["questions"]))
+    from sealdesk.core.engine.model import citation_label
+
+    print("依据：" + "；".join(citation_label(c) for c in d["citations"]))
+    for w in d.get("warnings", []):
+        print(f"注意：{w}")
+
+
+def cmd_request(args) -> int:
+    from sealdesk.core.cli.main import _registry, parse_date, parse_fact
+
+    desk = open_desk(args)
+    known = _registry().facts
+    facts = dict(parse_fact(f, known) for f in args.fact or [])
+    on = parse_date(args.on) if args.on else None
+    out = desk.request(args.name, purpose=args.purpose or "", requester=args.requester or "", facts=facts,
+                       resident_name=args.resident_name, resident_id=args.resident_id, on=on, as_login=_as(args))
+    if args.json:
+        _print_json({**out["decision"], "entry": out["entry"]})
+    else:
+        _print_decision_json(out["decision"])
+        if out["entry"] is None:
+            if d := out["decision"]:
+                what = ("先问明所要的是哪一项（按该项名称），或核对后加 --fact not_listed" if d.get("candidates") else
+                        "先回答待确认的问题（--purpose、--fact）" if d.get("questions") else "先输入证明的具体名称")
+                print(f"未登记：请{what}，再重新申请")
+        else:
+            print(f"已登记：登记号 {out['entry']}（{STATUS[out['status']]}）")
+    return 0
+
+
+def _done(args, rec: dict, line: str) -> int:
+    if args.json:
+        _print_json(rec)
+    else:
+        print(line)
+    return 0
+
+
+def cmd_approve(args) -> int:
+    rec = open_desk(args).approve(args.entry, as_login=_as(args))
+    return _done(args, rec, f"已审批：登记号 {args.entry}（审批人 {rec['name']}，记录 {rec['entry']}）")
+
+
+def cmd_stamp(args) -> int:
+    rec = open_desk(args).stamp(args.entry, as_login=_as(args))
+    return _done(args, rec, f"已用印登记：登记号 {args.entry}，{rec['serial_text']}，有效期至 {rec['valid_until']}"
+                            f"（保管人 {rec['name']}）")
+
+
+def cmd_file(args) -> int:
+    rec = open_desk(args).file(args.entry, as_login=_as(args))
+    return _done(args, rec, f"已备案：登记号 {args.entry}（{rec['name']}）")
+
+
+def cmd_void(args) -> int:
+    rec = open_desk(args).void(args.entry, args.reason, as_login=_as(args))
+    return _done(args, rec, f"已作废：登记号 {args.entry}，作废记录 {rec['entry']}（原因：{rec['reason']}）")
+
+
+# -- reading ---------------------------------------------------------------------------------
+def _width(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, w: int) -> str:
+    """Left-aligned in w terminal columns (CJK counts two), cut to fit, always one space after."""
+    s = str(s or "")
+    while _width(s) > w - 1:
+        s = s[:-1]
+    return s + " " * (w - _width(s))
+
+
+def cmd_list(args) -> int:
+    desk = open_desk(args)
+    rows = desk.list(status=args.status, limit=args.limit, search=args.search or "")
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("登记簿中没有符合条件的事项")
+        return 0
+    print(_pad("登记号", 7) + _pad("日期", 11) + _pad("事项", 20) + _pad("决定", 10) + _pad("状态", 16)
+          + _pad("编号", 8) + "居民")
+    for r in rows:
+        serial = f"第{r['serial']}号" if r["serial"] else ""
+        print(_pad(str(r["entry"]), 7) + _pad(r["at"][:10], 11) + _pad(r["item_name"] or r["query"], 20)
+              + _pad(r["outcome_label"], 10) + _pad(r["status_label"], 16) + _pad(serial, 8) + r["resident_name"])
+    return 0
+
+
+def cmd_show(args) -> int:
+    s = open_desk(args).show(args.entry)
+    if args.json:
+        _print_json(s)
+        return 0
+    print(f"登记号 {s['entry']}  {_local(s['at'])}  {s['status_label']}")
+    print(f"申请：{s['query']}" + (f"（用途：{s['purpose']}）" if s["purpose"] else "")
+          + (f"  索要单位：{s['requester']}" if s["requester"] else ""))
+    print(f"居民：{s['resident_name']}  身份证号：{s['resident_id']}")
+    print(f"决定：{s['outcome_label']}" + (f"  事项：{s['item_name']}" if s["item_name"] else "（未列入清单）"))
+    if s["route"]:
+        print(f"办事途径：{s['route']}")
+    if s["serial"]:
+        print(f"编号：{s['year']}年证明第{s['serial']}号  有效期至 {s['valid_until']}")
+    print("依据：" + "；".join(s["citations"]))
+    print("记录：")
+    print(f"  {s['entry']:>6}  {_local(s['at'])}  登记  {s['clerk_name']}（{s['clerk']}）")
+    for r in s["records"]:
+        extra = f"  {r['serial_text']}" if r.get("serial_text") else (f"  原因：{r['reason']}" if r.get("reason") else "")
+        print(f"  {r['entry']:>6}  {_local(r['at'])}  {r['kind_label']}  {r['name']}（{r['actor']}）{extra}")
+    print(f"哈希：{s['hash']}")
+    return 0
+
+
+EXPORT_FIELDS = ("entry", "at", "status", "jurisdiction", "query", "item_id", "item_name", "list", "number",
+                 "outcome", "purpose", "requester", "resident_name", "resident_id", "clerk", "approver",
+                 "approved_at", "keeper", "stamped_at", "year", "serial", "valid_until", "filed_at", "voided_by",
+                 "void_reason", "citations", "hash")
+
+
+def cmd_export(args) -> int:
+    desk = open_desk(args)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        if args.output:
+            os.chmod(args.output, 0o600)  # names of residents: personal data
+        if args.format == "json":
+            # A JSON array, one record per line: json.load reads it, and so does a line-oriented reader.
+            out.write("[")
+            sep = "\n"
+            for rec in desk.export():
+                out.write(sep + json.dumps({k: rec[k] for k in EXPORT_FIELDS}, ensure_ascii=False))
+                sep = ",\n"
+            out.write("\n]\n")
+        else:
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(EXPORT_FIELDS)
+            for rec in desk.export():
+                w.writerow(["；".join(rec[k]) if k == "citations" else ("" if rec[k] is None else rec[k])
+                            for k in EXPORT_FIELDS])
+                if buf.tell() > 1 << 16:
+                    out.write(buf.getvalue())
+                    buf.seek(0)
+                    buf.truncate()
+            out.write(buf.getvalue())
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_verify(args) -> int:
+    r = open_desk(args).verify()
+    if args.json:
+        _print_json(r)
+    elif r["ok"]:
+        print(f"登记簿完整：共 {r['records']} 条记录，哈希链校验通过；链头 {r['head']}")
+    else:
+        print(f"登记簿校验失败：第 {r['first_bad_entry']} 条记录——{r['problem']}")
+    return 0 if r["ok"] else EXIT_PROBLEM
+
+
+def cmd_audit(args) -> int:
+    a = open_desk(args).audit()
+    if args.json:
+        _print_json(a)
+        return 0 if a["ok"] else EXIT_PROBLEM
+    from sealdesk.core.engine.model import Outcome
+
+    print(f"检查：{a['community']}（{a['jurisdiction']}）  {a['records']} 条记录，{a['matters']} 件事项，"
+          f"用印 {a['stamped']} 次，作废 {a['voided']} 件")
+    print("决定：" + "，".join(f"{Outcome(k).label} {v}" for k, v in a["outcomes"].items()))
+    print("哈希链：" + ("完整" if a["chain"]["ok"] else f"第 {a['chain']['first_bad_entry']} 条记录有问题"))
+    print(f"违规 {a['violations']} 项，提示 {a['notices']} 项")
+    shown = a["findings"][: args.limit] if args.limit else a["findings"]
+    for f in shown:
+        tag = "违规" if f["severity"] == "violation" else "提示"
+        cite = f"（{f['citation']}）" if f["citation"] else ""
+        print(f"  [{tag}] 第 {f['entry']} 条：{f['text']}{cite}  ［{f['rule']}］")
+    if len(shown) < len(a["findings"]):
+        print(f"  ……另有 {len(a['findings']) - len(shown)} 项（--limit 0 显示全部，或 --json）")
+    return 0 if a["ok"] else EXIT_PROBLEM
+
+
+def cmd_serve(args) -> int:
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.desk.service import DEFAULT_SOCKET, RegisterServer
+
+    home = _home(args)
+    community = load_community(home)
+    desk = Desk(home, community=community)
+    desk.register  # open (and create) now: a bad file fails at start, not at the first clerk
+    path = args.listen or community.socket or DEFAULT_SOCKET
+    try:
+        mode = int(args.socket_mode, 8)
+    except ValueError:
+        raise InvalidInput("--socket-mode 应为八进制权限，例如 0660") from None
+    server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "")
+    print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_path}，监听 {path}", file=sys.stderr)
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        desk.close()
+    return 0
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("init", help="建立社区配置（--demo 建立演示社区）")
+    add_common(s, as_flag=False, socket_flag=False)
+    s.add_argument("--demo", action="store_true", help="演示社区：每个角色一人，登录名 clerk、director、keeper、inspector、trainer")
+    s.add_argument("--jurisdiction", "-j", help="辖区（演示社区默认 national）")
+    s.add_argument("--community", help="社区（村）民委员会名称")
+    s.add_argument("--township", help="乡镇（街道）名称")
+    s.add_argument("--county", help="县（市、区）名称")
+    s.add_argument("--person", action="append", metavar="LOGIN:姓名:角色[,角色]",
+                   help="人员，可重复；角色：" + "、".join(f"{k}={v}" for k, v in ROLES.items()))
+    s.add_argument("--service-socket", help="由登记簿服务管理时的套接字路径")
+    s.add_argument("--group", help="登记簿服务的专用用户组（登记簿权限 0660）")
+    s.add_argument("--force", action="store_true", help="已有配置时先备份再重建（登记簿不受影响）")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("info", help="路径、版本、辖区和插件")
+    add_common(s, as_flag=False)
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("request", help="决定一个证明申请并登记")
+    add_common(s)
+    s.add_argument("name", help="居民所要的证明名称")
+    s.add_argument("--purpose", help="用途")
+    s.add_argument("--requester", help="索要单位")
+    s.add_argument("--fact", action="append", metavar="FACT[=true|false]", help="情形，可重复")
+    s.add_argument("--resident-name", required=True, help="居民姓名")
+    s.add_argument("--resident-id", required=True, help="居民身份证号码（校验后保存，显示和导出时隐去中间位）")
+    s.add_argument("--on", help="决定日期 YYYY-MM-DD（仅演示社区）")
+    s.set_defaults(func=cmd_request)
+
+    for name, func, help_ in (("approve", cmd_approve, "负责人审批一个登记事项"),
+                              ("stamp", cmd_stamp, "印章保管人用印登记（分配证明编号）"),
+                              ("file", cmd_file, "备案（辖区要求时）")):
+        s = sub.add_parser(name, help=help_)
+        add_common(s)
+        s.add_argument("entry", type=int, help="登记号")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("void", help="作废一个登记事项（追加作废记录，原记录不变）")
+    add_common(s)
+    s.add_argument("entry", type=int, help="登记号")
+    s.add_argument("--reason", required=True, help="作废原因")
+    s.set_defaults(func=cmd_void)
+
+    r = sub.add_parser("register", help="用印登记簿：list、show、export、verify")
+    rsub = r.add_subparsers(dest="register_command", parser_class=type(r))
+    s = rsub.add_parser("list", help="列出登记事项（新的在前）")
+    add_common(s)
+    s.add_argument("--status", help="按状态筛选：" + "、".join(STATUS))
+    s.add_argument("--search", help="按事项、居民、用途、索要单位搜索")
+    s.add_argument("--limit", type=int, default=50, help="最多显示条数（0 为全部）")
+    s.set_defaults(func=cmd_list)
+    s = rsub.add_parser("show", help="显示一个登记事项及其全部记录")
+    add_common(s)
+    s.add_argument("entry", type=int, help="登记号")
+    s.set_defaults(func=cmd_show)
+    s = rsub.add_parser("export", help="导出登记簿（每个登记事项一条，身份证号隐去中间位）")
+    add_common(s, json_flag=False)
+    s.add_argument("--format", choices=("json", "csv"), default="json")
+    s.add_argument("--output", "-o", help="输出文件（默认标准输出）")
+    s.set_defaults(func=cmd_export)
+    s = rsub.add_parser("verify", help="校验哈希链：发现改动、删除、插入或调换，指出第一条有问题的记录")
+    add_common(s)
+    s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("audit", help="监督检查：扫描登记簿，报告违反规则之处")
+    add_common(s)
+    s.add_argument("--limit", type=int, default=50, help="文本输出最多列出的问题数（0 为全部）")
+    s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("serve", help="登记簿服务：独占登记簿，按套接字对端的系统用户识别身份")
+    add_common(s, json_flag=False, as_flag=False, socket_flag=False)
+    s.add_argument("--listen", help="监听的套接字路径（默认配置中的 service.socket 或 /run/sealdesk/register.sock）")
+    s.add_argument("--socket-mode", default="0660", help="套接字权限（默认 0660）")
+    s.add_argument("--socket-group", help="套接字所属用户组：其成员（经办人等）可以连接服务")
+    s.set_defaults(func=cmd_serve)

@@ -1,0 +1,437 @@
+"""The counter: what the CLI, the TUI and the register service call.
+
+A :class:`Desk` joins the community's configuration, the jurisdiction's rules
+and the seal register. Every method takes the caller's login (the operating
+system's, or the Unix-socket peer's when the register service calls) and
+returns plain JSON-able data, so the service can pass results through
+unchanged. ``as_login`` impersonates another person, in a demo community only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import pwd
+from pathlib import Path
+from typing import Iterator
+
+from sealdesk.core import __version__
+from sealdesk.core.register.community import ROLES, Community, Person, load_community
+from sealdesk.core.papers.content import PAPERS
+from sealdesk.core.engine.model import Facts, Outcome, Request, citation_label
+from sealdesk.core.engine.protocol import decide
+from sealdesk.core.register.store import Register, Record
+from sealdesk.core.register.resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
+from sealdesk.core.register.workflow import ROLE_FOR, STATUS, Matter, Refused, reasons_against, role_reasons, steps_of
+
+
+def os_login() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return getpass.getuser()
+
+
+def entry_number(entry) -> int:
+    try:
+        return int(entry)
+    except (TypeError, ValueError):  # the service passes on whatever a client sent
+        raise InvalidInput(f"登记号应为数字，而不是 {entry!r}") from None
+
+
+class Desk:
+    def __init__(self, home: str | os.PathLike, *, registry=None, community: Community | None = None):
+        self.home = Path(home)
+        self.community = community or load_community(self.home)
+        self._registry = registry
+        self._register: Register | None = None
+
+    # -- plumbing --------------------------------------------------------------------
+    @property
+    def registry(self):
+        if self._registry is None:
+            from sealdesk.core.engine.plugins import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    @property
+    def register(self) -> Register:
+        if self._register is None:
+            c = self.community
+            self._register = Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group,
+                                      community=c.name)
+        return self._register
+
+    def close(self) -> None:
+        if self._register is not None:
+            self._register.close()
+            self._register = None
+
+    def view(self, on: dt.date | None = None):
+        return self.registry.view(self.community.jurisdiction, on or dt.date.today())
+
+    def person(self, login: str | None = None, as_login: str | None = None) -> Person:
+        """The person acting: the caller's login, or ``as_login`` in a demo community."""
+        login = login or os_login()
+        if as_login and as_login != login:
+            if not self.community.demo:
+                raise Refused("act", [("sealdesk.identity.as", "只有演示社区可以使用 --as 以他人身份操作；"
+                                       "本社区以服务器登录名识别人员", None)])
+            login = as_login
+        p = self.community.person(login)
+        if p is None:
+            raise Refused("act", [("sealdesk.identity.unknown",
+                                   f"登录名 {login} 不在本社区人员名单中，请联系管理员在社区配置中登记", None)])
+        return p
+
+    def _role(self, action: str, person: Person) -> str:
+        return next((r for r in person.roles if r in ROLE_FOR[action]), person.roles[0])
+
+    def matter(self, entry: int, register: Register | None = None) -> Matter:
+        reg = register or self.register
+        entry = entry_number(entry)
+        rec = reg.get(entry)
+        if rec is None:
+            raise InvalidInput(f"登记号 {entry} 不存在")
+        if rec.kind != "matter":
+            raise InvalidInput(f"第 {entry} 条记录是{rec.kind_label}记录（针对登记号 {rec.ref}），不是登记事项")
+        return Matter.build(rec, reg.related(rec.seq))
+
+    # -- the counter -------------------------------------------------------------------
+    def request(self, query: str, *, resident_name: str, resident_id: str, purpose: str = "", requester: str = "",
+                facts: dict | None = None, on: dt.date | None = None, login: str | None = None,
+                as_login: str | None = None) -> dict:
+        """Decide a request and record it. An ``ask`` decision (facts missing) is not recorded."""
+        person = self.person(login, as_login)
+        reasons = role_reasons("request", person)
+        if reasons:
+            raise Refused("request", reasons)
+        query = clean_text(query, "证明名称", 100, required=True)
+        purpose = clean_text(purpose, "用途", 200)
+        requester = clean_text(requester, "索要单位", 100)
+        name = validate_name(resident_name)
+        number = validate_id(resident_id)
+        if on is not None and on != dt.date.today() and not self.community.demo:
+            raise InvalidInput("登记的决定日期只能是今天（--on 仅用于演示社区的培训场景）")
+        known = self.registry.facts
+        facts = dict(facts or {})
+        for k, v in facts.items():
+            if k not in known:
+                raise InvalidInput(f"未知情形（fact）：{k!r}")
+            if not isinstance(v, bool):
+                raise InvalidInput(f"情形 {k} 的取值应为 true 或 false")
+        view = self.view(on)
+        decision = decide(view, Request(query, purpose, requester, Facts(facts)))
+        out = decision.to_json()
+        if decision.outcome is Outcome.ASK:
+            return {"decision": out, "entry": None, "status": None}
+        item = decision.item
+        body = {
+            "decision": out,
+            "resident": {"name": name, "id": number},
+            "clerk_name": person.name,
+        }
+        rec = self.register.append(
+            "matter", actor=person.login, role=self._role("request", person), community=self.community.name,
+            body=body, outcome=decision.outcome.value, item=item.id if item else None,
+            list_=item.list if item else None, grounds=" ".join(g.code for g in decision.grounds),
+        )
+        status = Matter(rec).status(steps_of(view.workflow))
+        return {"decision": out, "entry": rec.seq, "status": status}
+
+    def allowed(self, action: str, entry: int, login: str | None = None, as_login: str | None = None) -> list:
+        """Why ``action`` would be refused now ([] if allowed): the TUI greys out what it cannot do."""
+        person = self.person(login, as_login)
+        return [{"rule": r, "text": t, "citation": c.text() if c else None}
+                for r, t, c in reasons_against(action, self.matter(entry), person, self.view().workflow)]
+
+    def _act(self, action: str, entry: int, login, as_login, body: dict, serial: bool = False) -> dict:
+        person = self.person(login, as_login)
+        entry = entry_number(entry)
+        workflow = self.view().workflow
+
+        def guard(reg: Register) -> None:  # inside the write transaction: the state cannot change under us
+            matter = self.matter(entry, reg)
+            reasons = reasons_against(action, matter, person, workflow)
+            if reasons:
+                raise Refused(action, reasons)
+
+        rec = self.register.append(action, actor=person.login, role=self._role(action, person),
+                                   community=self.community.name, ref=entry, body={"name": person.name, **body},
+                                   serial=serial, guard=guard)
+        return self.record_json(rec)
+
+    def approve(self, entry: int, login: str | None = None, as_login: str | None = None, note: str = "") -> dict:
+        matter = self.matter(entry)
+        note = clean_text(note, "审批意见", REASON_MAX)
+        confirmed = matter.entry.data["decision"].get("requirements", [])
+        return self._act("approve", entry, login, as_login, {"requirements_confirmed": confirmed, "note": note})
+
+    def stamp(self, entry: int, login: str | None = None, as_login: str | None = None) -> dict:
+        until = dt.date.today() + dt.timedelta(days=self.community.validity_days)
+        return self._act("stamp", entry, login, as_login, {"valid_until": until.isoformat()}, serial=True)
+
+    def file(self, entry: int, login: str | None = None, as_login: str | None = None) -> dict:
+        return self._act("file", entry, login, as_login, {})
+
+    def void(self, entry: int, reason: str, login: str | None = None, as_login: str | None = None) -> dict:
+        reason = clean_text(reason, "作废原因", REASON_MAX, required=True)
+        return self._act("void", entry, login, as_login, {"reason": reason})
+
+    # -- papers -----------------------------------------------------------------------
+    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None) -> dict:
+        """Append a ``paper`` record with the PDF's SHA-256, unless this very PDF is recorded already."""
+        import base64
+        import hashlib
+
+        digest = hashlib.sha256(pdf).hexdigest()
+        reg = self.register
+        existing = next((r for r in reg.papers_by_hash(digest) if r.ref == ref), None)
+        if existing is None:
+            body = {"paper": paper.paper, "label": PAPERS[paper.paper], "sha256": digest, "bytes": len(pdf),
+                    "name": person.name, **paper.body}
+            existing = reg.append("paper", actor=person.login, role=self._role("paper" if ref else "report", person),
+                                  community=self.community.name, ref=ref, body=body)
+            new = True
+        else:
+            new = False
+        return {"paper": paper.paper, "label": PAPERS[paper.paper], "entry": ref, "record": existing.seq,
+                "sha256": digest, "bytes": len(pdf), "new": new, "pdf": base64.b64encode(pdf).decode("ascii")}
+
+    def _paper_person(self, action: str, login, as_login) -> Person:
+        person = self.person(login, as_login)
+        reasons = role_reasons(action, person)
+        if reasons:
+            raise Refused(action, reasons)
+        return person
+
+    def paper(self, paper: str, entry: int, content: str | None = None, login: str | None = None,
+              as_login: str | None = None) -> dict:
+        """Print a matter's paper (certificate, refusal, commitment, consultation) and record its hash.
+
+        The PDF is deterministic: printing it again gives the same bytes and no new record. A
+        certificate needs the fact certified (``content``, 证明事项) the first time; later prints
+        reuse it, and a different text is refused (void the matter and register it again).
+        """
+        from sealdesk.core.papers import content as P
+        from sealdesk.core.papers.typeset import render
+
+        if paper not in P.MATTER_PAPERS:
+            raise InvalidInput(f"未知文书 {paper!r}（可用：{'、'.join(P.MATTER_PAPERS)}）")
+        person = self._paper_person("paper", login, as_login)
+        matter = self.matter(entry)
+        label = P.PAPERS[paper]
+        outcome = matter.outcome
+        if outcome not in P.FOR_OUTCOMES[paper]:
+            raise Refused("paper", [("sealdesk.paper.outcome",
+                                     f"登记号 {matter.entry.seq} 的决定是“{outcome.label}”，不能打印{label}", None)])
+        if matter.void is not None:
+            raise Refused("paper", [("sealdesk.paper.voided",
+                                     f"登记号 {matter.entry.seq} 已作废（第 {matter.void.seq} 条记录），不能打印{label}", None)])
+        d = matter.entry.data["decision"]
+        view = self.registry.view(d["jurisdiction"], dt.date.fromisoformat(d["date"]))
+        tpl = P.template(paper, view, self.registry)
+        if paper == "certificate":
+            if matter.stamp is None:
+                raise Refused("paper", [("sealdesk.paper.unstamped",
+                                         f"登记号 {matter.entry.seq} 尚未用印登记，不能打印证明（请先审批、用印）", None)])
+            printed = [p.data.get("content") for p in matter.papers if p.data.get("paper") == "certificate"]
+            content = clean_text(content, "证明事项", P.CONTENT_MAX) if content is not None else ""
+            if printed and content and content != printed[-1]:
+                raise Refused("paper", [("sealdesk.paper.changed",
+                                         f"登记号 {matter.entry.seq} 的证明已按“{printed[-1]}”出具；"
+                                         "证明内容不能更改，如有错误请作废本事项后重新登记", None)])
+            content = content or (printed[-1] if printed else "")
+            if not content:
+                raise InvalidInput("请填写证明事项（--content，即“兹证明……”的内容）")
+            built = P.certificate(matter, self.community, view, tpl, content)
+        else:
+            built = P.BUILDERS[paper](matter, self.community, view, tpl)
+        pdf = render(built, self.community.paper_font or None)
+        return self._record_paper(person, built, pdf, matter.entry.seq)
+
+    def report(self, paper: str, start: dt.date | None = None, end: dt.date | None = None,
+               login: str | None = None, as_login: str | None = None) -> dict:
+        """The inventory table for a period, the retained list or the public notice, recorded like a paper."""
+        from sealdesk.core.papers import content as P
+        from sealdesk.core.papers import reports as R
+        from sealdesk.core.papers.typeset import render
+
+        if paper not in P.REPORTS:
+            raise InvalidInput(f"未知报表 {paper!r}（可用：{'、'.join(P.REPORTS)}）")
+        person = self._paper_person("report", login, as_login)
+        today = dt.date.today()
+        view = self.view(today)
+        tpl = P.template(paper, view, self.registry)
+        if paper == "inventory":
+            start, end = start or today.replace(month=1, day=1), end or today
+            if start > end:
+                raise InvalidInput(f"统计期间的开始日期 {start} 晚于结束日期 {end}")
+            built = R.inventory(self.matters(), self.community, view, tpl, start, end, person.name, today)
+        else:
+            built = getattr(R, paper)(self.community, view, tpl, today)
+        pdf = render(built, self.community.paper_font or None)
+        return self._record_paper(person, built, pdf, None)
+
+    def find_paper(self, sha256: str, login: str | None = None, as_login: str | None = None) -> dict:
+        """Which register record printed the PDF with this SHA-256 (``paper verify``)."""
+        sha256 = clean_text(sha256, "SHA-256", 64).lower()
+        recs = self.register.papers_by_hash(sha256)
+        if not recs:
+            return {"found": False, "sha256": sha256}
+        rec = recs[0]
+        out = {"found": True, "sha256": sha256, "record": rec.seq, "at": rec.at, "paper": rec.data.get("paper"),
+               "label": rec.data.get("label"), "printed_by": rec.data.get("name") or rec.actor, "entry": rec.ref,
+               "voided_by": None}
+        if rec.ref is not None:
+            matter = self.matter(rec.ref)
+            out["voided_by"] = matter.void.seq if matter.void else None
+            out["void_reason"] = matter.void.data.get("reason") if matter.void else None
+            d = matter.entry.data["decision"]
+            out["query"] = d["query"]
+            out["resident_name"] = matter.entry.data["resident"]["name"]
+            if matter.stamp is not None:
+                out["serial_text"] = f"{matter.stamp.year}年证明第{matter.stamp.serial}号"
+        return out
+
+    # -- reading ----------------------------------------------------------------------
+    def record_json(self, rec: Record) -> dict:
+        data = rec.data
+        out = {"entry": rec.seq, "kind": rec.kind, "kind_label": rec.kind_label, "ref": rec.ref, "at": rec.at,
+               "actor": rec.actor, "name": data.get("name") or data.get("clerk_name", ""), "role": rec.role,
+               "role_label": ROLES.get(rec.role, rec.role), "hash": rec.hash}
+        if rec.serial is not None:
+            out.update(year=rec.year, serial=rec.serial, serial_text=f"{rec.year}年证明第{rec.serial}号",
+                       valid_until=data.get("valid_until"))
+        if rec.kind == "void":
+            out["reason"] = data.get("reason", "")
+        return out
+
+    def summary(self, matter: Matter, steps: tuple[str, ...]) -> dict:
+        """One matter as an inspector reads it; the ID number masked."""
+        m = matter.entry
+        data = m.data
+        d = data["decision"]
+        item = d.get("item") or {}
+        status = matter.status(steps)
+        s, a, v, f = matter.stamp, matter.approve, matter.void, matter.file
+        sdata = s.data if s else {}
+        return {
+            "entry": m.seq,
+            "at": m.at,
+            "status": status,
+            "status_label": STATUS[status],
+            "jurisdiction": d["jurisdiction"],
+            "date": d["date"],
+            "query": d["query"],
+            "item_id": item.get("id"),
+            "item_name": item.get("name"),
+            "list": item.get("list"),
+            "number": item.get("number"),
+            "outcome": m.outcome,
+            "outcome_label": Outcome(m.outcome).label,
+            "purpose": d.get("purpose", ""),
+            "requester": d.get("requester", ""),
+            "resident_name": data["resident"]["name"],
+            "resident_id": mask_id(data["resident"]["id"]),
+            "clerk": m.actor,
+            "clerk_name": data.get("clerk_name", ""),
+            "approver": a.actor if a else None,
+            "approved_at": a.at if a else None,
+            "keeper": s.actor if s else None,
+            "stamped_at": s.at if s else None,
+            "year": s.year if s else None,
+            "serial": s.serial if s else None,
+            "valid_until": sdata.get("valid_until"),
+            "filed_at": f.at if f else None,
+            "voided_by": v.seq if v else None,
+            "void_reason": v.data.get("reason") if v else None,
+            "route": d.get("route"),
+            "requirements": d.get("requirements", []),
+            "citations": [citation_label(c) for c in d.get("citations", [])],
+            "papers": [p.data.get("sha256") for p in matter.papers],
+            "hash": m.hash,
+        }
+
+    def show(self, entry: int) -> dict:
+        matter = self.matter(entry)
+        steps = steps_of(self.view().workflow)
+        out = self.summary(matter, steps)
+        out["decision"] = matter.entry.data["decision"]
+        out["records"] = [self.record_json(r) for r in matter.records]
+        return out
+
+    def matters(self) -> Iterator[Matter]:
+        """Every matter with its records, in entry order (two sequential scans, no per-matter query)."""
+        reg = self.register
+        acts: dict[int, list[Record]] = {}
+        for r in reg.records(kinds=("approve", "stamp", "file", "void", "paper")):
+            acts.setdefault(r.ref, []).append(r)
+        for m in reg.records(kinds=("matter",)):
+            yield Matter.build(m, acts.get(m.seq, []))
+
+    def list(self, status: str | None = None, limit: int | None = 50, search: str = "") -> list[dict]:
+        if status and status not in STATUS:
+            raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
+        steps = steps_of(self.view().workflow)
+        search = clean_text(search, "搜索词", 100)
+        if not status and not search and limit:
+            # The newest page only: two indexed queries, whatever the register's size.
+            reg = self.register
+            latest = reg.latest("matter", limit)
+            related = reg.related_many([m.seq for m in latest])
+            return [self.summary(Matter.build(m, related[m.seq]), steps) for m in latest]
+        out = []
+        for matter in self.matters():
+            s = self.summary(matter, steps)
+            if status and s["status"] != status:
+                continue
+            if search and not any(search in str(s[k] or "") for k in ("query", "item_name", "resident_name",
+                                                                         "purpose", "requester")):
+                continue
+            out.append(s)
+        out.reverse()  # newest first
+        return out[:limit] if limit else out
+
+    def export(self) -> Iterator[dict]:
+        steps = steps_of(self.view().workflow)
+        for matter in self.matters():
+            yield self.summary(matter, steps)
+
+    def verify(self) -> dict:
+        return self.register.verify().to_json()
+
+    def audit(self) -> dict:
+        from sealdesk.core.register.audit import audit
+
+        return audit(self.register, self.registry, self.community)
+
+    def info(self, login: str | None = None) -> dict:
+        c = self.community
+        reg_path = c.register_path
+        person = c.person(login or os_login())
+        return {
+            "version": __version__,
+            "home": str(self.home),
+            "config": str(self.home / "community.toml"),
+            "register": str(reg_path),
+            "register_exists": reg_path.exists(),
+            "service": c.socket or None,
+            "community": {"name": c.name, "township": c.township, "county": c.county, "demo": c.demo,
+                          "validity_days": c.validity_days},
+            "jurisdiction": c.jurisdiction,
+            "jurisdiction_name": self.registry.jurisdictions.get(c.jurisdiction).name
+            if c.jurisdiction in self.registry.jurisdictions else None,
+            "workflow": list(steps_of(self.view().workflow)) if c.jurisdiction in self.registry.ids() else None,
+            "people": [{"login": p.login, "name": p.name, "roles": list(p.roles)} for p in c.people],
+            "you": {"login": person.login, "name": person.name, "roles": list(person.roles)} if person else None,
+            "plugins": sorted({j.plugin for j in self.registry.jurisdictions.values()}),
+            "plugin_errors": [str(e) for e in self.registry.errors],
+        }
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,227 @@
+"""A jurisdiction's catalog and rules as in force on one date (a *view*).
+
+Merging follows DOMAIN.md section 3: a decision applies the jurisdiction's own
+rules and those of its ancestors; a more specific item or rule replaces the one
+it names in ``overrides``; anything whose document is not in force on the date
+does not apply, and the view carries a warning naming the lapsed document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from sealdesk.core.engine.model import CertificateItem, PolicyDocument
+from sealdesk.core.engine.names import NameIndex, name_key, variants
+from sealdesk.core.engine.rules import ADDITIVE, EXCLUSIVE, Rule
+
+
+@dataclass
+class View:
+    jurisdiction: str
+    name: str
+    date: dt.date
+    chain: tuple[str, ...]
+    documents: dict[str, PolicyDocument]  # number -> document, in force
+    lapsed: tuple[PolicyDocument, ...]
+    pending: tuple[PolicyDocument, ...]  # not yet in force
+    items: tuple[CertificateItem, ...]
+    by_id: dict[str, CertificateItem]
+    index: NameIndex
+    rules: dict[str, Rule | None]
+    additive: dict[str, tuple[Rule, ...]]
+    adoption: tuple  # of jurisdiction.Adoption, root first
+    carve_outs: dict[str, tuple[tuple[CertificateItem, object], ...]]  # negative id -> (retained item, condition)
+    warnings: tuple[str, ...]
+    facts: dict = field(default_factory=dict)  # fact name -> FactSpec with this chain's wording
+    texts: dict = field(default_factory=dict)  # merged [texts] of the chain, deeper wins
+    workflow: tuple = ()  # workflow.WorkflowRule in force, deepest jurisdiction first
+    adopted: dict = field(default_factory=dict)  # (outcome, list) -> adoption citations, filled as decided
+
+
+def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, CertificateItem]:
+    """Root first; an item with ``overrides`` replaces its target and inherits the target's names."""
+    merged: dict[str, CertificateItem] = {}
+    for items in chain_items:
+        for item in items:
+            if item.overrides and item.overrides in merged:
+                target = merged.pop(item.overrides)
+                own = set(item.names)
+                inherited = tuple(n for n in (*target.aliases, target.name) if n not in own)
+                legacy = tuple(n for n in target.legacy_names if n not in own)
+                item = replace(item, aliases=(*item.aliases, *inherited), legacy_names=(*item.legacy_names, *legacy))
+            merged[item.id] = item
+    return merged
+
+
+def _target(item_id: str, merged: dict[str, CertificateItem]) -> CertificateItem | None:
+    """The item in force for an id: itself, or the deeper item that replaced it (through overrides)."""
+    seen = set()
+    while item_id not in merged:
+        if item_id in seen:
+            return None
+        seen.add(item_id)
+        nxt = next((m.id for m in merged.values() if m.overrides == item_id), None)
+        if nxt is None:
+            return None
+        item_id = nxt
+    return merged[item_id]
+
+
+def vocabulary_for(registry, chain, merged: dict[str, CertificateItem]):
+    """The chain's residents' words, key words and synonyms, with item ids mapped to the items in force.
+
+    Root first, so a deeper jurisdiction's word for the same name replaces an ancestor's. A word
+    whose items are not all in force (a lapsed document's item) is left out rather than narrowed.
+    """
+    words, keywords, synonyms = [], [], []
+    for j in chain:
+        voc = registry.jurisdictions[j].vocabulary
+        for w in voc.words:
+            its = [_target(i, merged) for i in w.items]
+            if all(its):
+                words.append((w, tuple(dict.fromkeys(its))))
+        for k in voc.keywords:
+            it = _target(k.item, merged)
+            if it is not None:
+                keywords.extend((word, it) for word in k.words)
+        synonyms.extend(voc.synonyms)
+    return words, keywords, synonyms
+
+
+def _in_force(item_or_rule_docs, docs_in_force: dict[str, PolicyDocument]) -> bool:
+    return all(d in docs_in_force for d in item_or_rule_docs)
+
+
+def _shared_keys(registry, chain) -> frozenset[str]:
+    keys = set()
+    for j in chain:
+        for s in registry.jurisdictions[j].shared_names:
+            keys.update(name_key(v) for v in variants(s.name))
+    return frozenset(keys)
+
+
+def check_catalog(registry, jid: str, chain: list[str]):
+    """Load-time checks of one jurisdiction's items against its chain, all documents assumed in force.
+
+    Yields (problem, file) pairs.
+    """
+    data = registry.jurisdictions[jid]
+    ancestors = {it.id: it for j in chain[:-1] for it in registry.jurisdictions[j].items}
+    own = {it.id: it for it in data.items}
+    for item in data.items:
+        if item.overrides and item.overrides not in ancestors:
+            yield f"item {item.id} ({item.name}) overrides '{item.overrides}', which no ancestor defines", item.where
+        for carve in item.carves_out:
+            target = own.get(carve.item) or ancestors.get(carve.item)
+            if target is None or target.list != "negative":
+                yield f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain", item.where
+    merged = _merge_items([list(registry.jurisdictions[j].items) for j in chain])
+    words, keywords, synonyms = vocabulary_for(registry, chain, merged)
+    index = NameIndex(merged.values(), _shared_keys(registry, chain), words, keywords, synonyms)
+    voc = data.vocabulary
+    for w in voc.words:
+        for ref in w.items:
+            if _target(ref, merged) is None:
+                yield f"word '{w.name}' names item '{ref}', which is not an item of {' > '.join(chain)}", w.defined_at
+    for k in voc.keywords:
+        it = _target(k.item, merged)
+        if it is None:
+            yield f"keywords name item '{k.item}', which is not an item of {' > '.join(chain)}", k.defined_at
+            continue
+        own = [name_key(n) for n in (*it.names, *(w.name for w, its in words if it in its))]
+        for word in k.words:
+            if not any(name_key(word) in n for n in own):
+                yield (f"keyword '{word}' of {it.id} ({it.name}) is not a word of that item's names or "
+                       f"residents' words: add the word that uses it first"), k.defined_at
+    for key, old, new in index.word_conflicts:
+        if new.jurisdiction == jid:
+            yield (f"word '{new.name}' names {', '.join(new.items)} but '{old.name}' "
+                   f"({old.defined_at}) names {', '.join(old.items)}"), new.defined_at
+    for key, items in index.conflicts:
+        if any(it.jurisdiction == jid for it in items):
+            a, b = items[0], items[1]
+            yield (f"name '{key}' resolves to two items without an overrides link: {a.id} {a.name} "
+                   f"({a.citations[0].text()}) and {b.id} {b.name} ({b.citations[0].text()})"), b.where
+
+
+def _effective(rules: list[Rule], depth: dict[str, int]) -> Rule | None:
+    overridden = {r.overrides for r in rules if r.overrides}
+    live = [r for r in rules if r.id not in overridden]
+    if not live:
+        return None
+    return max(live, key=lambda r: (depth[r.jurisdiction], r.id))
+
+
+def build_view(registry, jid: str, on: dt.date) -> View:
+    chain = registry.chain_ids(jid)
+    depth = {j: i for i, j in enumerate(chain)}
+    docs_all = [d for j in chain for d in registry.jurisdictions[j].documents]
+    in_force = {d.number: d for d in docs_all if d.in_force(on)}
+    lapsed = tuple(d for d in docs_all if d.effective_until is not None and on > d.effective_until)
+    pending = tuple(d for d in docs_all if d.effective_from is not None and on < d.effective_from)
+    chain_items = [
+        [it for it in registry.jurisdictions[j].items if _in_force((c.document for c in it.citations), in_force)]
+        for j in chain
+    ]
+    merged = _merge_items(chain_items)
+    items = tuple(sorted(merged.values(), key=lambda it: (it.list != "negative", it.number, it.id)))
+    words, keywords, synonyms = vocabulary_for(registry, chain, merged)
+    index = NameIndex(items, _shared_keys(registry, chain), words, keywords, synonyms)
+    rules_all = [r for r in registry.rules.values() if r.jurisdiction in depth and r.citation.document in in_force]
+    exclusive = {slot: _effective([r for r in rules_all if r.slot == slot], depth) for slot in EXCLUSIVE}
+    additive = {
+        slot: tuple(sorted((r for r in rules_all if r.slot == slot), key=lambda r: (depth[r.jurisdiction], r.id)))
+        for slot in ADDITIVE
+    }
+    adoption = tuple(a for j in chain for a in registry.jurisdictions[j].adoption if a.citation.document in in_force)
+    carve: dict[str, list] = {}
+    for it in items:
+        for c in it.carves_out:
+            # A carve-out naming an item that a deeper one replaced applies to the replacement.
+            target = c.item if c.item in merged else next(
+                (m.id for m in merged.values() if m.overrides == c.item), c.item)
+            carve.setdefault(target, []).append((it, c.condition or it.restriction))
+    warnings = []
+    for d in lapsed:
+        warnings.append(
+            f"{d.number}《{d.title}》有效期至{d.effective_until.isoformat()}，已于决定日期（{on.isoformat()}）失效；"
+            f"本决定不再适用该文件，依据上级文件作出"
+        )
+    for d in pending:
+        warnings.append(f"{d.number}《{d.title}》自{d.effective_from.isoformat()}起施行，决定日期尚未施行，本决定不适用该文件")
+    facts = dict(registry.facts)
+    texts: dict = {}
+    for j in chain:
+        jd = registry.jurisdictions[j]
+        if not any(d.number in in_force for d in jd.documents):
+            continue
+        texts.update(jd.texts)
+        for name, wording in jd.fact_wording.items():
+            if name in facts:
+                facts[name] = replace(facts[name], **{k: v for k, v in wording.items() if k in
+                                                      ("question", "source", "citation", "label")})
+    workflow = tuple(sorted(
+        (r for r in registry.workflow_rules.values()
+         if r.jurisdiction in depth and (r.citation is None or r.citation.document in in_force)),
+        key=lambda r: (-depth[r.jurisdiction], r.id)))
+    return View(
+        jurisdiction=jid,
+        name=registry.jurisdictions[jid].name,
+        date=on,
+        chain=tuple(chain),
+        documents=in_force,
+        lapsed=lapsed,
+        pending=pending,
+        items=items,
+        by_id=merged,
+        index=index,
+        rules=exclusive,
+        additive=additive,
+        adoption=adoption,
+        carve_outs={k: tuple(v) for k, v in carve.items()},
+        warnings=tuple(warnings),
+        facts=facts,
+        texts=texts,
+        workflow=workflow,
+    )

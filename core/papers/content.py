@@ -1,0 +1,294 @@
+"""Papers (文书): what each paper says, from its template and the register.
+
+Templates are data (``templates/<paper>.toml``); a jurisdiction changes wording with
+``[papers.<paper>]`` in its jurisdiction.toml or with the ``sealdesk_paper_templates``
+hook. Both are merged over the base template from national down to the jurisdiction,
+deeper winning, key by key. A template's ``{placeholders}`` are checked when it is
+loaded: each paper has a fixed set of fields (:data:`FIELDS`) filled from the register.
+Values are inserted as plain text, never parsed, so a name like ``{x}`` or ``[b]`` prints
+as typed.
+
+This module builds a paper as a list of blocks (:mod:`sealdesk.core.papers.typeset` lays them
+out). ID numbers print in full only where the paper's model has the field and it identifies
+the person to a third party (certificate: 附件4 "身份证号"; commitment: the promisor);
+refusal notices, consultation records and reports mask them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sealdesk.core.engine.model import citation_label
+from sealdesk.core.register.resident import mask_id
+
+from sealdesk.core.engine.wording import (  # noqa: F401  (the papers' names and fields, re-exported)
+    FIELDS,
+    FOR_OUTCOMES,
+    MATTER_PAPERS,
+    PAPERS,
+    REPORTS,
+    PaperTemplate,
+    TemplateError,
+    base_template,
+    check_fields,
+    papers_for,
+)
+
+CONTENT_MAX = 300
+
+
+@dataclass
+class Block:
+    kind: str
+    text: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def strings(self):
+        yield self.text
+        for v in self.extra.values():
+            yield from _strings(v)
+
+
+def _strings(v):
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):  # table cells (序号) are printed with str()
+        yield str(v)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            yield from _strings(x)
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from _strings(x)
+
+
+def template(paper: str, view, registry) -> dict:
+    """The paper's template for ``view``'s jurisdiction: base, then overrides root first."""
+    out = dict(base_template(paper))
+    for jid in view.chain:
+        override = registry.paper_templates.get((jid, paper))
+        if override is not None:
+            out.update(override.fields)
+    return out
+
+
+def fill(value, ctx: dict):
+    if isinstance(value, str):
+        return value.format_map(ctx)
+    if isinstance(value, list):
+        return [fill(v, ctx) for v in value]
+    return value
+
+
+# -- places and people ------------------------------------------------------------------
+def place_fields(community, date: dt.date) -> dict:
+    name = community.name
+    village = "村民委员会" in name or (name.endswith("村") and "社区" not in name)
+    committee_kind = "村民委员会" if village else "居民委员会"
+    place = name.removesuffix(committee_kind)
+    committee = name if name.endswith(committee_kind) else name + committee_kind
+    return {
+        # 附件4 names the place, not the office: "____街道（镇）", so 示范街道办事处 prints as 示范街道.
+        "county": community.county, "township": community.township.removesuffix("办事处"), "place": place,
+        "place_kind": "村" if village else "社区", "committee": committee, "committee_kind": committee_kind,
+        "date": cn_date(date),
+    }
+
+
+def cn_date(d: dt.date | str | None) -> str:
+    if d is None or d == "":
+        return "____年__月__日"
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# -- matter papers ------------------------------------------------------------------------
+@dataclass
+class Paper:
+    """A paper ready to typeset: its blocks, title, fixed creation time and register body."""
+
+    paper: str
+    title: str
+    blocks: list[Block]
+    created: dt.datetime
+    orientation: str = "portrait"
+    body: dict = field(default_factory=dict)  # extra register fields (certificate content, report period)
+
+
+def matter_fields(matter, community, view, date: dt.date) -> dict:
+    d = matter.entry.data["decision"]
+    res = matter.entry.data["resident"]
+    item = d.get("item") or {}
+    purpose, requester = d.get("purpose") or "", d.get("requester") or ""
+    return {
+        **place_fields(community, date),
+        "entry": matter.entry.seq, "name": res["name"], "id_number": mask_id(res["id"]), "query": d["query"],
+        "item_name": item.get("name") or "", "item_or_query": item.get("name") or d["query"],
+        "purpose": purpose, "requester": requester,
+        "purpose_or_blank": purpose or "________", "requester_or_blank": requester or "________",
+        "request_date": cn_date(matter.entry.at), "jurisdiction_name": view.name,
+    }
+
+
+def _seal(t: dict, ctx: dict) -> Block:
+    return Block("seal", fill(t.get("signer", "{committee}"), ctx), extra={"date": fill(t["date"], ctx),
+                                                                          "label": t.get("seal", "")})
+
+
+def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
+    stamp = matter.stamp
+    date = dt.date.fromisoformat(stamp.at[:10])
+    d = matter.entry.data["decision"]
+    ctx = matter_fields(matter, community, view, date)
+    ctx.update(
+        id_number=matter.entry.data["resident"]["id"],  # 附件4 has the field: the certificate identifies the person
+        serial=stamp.serial, year=stamp.year, content=content,
+        basis="、".join(citation_label(c) for c in d.get("citations", [])) or "________",
+        valid_until=cn_date(stamp.data.get("valid_until")),
+        requester=d.get("requester") or "",
+    )
+    if not ctx["purpose"]:
+        ctx["purpose"] = "________"
+    if not ctx["requester"]:
+        ctx["requester"] = "________"
+    pages: list[Block] = []
+    copies = tpl.get("copies") or [""]
+    for i, copy in enumerate(copies):
+        if i:
+            pages.append(Block("page"))
+        if copy:
+            pages.append(Block("copy", f"第{'一二三四'[i] if i < 4 else i + 1}联　{copy}"))
+        pages += [
+            Block("title", fill(tpl["title"], ctx)),
+            Block("number", fill(tpl["number"], ctx)),
+            Block("addressee", fill(tpl["addressee"], ctx)),
+            *[Block("para", p) for p in fill(tpl["body"], ctx)],
+            _seal(tpl, ctx),
+            Block("footer", fill(tpl.get("footer", ""), ctx)),
+        ]
+    return Paper("certificate", fill(tpl["title"], ctx), pages, _at(stamp.at), body={"content": content})
+
+
+def limit_sentence(text: str) -> str:
+    """A retained item's limit as a sentence: ``仅用于…。`` as written, else ``只用于…。``
+    (the use its entry names, a leading 用于 dropped: ``用于农村土地…`` → ``只用于农村土地…``)."""
+    t = text.strip()
+    if not t:
+        return ""
+    if t[-1] not in "。；;.！":
+        t += "。"
+    if t.startswith(("仅用于", "只用于")):
+        return t
+    return "只用于" + t.removeprefix("用于")
+
+
+LISTS = {"negative": "不应由基层群众性自治组织出具证明事项清单", "retained": "基层群众性自治组织依法出具证明事项清单"}
+
+
+def _limit_of(view, item: dict, grounds: list[dict]) -> str:
+    """What a retained item asked for another use is limited to: from the list in force on the
+    decision date, else from the decision's ground (``该事项仅用于：…``)."""
+    it = view.by_id.get(item["id"]) if item else None
+    limit = it.limit if it is not None else None
+    if limit is not None and limit.text.strip():
+        return limit_sentence(limit.text)
+    text = next((g["text"] for g in grounds if g.get("code") == "other_use"), "")
+    return limit_sentence(text.removeprefix("该事项").removeprefix("仅用于：").removeprefix("只用于："))
+
+
+def refusal(matter, community, view, tpl: dict) -> Paper:
+    d = matter.entry.data["decision"]
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    item = d.get("item")
+    purpose = d.get("purpose") or ""
+    ctx["purpose_clause"] = f"（用途：{purpose}）" if purpose else ""
+    raw_grounds = d.get("grounds", [])
+    other_use = item is not None and any(g.get("code") == "other_use" for g in raw_grounds)
+    grounds = [g["text"] for g in raw_grounds] or d.get("explanation", [])
+    if other_use:
+        # A retained item asked for a use its entry does not name: on the list, but not for this use.
+        limit = _limit_of(view, item, raw_grounds)
+        use = f"本次用途“{purpose}”" if purpose else "本次申请"
+        ctx["item_clause"] = (f"该证明虽列入《{LISTS['retained']}》第{item['number']}项“{item['name']}”，"
+                              f"但{'你申请的用途' if purpose else '本次申请'}不是该项所列的用途，")
+        grounds = []
+        for g in raw_grounds:
+            if g.get("code") != "other_use":
+                grounds.append(g["text"])
+                continue
+            cite = f"（{citation_label(g['citation'])}）" if g.get("citation") else ""
+            grounds.append(f"清单第{item['number']}项“{item['name']}”{limit}{use}不在其内；对这一用途，"
+                           f"该证明属于未列入清单的证明事项，不予出具{cite}。")
+    elif item:
+        ctx["item_clause"] = f"该证明属于《{LISTS.get(item['list'], '证明事项清单')}》第{item['number']}项“{item['name']}”，"
+    else:
+        ctx["item_clause"] = "该证明不在本辖区依法出具的证明事项清单内，"
+    route = d.get("route") or (fill(tpl["route_other_use"], ctx) if other_use else tpl["route_missing"])
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("addressee", fill(tpl["addressee"], ctx)),
+        *[Block("para", p) for p in fill(tpl["body"], ctx)],
+        Block("heading", tpl["grounds_heading"]),
+        *[Block("item", f"{i}. {g}") for i, g in enumerate(grounds, 1)],
+        Block("heading", tpl["route_heading"]),
+        Block("para", route),
+        Block("heading", tpl["citations_heading"]),
+        *[Block("item", citation_label(c)) for c in d.get("citations", [])],
+        Block("para", fill(tpl["closing"], ctx)),
+        _seal(tpl, ctx),
+    ]
+    return Paper("refusal", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+def commitment(matter, community, view, tpl: dict) -> Paper:
+    d = matter.entry.data["decision"]
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    ctx["id_number"] = matter.entry.data["resident"]["id"]  # the promisor must be identified
+    item = d.get("item")
+    ctx["item_note"] = f"（清单事项：{item['name']}）" if item and item["name"] != d["query"] else ""
+    clause = view.texts.get("credit_clause", "")
+    cite = view.texts.get("credit_clause_citation", "")
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("heading", tpl["matter_heading"]),
+        *[Block("para", p) for p in fill(tpl["matter"], ctx)],
+        Block("heading", tpl["notice_heading"]),
+        *[Block("para", p) for p in fill(tpl["notice"], ctx)],
+        Block("heading", tpl["commitment_heading"]),
+        *[Block("para", p) for p in fill(tpl["commitment"], ctx)],
+        Block("heading", tpl["consequence_heading"]),
+        Block("para", clause + (f"（{cite}）" if cite else "")),
+        Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
+        _seal(tpl, ctx),
+        Block("footer", fill(tpl.get("footer", ""), ctx)),
+    ]
+    return Paper("commitment", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+def consultation(matter, community, view, tpl: dict) -> Paper:
+    date = dt.date.fromisoformat(matter.entry.at[:10])
+    ctx = matter_fields(matter, community, view, date)
+    tall = tpl.get("tall", {})
+    rows = [(label, fill(value, ctx), int(tall.get(label, 1))) for label, value in tpl["fields"]]
+    rule = view.texts.get("public_interest", "")
+    blocks = [
+        Block("title", fill(tpl["title"], ctx)),
+        Block("number", fill(tpl["number"], ctx)),
+        Block("fields", "", extra={"rows": rows}),
+        Block("note", f"{tpl['rule_heading']}：{rule}（民发〔2020〕20号 二）" if rule else ""),
+        Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
+    ]
+    return Paper("consultation", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
+
+
+BUILDERS = {"certificate": certificate, "refusal": refusal, "commitment": commitment, "consultation": consultation}
+
+
+def _at(ts: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(ts)

@@ -1,0 +1,155 @@
+"""Fonts for papers: a fallback chain that covers names with rare characters.
+
+A person's name must print with every character (䶮, 𠮷, 㛃, 堃, 喆: CJK Extension A and B
+included). The chain, first match wins per character:
+
+1. the township's official font when configured (``[papers] font`` in community.toml:
+   a 仿宋 or 宋体 file it is licensed to use);
+2. Noto Serif CJK SC (Debian ``fonts-noto-cjk``): the BMP, much of Extensions A and B;
+3. HanaMin A and B (Debian ``fonts-hanazono``): the rest of Extensions A–F.
+
+``missing(text)`` names every character no font of the chain has, so a paper is refused
+before printing instead of showing an empty box. Code-point coverage of each font is read
+once with fontTools and cached (keyed by path, size and mtime) in the user cache directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from sealdesk.core.common.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    name: str
+    path: str
+    index: int = 0  # font number inside a .ttc collection
+    package: str = ""  # the Debian package that installs it
+
+    @property
+    def present(self) -> bool:
+        return os.path.exists(self.path)
+
+
+NOTO = "/usr/share/fonts/opentype/noto"
+HANAZONO = "/usr/share/fonts/truetype/hanazono"
+CHAIN = (
+    FontSpec("NotoSerifSC", f"{NOTO}/NotoSerifCJK-Regular.ttc", 2, "fonts-noto-cjk"),
+    FontSpec("HanaMinA", f"{HANAZONO}/HanaMinA.ttf", 0, "fonts-hanazono"),
+    FontSpec("HanaMinB", f"{HANAZONO}/HanaMinB.ttf", 0, "fonts-hanazono"),
+)
+BOLD = FontSpec("NotoSerifSCBold", f"{NOTO}/NotoSerifCJK-Bold.ttc", 2, "fonts-noto-cjk")
+
+
+class FontError(Exception):
+    """No usable font, or characters no font can show; the message is Chinese."""
+
+
+def chain(official: str | None = None) -> list[FontSpec]:
+    fonts = [FontSpec("Official", official)] if official else []
+    fonts += [f for f in CHAIN if f.present]
+    if official and not os.path.exists(official):
+        raise FontError(f"配置的公文字体 {official} 不存在")
+    if not fonts:
+        raise FontError("没有可用的中文字体：请安装 fonts-noto-cjk 和 fonts-hanazono（bash scripts/setup 会安装）")
+    return fonts
+
+
+def _cache_dir() -> Path:
+    return cache_dir()
+
+
+def _ranges(points: list[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for p in sorted(points):
+        if out and p == out[-1][1] + 1:
+            out[-1][1] = p
+        else:
+            out.append([p, p])
+    return out
+
+
+_coverage: dict[tuple, frozenset[int]] = {}
+
+
+def coverage(font: FontSpec) -> frozenset[int]:
+    """The code points ``font`` has a glyph for (its best cmap), cached in memory and on disk."""
+    st = os.stat(font.path)
+    key = (font.path, font.index, st.st_size, int(st.st_mtime))
+    cached = _coverage.get(key)
+    if cached is not None:
+        return cached
+    cache_file = _cache_dir() / "font-coverage.json"
+    ident = "|".join(map(str, key))
+    try:
+        table = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    if ident in table:
+        points = frozenset(p for a, b in table[ident] for p in range(a, b + 1))
+    else:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(font.path, fontNumber=font.index, lazy=True) as f:
+            points = frozenset(f.getBestCmap())
+        table[ident] = _ranges(list(points))
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(table), encoding="utf-8")
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a read-only cache only costs time
+    _coverage[key] = points
+    return points
+
+
+def _printable(ch: str) -> bool:
+    # Spaces and line breaks need no glyph; control and format characters never reach a paper.
+    return not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"))
+
+
+def missing(text: str, fonts: list[FontSpec]) -> list[str]:
+    """Characters of ``text`` that no font of the chain has, in order of first appearance."""
+    need = {ch for ch in text if _printable(ch)}
+    for f in fonts:
+        if not need:
+            break
+        cov = coverage(f)
+        need = {ch for ch in need if ord(ch) not in cov}
+    return [ch for ch in dict.fromkeys(text) if ch in need]
+
+
+def needed(text: str, fonts: list[FontSpec]) -> list[FontSpec]:
+    """The fonts of the chain the text actually uses: the first always, fallbacks only when needed.
+
+    Loading a font into fpdf2 costs time (HanaMin: over a second), so a paper adds a
+    fallback only for a character the fonts before it lack.
+    """
+    out = [fonts[0]]
+    need = {ch for ch in text if _printable(ch) and ord(ch) not in coverage(fonts[0])}
+    for f in fonts[1:]:
+        if not need:
+            break
+        cov = coverage(f)
+        if any(ord(ch) in cov for ch in need):
+            out.append(f)
+            need = {ch for ch in need if ord(ch) not in cov}
+    return out
+
+
+def describe(chars: list[str]) -> str:
+    return "、".join(f"“{ch}”（U+{ord(ch):04X}）" for ch in chars)
+
+
+def check(text: str, fonts: list[FontSpec]) -> None:
+    """Raise FontError naming every character no font can print."""
+    lost = missing(text, fonts)
+    if lost:
+        raise FontError(f"以下字符没有任何已安装字体可以显示，无法打印：{describe(lost)}。"
+                        "请安装含这些字符的字体并在社区配置 [papers] font 中指定，或核对录入内容")

@@ -1,0 +1,205 @@
+"""Lay a paper's blocks out on A4 with fpdf2, the way Chinese official papers look.
+
+Block kinds: ``title`` (二号 bold, centred), ``number`` (文号 line, centred), ``copy`` (the copy
+a page is, top right), ``addressee`` (flush left), ``heading`` (bold), ``para`` (first line
+indented two characters), ``item`` (hanging list line), ``fields`` (a bordered form, label and
+value), ``table`` (columns with widths in mm, header repeated on each page), ``signatures``
+(signature lines), ``seal`` (signer and date flush right, with a dashed circle where the seal
+goes), ``footer`` (small print under a rule), ``subtitle``, ``note`` and ``page`` (page break).
+
+Text is set with ``WrapMode.CHAR`` (Chinese breaks between any two characters, so a long
+unbroken string wraps instead of running off the page) and is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from fpdf.enums import Align, WrapMode, XPos, YPos
+
+BODY = 14  # 四号 (14 pt): official body text is 三号 (16 pt) for 公文; 四号 fits 附件4's model on one page
+SMALL = 10.5  # 五号
+TITLE = 22  # 二号
+LINE = 8.5  # mm per body line (about 1.7 lines)
+RED = (200, 30, 30)
+INDENT = "\u3000\u3000"  # two ideographic spaces: the first-line indent of Chinese paragraphs
+SIGN_LINE = "_" * 16
+SIGN_DATE = "日期：____年__月__日"
+OWN_TEXT = INDENT + SIGN_LINE + SIGN_DATE  # text typeset adds itself; the paper font must have its glyphs
+
+
+def text_of(blocks) -> str:
+    return "\n".join(s for b in blocks for s in b.strings())
+
+
+def bold_text_of(blocks) -> str:
+    """What is set in bold: titles, headings and table headers (the bold font holds only these)."""
+    parts = [b.text for b in blocks if b.kind in ("title", "heading")]
+    parts += [c["title"] for b in blocks if b.kind == "table" for c in b.extra["columns"]]
+    return "".join(parts)
+
+
+def render(paper, official_font: str | None = None) -> bytes:
+    from sealdesk.core.papers.pdf import PaperPDF
+
+    pdf = PaperPDF(text_of(paper.blocks) + paper.title + OWN_TEXT, bold_text_of(paper.blocks), created=paper.created, title=paper.title,
+                   official_font=official_font, orientation=paper.orientation)
+    if paper.orientation == "landscape":  # tables: the width of 附件1's eight columns
+        pdf.set_margins(15, 15, 15)
+    else:
+        pdf.set_margins(25, 22, 25)
+    pdf.add_page()
+    for block in paper.blocks:
+        _DRAW[block.kind](pdf, block)
+    return bytes(pdf.output())
+
+
+def _text(pdf, text: str, size: float = BODY, style: str = "", align=Align.J, h: float = LINE, indent: bool = False):
+    if not text:
+        return
+    pdf.set_font("serif", style, size)
+    pdf.multi_cell(0, h, (INDENT if indent else "") + text, align=align, wrapmode=WrapMode.CHAR,
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _title(pdf, b):
+    pdf.ln(6)
+    _text(pdf, b.text, TITLE, "B", Align.C, 14)
+    pdf.ln(2)
+
+
+def _number(pdf, b):
+    _text(pdf, b.text, BODY, "", Align.C)
+    pdf.ln(4)
+
+
+def _subtitle(pdf, b):
+    _text(pdf, b.text, BODY, "", Align.C)
+    pdf.ln(2)
+
+
+def _copy(pdf, b):
+    pdf.set_y(12)
+    _text(pdf, b.text, SMALL, "", Align.R, 6)
+
+
+def _addressee(pdf, b):
+    _text(pdf, b.text)
+
+
+def _heading(pdf, b):
+    pdf.ln(1.5)
+    _text(pdf, b.text, BODY, "B", Align.L)
+
+
+def _para(pdf, b):
+    _text(pdf, b.text, indent=True)
+
+
+def _item(pdf, b):
+    _text(pdf, INDENT + b.text)
+
+
+def _note(pdf, b):
+    pdf.ln(2)
+    _text(pdf, b.text, SMALL, "", Align.L, 6)
+
+
+def _fields(pdf, b):
+    pdf.set_font("serif", "", BODY)
+    label_w = 34
+    with pdf.table(col_widths=(label_w, pdf.epw - label_w), first_row_as_headings=False, line_height=LINE,
+                   text_align=(Align.C, Align.L), wrapmode=WrapMode.CHAR, padding=(1.5, 2)) as table:
+        for label, value, lines in b.extra["rows"]:
+            row = table.row(min_height=LINE * lines + 3, v_align="TOP" if lines > 1 else None)
+            row.cell(label)
+            row.cell(value)
+    pdf.ln(2)
+
+
+def _table(pdf, b):
+    cols = b.extra["columns"]
+    rows = b.extra["rows"]
+    pdf.set_font("serif", "", SMALL)
+    widths = [c["width"] for c in cols]
+    with pdf.table(col_widths=widths, width=sum(widths), line_height=5.2, text_align="CENTER",
+                   wrapmode=WrapMode.CHAR, padding=(1, 1.2), repeat_headings=1,
+                   headings_style=_heading_style()) as table:
+        head = table.row()
+        for c in cols:
+            head.cell(c["title"])
+        for r in rows:
+            row = table.row()
+            for i, value in enumerate(r):
+                row.cell(str(value), align=Align.C if len(str(value)) <= 8 else Align.L)
+    pdf.ln(2)
+
+
+def _heading_style():
+    from fpdf.fonts import FontFace
+
+    return FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+
+
+def _signatures(pdf, b):
+    # "记录人（签字）：________" on the left, "日期：____年__月__日" flush right on the same line.
+    pdf.ln(6)
+    pdf.set_font("serif", "", BODY)
+    date_w = pdf.get_string_width(SIGN_DATE) + 2
+    for label in b.extra["lines"]:
+        room = pdf.epw - date_w - pdf.get_string_width(label) - 4
+        line = SIGN_LINE[:max(4, int(room / pdf.get_string_width("_")))]
+        pdf.cell(pdf.epw - date_w, 12, label + line)
+        pdf.cell(date_w, 12, SIGN_DATE, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _seal(pdf, b):
+    # Signer and date sit flush right with room above for the seal; the dashed circle (42 mm,
+    # the common committee seal) marks where it goes, overlapping signer and date as a seal does.
+    pdf.ln(10)
+    if pdf.will_page_break(40):
+        pdf.add_page()
+    y = pdf.get_y()
+    right = pdf.w - pdf.r_margin
+    pdf.set_font("serif", "", BODY)
+    lines = [t for t in (b.text, b.extra.get("date", "")) if t]
+    width = max(pdf.get_string_width(t) for t in lines) if lines else 50
+    x = right - width - 8
+    for t in lines:
+        pdf.set_x(x)
+        pdf.cell(width, LINE, t, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    label = b.extra.get("label")
+    if label:
+        pdf.set_font("serif", "", SMALL)
+        pdf.set_x(x - 10)
+        pdf.cell(width + 20, 6, label, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    cx, cy, r = x + width / 2, y + LINE, 21
+    with pdf.local_context():
+        pdf.set_draw_color(*RED)
+        pdf.set_line_width(0.4)
+        pdf.set_dash_pattern(dash=2, gap=1.5)
+        pdf.circle(cx, cy, r, style="D")
+    pdf.set_y(max(pdf.get_y(), cy + r) + 4)
+
+
+def _footer(pdf, b):
+    if not b.text:
+        return
+    y = max(pdf.get_y() + 6, pdf.h - pdf.b_margin - 14)
+    if y > pdf.h - pdf.b_margin - 8:
+        pdf.add_page()
+        y = pdf.get_y()
+    pdf.set_y(y)
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
+    pdf.ln(2)
+    _text(pdf, b.text, SMALL, "", Align.L, 6)
+
+
+def _page(pdf, b):
+    pdf.add_page()
+
+
+_DRAW = {
+    "title": _title, "number": _number, "subtitle": _subtitle, "copy": _copy, "addressee": _addressee,
+    "heading": _heading, "para": _para, "item": _item, "note": _note, "fields": _fields, "table": _table,
+    "signatures": _signatures, "seal": _seal, "footer": _footer, "page": _page,
+}

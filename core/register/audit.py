@@ -1,0 +1,161 @@
+"""The inspector's audit: scan a register and report what the rules forbid.
+
+One pass over the records in chain order (the denormalised columns only, no
+JSON parsing), after the chain itself is verified. Every finding names the
+entry, the rule and, where a jurisdiction's document is behind it, the citation.
+``violation`` findings make the audit fail; ``notice`` findings are what an
+inspector should look at but no rule of the jurisdiction forbids (for example
+one person approving and stamping outside Shaanxi).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+from sealdesk.core.engine.model import Outcome
+from sealdesk.core.register.workflow import approval_before_stamp, approver_not_keeper, filing_after_stamp, steps_of
+
+ISSUING = frozenset(o.value for o in Outcome if o.issuing)
+VIOLATION, NOTICE = "violation", "notice"
+# Grounds under which a negative-listed item may be issued: an exception of the list, or the
+# transitional clause (also when public-interest consultation then changed the outcome).
+_EXCUSED = frozenset({"exception", "transitional"})
+
+
+class _M:
+    __slots__ = ("outcome", "list", "grounds", "approve", "approver", "stamp", "file", "void")
+
+    def __init__(self, outcome, lst, grounds):
+        self.outcome, self.list, self.grounds = outcome, lst, grounds or ""
+        self.approve = self.approver = self.stamp = self.file = self.void = None
+
+
+def _workflow_on(registry, jid: str, day: str, cache: dict):
+    w = cache.get(day)
+    if w is None:
+        try:
+            w = registry.view(jid, dt.date.fromisoformat(day)).workflow
+        except Exception:  # an unknown or broken jurisdiction: judge by the product's rules only
+            w = ()
+        cache[day] = w
+    return w
+
+
+def _rule_of(workflow, check):
+    from sealdesk.core.register.workflow import check_of
+
+    return next((r for r in workflow if check_of(r) is check), None)
+
+
+def audit(register, registry, community) -> dict:
+    chain = register.verify()
+    findings: list[dict] = []
+
+    def add(seq, rule, severity, text, citation=None):
+        findings.append({"entry": seq, "rule": rule, "severity": severity, "text": text,
+                         "citation": citation.text() if citation else None})
+
+    if not chain.ok:
+        add(chain.problem.seq, "audit.chain", VIOLATION, "登记簿链条校验失败：" + chain.problem.message)
+
+    jid = community.jurisdiction
+    cache: dict = {}
+    matters: dict[int, _M] = {}
+    serials: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    outcomes: Counter = Counter()
+    kinds: Counter = Counter()
+    rows = register.conn.execute(
+        "SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
+        "FROM records ORDER BY seq")
+    for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in rows:
+        kinds[kind] += 1
+        if kind == "matter":
+            matters[seq] = _M(outcome, lst, grounds)
+            outcomes[outcome] += 1
+            continue
+        m = matters.get(ref)
+        if m is None:
+            add(seq, "audit.orphan", VIOLATION, f"第 {seq} 条{kind}记录指向登记号 {ref}，但它不是更早的登记事项")
+            continue
+        if m.void is not None and kind in ("approve", "stamp", "file"):
+            add(seq, "audit.after_void", VIOLATION, f"登记号 {ref} 已由第 {m.void} 条记录作废，之后仍有{kind}记录")
+        if kind == "approve":
+            if role != "director":
+                add(seq, "audit.approver_role", VIOLATION, f"登记号 {ref} 由 {actor} 以“{role}”身份审批，审批须由负责人进行")
+            if m.outcome not in ISSUING:
+                add(seq, "audit.approve_not_issuing", VIOLATION, f"登记号 {ref} 的决定为 {m.outcome}，不应审批用印")
+            m.approve, m.approver = seq, actor
+        elif kind == "stamp":
+            workflow = _workflow_on(registry, jid, at[:10], cache)
+            if role != "keeper":
+                add(seq, "audit.keeper_role", VIOLATION, f"登记号 {ref} 由 {actor} 以“{role}”身份用印，用印须由印章保管人进行")
+            if m.outcome not in ISSUING:
+                add(seq, "audit.stamp_not_issuing", VIOLATION,
+                    f"登记号 {ref} 的决定为 {m.outcome}（不出具证明），却有用印记录")
+            if m.approve is None:
+                rule = _rule_of(workflow, approval_before_stamp)
+                add(seq, rule.id if rule else "audit.stamp_without_approval", VIOLATION,
+                    f"登记号 {ref} 未经审批即用印", rule.citation if rule else None)
+            elif m.approver == actor:
+                rule = _rule_of(workflow, approver_not_keeper)
+                if rule is not None:
+                    add(seq, rule.id, VIOLATION, f"登记号 {ref} 的审批人与用印的保管人同为 {actor}", rule.citation)
+                else:
+                    add(seq, "audit.same_person", NOTICE,
+                        f"登记号 {ref} 的审批人与用印的保管人同为 {actor}（本辖区规则未禁止，建议分离）")
+            if m.list == "negative" and m.outcome != Outcome.ISSUE_TRANSITIONAL.value \
+                    and not _EXCUSED & set(m.grounds.split()):
+                add(seq, "audit.negative_issued", VIOLATION,
+                    f"登记号 {ref} 是负面清单事项，没有例外情形或过渡期理由却出具了证明")
+            if m.stamp is not None:
+                add(seq, "audit.stamped_twice", VIOLATION, f"登记号 {ref} 已由第 {m.stamp} 条记录用印，重复用印")
+            if serial is None:
+                add(seq, "audit.no_serial", VIOLATION, f"登记号 {ref} 的用印记录没有证明编号")
+            else:
+                serials[(comm, year)].append((serial, seq))
+            m.stamp = seq
+        elif kind == "file":
+            m.file = seq
+        elif kind == "void":
+            m.void = seq
+
+    # Serials: 1..n per community and year, no gap, no reuse.
+    for (comm, year), pairs in sorted(serials.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        pairs.sort()
+        expected = 1
+        seen = set()
+        for serial, seq in pairs:
+            if serial in seen:
+                add(seq, "audit.serial_reused", VIOLATION, f"{comm} {year}年证明第{serial}号被重复使用")
+                continue
+            seen.add(serial)
+            if serial != expected:
+                missing = f"第{expected}号" if serial == expected + 1 else f"第{expected}至{serial - 1}号"
+                add(seq, "audit.serial_gap", VIOLATION, f"{comm} {year}年证明编号缺少{missing}")
+            expected = serial + 1
+
+    # Filing, where the jurisdiction's workflow has that step (Yubei).
+    workflow = _workflow_on(registry, jid, dt.date.today().isoformat(), cache)
+    if "file" in steps_of(workflow):
+        rule = _rule_of(workflow, filing_after_stamp)
+        for seq, m in matters.items():
+            if m.stamp is not None and m.file is None and m.void is None:
+                add(seq, "audit.not_filed", NOTICE, f"登记号 {seq} 已用印，尚未备案", rule.citation if rule else None)
+
+    findings.sort(key=lambda f: (f["severity"] != VIOLATION, f["entry"]))
+    violations = sum(1 for f in findings if f["severity"] == VIOLATION)
+    return {
+        "ok": violations == 0,
+        "community": community.name,
+        "jurisdiction": jid,
+        "records": sum(kinds.values()),
+        "matters": len(matters),
+        "stamped": kinds["stamp"],
+        "voided": kinds["void"],
+        "outcomes": dict(sorted(outcomes.items())),
+        "chain": chain.to_json(),
+        "violations": violations,
+        "notices": len(findings) - violations,
+        "findings": findings,
+    }
