@@ -24,6 +24,74 @@ class DataError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
+# Parsed TOML by content digest, kept in the user cache directory: every one-shot `sealdesk decide`
+# reads all plugins' TOML (a few thousand lines), and tomllib spends most of a command's start on it.
+# Keyed by content, so an edited file is parsed again; read only when the file is the user's own.
+_CACHE: dict | None = None
+
+
+def _cache_path():
+    from .paths import cache_dir
+
+    return cache_dir() / "toml.pickle"
+
+
+def _load_cache() -> dict:
+    import os
+    import pickle
+    import stat
+
+    try:
+        path = _cache_path()
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return {}
+            data = pickle.load(f)
+        return data if isinstance(data, dict) else {}
+    except Exception:  # missing, unreadable or from another Python: parse again
+        return {}
+
+
+def _save_cache(cache: dict) -> None:
+    import os
+    import pickle
+
+    try:
+        path = _cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(cache, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs time
+
+
+def _parsed(text: str, path: Path) -> dict:
+    import hashlib
+    import pickle
+
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = _load_cache()
+    key = hashlib.blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
+    got = _CACHE.get(key)
+    if isinstance(got, bytes):
+        return pickle.loads(got)  # a fresh copy for each reader
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise DataError(path, int(m.group(1)) if m else None, f"malformed TOML: {e}") from e
+    if len(_CACHE) > 64:  # old versions of edited files (and test fixtures)
+        _CACHE.clear()
+    _CACHE[key] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    _save_cache(_CACHE)
+    return data
+
+
 class DataFile:
     """A parsed TOML file plus enough of its text to point at lines."""
 
@@ -35,24 +103,18 @@ class DataFile:
             raise DataError(self.path, None, f"cannot read: {e.strerror or e}") from e
         except UnicodeDecodeError as e:
             raise DataError(self.path, None, f"not UTF-8: {e}") from e
-        try:
-            self.data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as e:
-            m = re.search(r"line (\d+)", str(e))
-            raise DataError(self.path, int(m.group(1)) if m else None, f"malformed TOML: {e}") from e
+        self.data = _parsed(self.text, self.path)
         self.lines = self.text.splitlines()
+        self._headers: dict[str, list[int]] = {}
 
     # -- locating -------------------------------------------------------------
     def header_line(self, table: str, index: int) -> int | None:
         """Line (1-based) of the index-th ``[[table]]`` header."""
-        pat = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
-        seen = -1
-        for n, line in enumerate(self.lines, 1):
-            if pat.match(line):
-                seen += 1
-                if seen == index:
-                    return n
-        return None
+        found = self._headers.get(table)
+        if found is None:  # one scan per table name: a vocabulary has hundreds of [[words]]
+            pat = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
+            found = self._headers[table] = [n for n, line in enumerate(self.lines, 1) if pat.match(line)]
+        return found[index] if 0 <= index < len(found) else None
 
     def key_line(self, key: str, start: int | None = None) -> int | None:
         """Line of ``key =`` inside the entry whose header is at ``start``."""

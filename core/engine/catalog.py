@@ -54,17 +54,16 @@ def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, Certific
     return merged
 
 
-def _target(item_id: str, merged: dict[str, CertificateItem]) -> CertificateItem | None:
+def _target(item_id: str, merged: dict[str, CertificateItem], replaced: dict[str, str] | None = None):
     """The item in force for an id: itself, or the deeper item that replaced it (through overrides)."""
+    if replaced is None:
+        replaced = {m.overrides: m.id for m in merged.values() if m.overrides}
     seen = set()
     while item_id not in merged:
-        if item_id in seen:
+        if item_id in seen or item_id not in replaced:
             return None
         seen.add(item_id)
-        nxt = next((m.id for m in merged.values() if m.overrides == item_id), None)
-        if nxt is None:
-            return None
-        item_id = nxt
+        item_id = replaced[item_id]
     return merged[item_id]
 
 
@@ -75,14 +74,15 @@ def vocabulary_for(registry, chain, merged: dict[str, CertificateItem]):
     whose items are not all in force (a lapsed document's item) is left out rather than narrowed.
     """
     words, keywords, synonyms = [], [], []
+    replaced = {m.overrides: m.id for m in merged.values() if m.overrides}
     for j in chain:
         voc = registry.jurisdictions[j].vocabulary
         for w in voc.words:
-            its = [_target(i, merged) for i in w.items]
+            its = [_target(i, merged, replaced) for i in w.items]
             if all(its):
                 words.append((w, tuple(dict.fromkeys(its))))
         for k in voc.keywords:
-            it = _target(k.item, merged)
+            it = _target(k.item, merged, replaced)
             if it is not None:
                 keywords.extend((word, it) for word in k.words)
         synonyms.extend(voc.synonyms)
@@ -120,6 +120,10 @@ def check_catalog(registry, jid: str, chain: list[str]):
     words, keywords, synonyms = vocabulary_for(registry, chain, merged)
     index = NameIndex(merged.values(), _shared_keys(registry, chain), words, keywords, synonyms)
     voc = data.vocabulary
+    said: dict[str, list[str]] = {}  # item id -> the resident words in force for it
+    for w, its in words:
+        for it in its:
+            said.setdefault(it.id, []).append(w.name)
     for w in voc.words:
         for ref in w.items:
             if _target(ref, merged) is None:
@@ -129,7 +133,7 @@ def check_catalog(registry, jid: str, chain: list[str]):
         if it is None:
             yield f"keywords name item '{k.item}', which is not an item of {' > '.join(chain)}", k.defined_at
             continue
-        own = [name_key(n) for n in (*it.names, *(w.name for w, its in words if it in its))]
+        own = [name_key(n) for n in (*it.names, *said.get(it.id, ()))]
         for word in k.words:
             if not any(name_key(word) in n for n in own):
                 yield (f"keyword '{word}' of {it.id} ({it.name}) is not a word of that item's names or "

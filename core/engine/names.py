@@ -203,7 +203,16 @@ class NameIndex:
                         {i.id for i in old[1]} != {i.id for i in its}:
                     self.word_conflicts.append((key, old[0], word))
                 self._words[key] = (word, tuple(its))
-        # Near-match tables (see the module docstring).
+        self._items = tuple(items)
+        self._keywords_in = tuple(keywords)
+        self._synonyms_in = tuple(synonyms)
+        self._tables = None  # near-match tables, built on the first near() (load-time checks never need them)
+        self._cache: dict[str, Resolution] = {}
+        self._near: dict[str, tuple[CertificateItem, ...]] = {}
+
+
+    def _build_near_tables(self) -> None:
+        """The tables of the near-match pass (see the module docstring)."""
         self._contain: list[tuple[str, tuple[CertificateItem, ...]]] = []
         self._full: list[tuple[str, tuple[CertificateItem, ...]]] = []
         self._cores: dict[str, dict[str, CertificateItem]] = {}
@@ -217,7 +226,7 @@ class NameIndex:
             if c:
                 self._cores.setdefault(c, {}).update((it.id, it) for it in listed)
         seen_full = set()
-        for item in items:
+        for item in self._items:
             for name in item.names:
                 for v in variants(name):
                     fk = full_key(v)
@@ -229,12 +238,11 @@ class NameIndex:
             if c:
                 self._cores.setdefault(c, {}).update((it.id, it) for it in its)
         kw: dict[str, dict[str, CertificateItem]] = {}
-        for word, item in keywords:
+        for word, item in self._keywords_in:
             kw.setdefault(name_key(word) or word, {})[item.id] = item
         self._keywords = tuple((k, tuple(v.values())) for k, v in sorted(kw.items(), key=lambda x: -len(x[0])))
-        self._synonyms = tuple((name_key(s.word) or s.word, name_key(s.listed) or s.listed) for s in synonyms)
-        self._cache: dict[str, Resolution] = {}
-        self._near: dict[str, tuple[CertificateItem, ...]] = {}
+        self._synonyms = tuple((name_key(s.word) or s.word, name_key(s.listed) or s.listed) for s in self._synonyms_in)
+        self._tables = True
 
     def keys(self):
         return self._index.keys()
@@ -278,6 +286,8 @@ class NameIndex:
         return got
 
     def _near_uncached(self, query: str, limit: int) -> tuple[CertificateItem, ...]:
+        if self._tables is None:
+            self._build_near_tables()
         if query.count("(") + query.count("（") > MAX_ALTERNATIONS:
             query = query.replace("(", "").replace("（", "")
         score: dict[str, tuple[int, CertificateItem]] = {}
