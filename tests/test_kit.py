@@ -75,6 +75,7 @@ def follow_tutorial(root: Path, jid: str) -> None:
                         'description = "演示县：一项不予出具证明事项、一条用印规则"')
     jpath.write_text(text + "\n" + docs_block("seal_rule"), encoding="utf-8")
     cpath.write_text(cpath.read_text(encoding="utf-8") + "\n" + docs_block("negative_item"), encoding="utf-8")
+    (pkg / "vocabulary.toml").write_text(docs_block("vocabulary"), encoding="utf-8")  # 3. Residents' words
 
 
 # -- plugin new ----------------------------------------------------------------------------
@@ -163,6 +164,15 @@ def test_tutorial_end_to_end(tmp_path):
     # inherited lists still decide: Shaanxi's parent national list
     d = json.loads(sealdesk("decide", "无犯罪记录证明", "-j", "kit-county", "--json", site=site).stdout)
     assert d["outcome"] == "refuse" and d["item"]["id"] == "national.negative.5"
+
+    # residents' words as docs/plugins.md says: a word, an ambiguous word, a name near the county's item
+    d = json.loads(sealdesk("decide", "社会实践证明", "-j", "kit-county", "--json", site=site).stdout)
+    assert d["item"]["id"] == "kit-county.negative.1" and d["match"]["kind"] == "word", d
+    d = json.loads(sealdesk("decide", "家里情况证明", "-j", "kit-county", "--json", site=site).stdout)
+    assert d["outcome"] == "ask" and {c["id"] for c in d["candidates"]} == {"national.negative.1",
+                                                                           "national.negative.17"}, d
+    d = json.loads(sealdesk("decide", "学生暑期社会实践证明", "-j", "kit-county", "--json", site=site).stdout)
+    assert d["outcome"] == "ask" and [c["id"] for c in d["candidates"]] == ["kit-county.negative.1"], d
 
     # the seal rule acts: 公证 is item 1's exception (issue in Shaanxi), facts_unclear forbids the seal here
     ask = ["decide", "亲属关系证明", "--purpose", "公证", "--fact", "facts_unclear", "--json"]
