@@ -17,6 +17,9 @@ import pytest
 
 from sealdesk.core.engine.plugins import Registry, default_registry
 
+# A throwaway PostgreSQL server for the county register (tests/pgserver.py); skips when not installed.
+from pgserver import pg_server  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
 
