@@ -471,7 +471,7 @@ def test_a_template_with_an_unknown_placeholder_is_a_load_error(make_plugin):
 
 
 def test_register_of_schema_1_gains_the_paper_index(tmp_path):
-    from sealdesk.core.register.store import Register
+    from sealdesk.core.register.store import SCHEMA_VERSION, Register
 
     path = tmp_path / "r.sqlite"
     reg = Register(path, create=True, community="c")
@@ -485,7 +485,7 @@ def test_register_of_schema_1_gains_the_paper_index(tmp_path):
     reg = Register(path, community="c")
     assert reg.verify().ok and reg.papers_by_hash("0" * 64) == []
     names = [r[0] for r in reg.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
-    assert "records_paper" in names and reg.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert "records_paper" in names and reg.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 # -- fonts ---------------------------------------------------------------------------------------

@@ -112,11 +112,11 @@ def test_a_writer_killed_at_random_points_loses_no_acknowledged_entry(tmp_path):
                 d = desk.request("居民财产证明", facts={"party_requires": True, "within_duties": True,
                                                        "verifiable": True},
                                  resident_name="张三", resident_id=VALID_IDS[0], as_login="clerk")
-                os.write(w, f"{d['entry']}\n".encode())  # acknowledged: append returned
+                os.write(w, f"{d['record']}\n".encode())  # acknowledged: append returned
                 a = desk.approve(d["entry"], as_login="director")
-                os.write(w, f"{a['entry']}\n".encode())
+                os.write(w, f"{a['record']}\n".encode())
                 s = desk.stamp(d["entry"], as_login="keeper")
-                os.write(w, f"{s['entry']}\n".encode())
+                os.write(w, f"{s['record']}\n".encode())
                 i += 1
 
         pid, fd = _fork(writer)

@@ -219,8 +219,10 @@ def test_unknown_entry_is_a_clear_message(demo):
     code, _, err = cli("approve", "99", "--as", "director")
     assert code == 2 and "登记号 99 不存在" in err
     cli("approve", "1", "--as", "director")
+    # 登记号 counts matters, not records: record 2 (the approval) is no matter number 2.
     code, _, err = cli("stamp", "2", "--as", "keeper")
-    assert code == 2 and "不是登记事项" in err
+    assert code == 2 and "登记号 2 不存在" in err
+    assert cli.json("stamp", "1", "--as", "keeper")["record"] == 3
 
 
 def test_hostile_text_is_stored_verbatim_without_controls(demo):
@@ -244,7 +246,8 @@ def test_export_masks_id_numbers_and_carries_serials(demo, tmp_path):
     code, out, _ = cli("register", "export", "--format", "json")
     records = json.loads(out)
     assert [r["serial"] for r in records] == [1, 2, None]
-    assert [r["entry"] for r in records] == [1, 4, 7]
+    assert [r["entry"] for r in records] == [1, 2, 3]  # matters as clerks count them
+    assert [r["record"] for r in records] == [1, 4, 7]  # their records in the chain
     assert all(rid not in out for rid in ids)
     assert [r["resident_id"][-4:] for r in records] == [rid[-4:] for rid in ids]
     target = tmp_path / "export.csv"

@@ -221,7 +221,7 @@ def _done(args, rec: dict, line: str) -> int:
 
 def cmd_approve(args) -> int:
     rec = open_desk(args).approve(args.entry, as_login=_as(args))
-    return _done(args, rec, f"已审批：登记号 {args.entry}（审批人 {rec['name']}，记录 {rec['entry']}）")
+    return _done(args, rec, f"已审批：登记号 {args.entry}（审批人 {rec['name']}，记录 {rec['record']}）")
 
 
 def cmd_stamp(args) -> int:
@@ -237,7 +237,7 @@ def cmd_file(args) -> int:
 
 def cmd_void(args) -> int:
     rec = open_desk(args).void(args.entry, args.reason, as_login=_as(args))
-    return _done(args, rec, f"已作废：登记号 {args.entry}，作废记录 {rec['entry']}（原因：{rec['reason']}）")
+    return _done(args, rec, f"已作废：登记号 {args.entry}，作废记录 {rec['record']}（原因：{rec['reason']}）")
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -289,16 +289,16 @@ def cmd_show(args) -> int:
         print(f"编号：{s['year']}年证明第{s['serial']}号  有效期至 {s['valid_until']}")
     print("依据：" + "；".join(s["citations"]))
     print("记录：")
-    print(f"  {s['entry']:>6}  {_local(s['at'])}  登记  {s['clerk_name']}（{s['clerk']}）")
+    print(f"  {s['record']:>6}  {_local(s['at'])}  登记  {s['clerk_name']}（{s['clerk']}）")
     for r in s["records"]:
         extra = f"  {r['serial_text']}" if r.get("serial_text") else (f"  原因：{r['reason']}" if r.get("reason") else "")
-        print(f"  {r['entry']:>6}  {_local(r['at'])}  {r['kind_label']}  {r['name']}（{r['actor']}）{extra}")
+        print(f"  {r['record']:>6}  {_local(r['at'])}  {r['kind_label']}  {r['name']}（{r['actor']}）{extra}")
     print(f"哈希：{s['hash']}")
     return 0
 
 
-EXPORT_FIELDS = ("entry", "at", "status", "jurisdiction", "query", "item_id", "item_name", "list", "number",
-                 "outcome", "purpose", "requester", "resident_name", "resident_id", "clerk", "approver",
+EXPORT_FIELDS = ("entry", "record", "at", "status", "jurisdiction", "query", "item_id", "item_name", "list",
+                 "number", "outcome", "purpose", "requester", "resident_name", "resident_id", "clerk", "approver",
                  "approved_at", "keeper", "stamped_at", "year", "serial", "valid_until", "filed_at", "voided_by",
                  "void_reason", "citations", "hash")
 

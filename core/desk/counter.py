@@ -22,7 +22,7 @@ from sealdesk.core.register.community import ROLES, Community, Person, load_comm
 from sealdesk.core.papers.content import PAPERS
 from sealdesk.core.engine.model import Facts, Outcome, Request, citation_label
 from sealdesk.core.engine.protocol import decide
-from sealdesk.core.register.store import Register, Record
+from sealdesk.core.register.store import SEARCHED, Register, Record
 from sealdesk.core.register.resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
 from sealdesk.core.register.workflow import ROLE_FOR, STATUS, Matter, Refused, reasons_against, role_reasons, steps_of
 
@@ -91,14 +91,18 @@ class Desk:
         return next((r for r in person.roles if r in ROLE_FOR[action]), person.roles[0])
 
     def matter(self, entry: int, register: Register | None = None) -> Matter:
+        """The matter clerks call 登记号 ``entry``: 1, 2, 3… in the community, not the record number."""
         reg = register or self.register
         entry = entry_number(entry)
-        rec = reg.get(entry)
-        if rec is None:
+        seq = reg.matter_seq(entry, self.community.name)
+        if seq is None:
             raise InvalidInput(f"登记号 {entry} 不存在")
-        if rec.kind != "matter":
-            raise InvalidInput(f"第 {entry} 条记录是{rec.kind_label}记录（针对登记号 {rec.ref}），不是登记事项")
-        return Matter.build(rec, reg.related(rec.seq))
+        return Matter.build(reg.get(seq), reg.related(seq), entry)
+
+    def _matter_at(self, seq: int) -> Matter:
+        """The matter whose record is ``seq`` (a paper or action record's ``ref``)."""
+        reg = self.register
+        return Matter.build(reg.get(seq), reg.related(seq), reg.numbers([seq]).get(seq))
 
     # -- the counter -------------------------------------------------------------------
     def request(self, query: str, *, resident_name: str, resident_id: str, purpose: str = "", requester: str = "",
@@ -140,7 +144,8 @@ class Desk:
             list_=item.list if item else None, grounds=" ".join(g.code for g in decision.grounds),
         )
         status = Matter(rec).status(steps_of(view.workflow))
-        return {"decision": out, "entry": rec.seq, "status": status}
+        number = self.register.numbers([rec.seq]).get(rec.seq)
+        return {"decision": out, "entry": number, "record": rec.seq, "status": status}
 
     def allowed(self, action: str, entry: int, login: str | None = None, as_login: str | None = None) -> list:
         """Why ``action`` would be refused now ([] if allowed): the TUI greys out what it cannot do."""
@@ -159,10 +164,11 @@ class Desk:
             if reasons:
                 raise Refused(action, reasons)
 
+        ref = self.matter(entry).entry.seq  # the chain refers to the matter's record
         rec = self.register.append(action, actor=person.login, role=self._role(action, person),
-                                   community=self.community.name, ref=entry, body={"name": person.name, **body},
+                                   community=self.community.name, ref=ref, body={"name": person.name, **body},
                                    serial=serial, guard=guard)
-        return self.record_json(rec)
+        return self.record_json(rec, entry)
 
     def approve(self, entry: int, login: str | None = None, as_login: str | None = None, note: str = "") -> dict:
         matter = self.matter(entry)
@@ -182,7 +188,7 @@ class Desk:
         return self._act("void", entry, login, as_login, {"reason": reason})
 
     # -- papers -----------------------------------------------------------------------
-    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None) -> dict:
+    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None, number: int | None = None) -> dict:
         """Append a ``paper`` record with the PDF's SHA-256, unless this very PDF is recorded already."""
         import base64
         import hashlib
@@ -198,7 +204,7 @@ class Desk:
             new = True
         else:
             new = False
-        return {"paper": paper.paper, "label": PAPERS[paper.paper], "entry": ref, "record": existing.seq,
+        return {"paper": paper.paper, "label": PAPERS[paper.paper], "entry": number, "record": existing.seq,
                 "sha256": digest, "bytes": len(pdf), "new": new, "pdf": base64.b64encode(pdf).decode("ascii")}
 
     def _paper_person(self, action: str, login, as_login) -> Person:
@@ -227,22 +233,22 @@ class Desk:
         outcome = matter.outcome
         if outcome not in P.FOR_OUTCOMES[paper]:
             raise Refused("paper", [("sealdesk.paper.outcome",
-                                     f"登记号 {matter.entry.seq} 的决定是“{outcome.label}”，不能打印{label}", None)])
+                                     f"登记号 {matter.number} 的决定是“{outcome.label}”，不能打印{label}", None)])
         if matter.void is not None:
             raise Refused("paper", [("sealdesk.paper.voided",
-                                     f"登记号 {matter.entry.seq} 已作废（第 {matter.void.seq} 条记录），不能打印{label}", None)])
+                                     f"登记号 {matter.number} 已作废（第 {matter.void.seq} 条记录），不能打印{label}", None)])
         d = matter.entry.data["decision"]
         view = self.registry.view(d["jurisdiction"], dt.date.fromisoformat(d["date"]))
         tpl = P.template(paper, view, self.registry)
         if paper == "certificate":
             if matter.stamp is None:
                 raise Refused("paper", [("sealdesk.paper.unstamped",
-                                         f"登记号 {matter.entry.seq} 尚未用印登记，不能打印证明（请先审批、用印）", None)])
+                                         f"登记号 {matter.number} 尚未用印登记，不能打印证明（请先审批、用印）", None)])
             printed = [p.data.get("content") for p in matter.papers if p.data.get("paper") == "certificate"]
             content = clean_text(content, "证明事项", P.CONTENT_MAX) if content is not None else ""
             if printed and content and content != printed[-1]:
                 raise Refused("paper", [("sealdesk.paper.changed",
-                                         f"登记号 {matter.entry.seq} 的证明已按“{printed[-1]}”出具；"
+                                         f"登记号 {matter.number} 的证明已按“{printed[-1]}”出具；"
                                          "证明内容不能更改，如有错误请作废本事项后重新登记", None)])
             content = content or (printed[-1] if printed else "")
             if not content:
@@ -251,7 +257,7 @@ class Desk:
         else:
             built = P.BUILDERS[paper](matter, self.community, view, tpl)
         pdf = render(built, self.community.paper_font or None)
-        return self._record_paper(person, built, pdf, matter.entry.seq)
+        return self._record_paper(person, built, pdf, matter.entry.seq, matter.number)
 
     def report(self, paper: str, start: dt.date | None = None, end: dt.date | None = None,
                login: str | None = None, as_login: str | None = None) -> dict:
@@ -270,11 +276,32 @@ class Desk:
             start, end = start or today.replace(month=1, day=1), end or today
             if start > end:
                 raise InvalidInput(f"统计期间的开始日期 {start} 晚于结束日期 {end}")
-            built = R.inventory(self.matters(), self.community, view, tpl, start, end, person.name, today)
+            counts, firsts = self._inventory_index(start, end)
+            built = R.inventory(firsts, self.community, view, tpl, start, end, person.name, today, counts)
         else:
             built = getattr(R, paper)(self.community, view, tpl, today)
         pdf = render(built, self.community.paper_font or None)
         return self._record_paper(person, built, pdf, None)
+
+    def _inventory_index(self, start: dt.date, end: dt.date) -> tuple[dict[str, int], Iterator[Matter]]:
+        """The inventory from the index: matters of the period that stand, counted by outcome, and the
+        first matter of each distinct (item, query, purpose, requester, citations, list, verifiable) —
+        a finer split than the table's rows, so the report keeps its first matter of every row."""
+        conn = self.register.conn
+        cond, params = "day BETWEEN ? AND ? AND void IS NULL", (start.isoformat(), end.isoformat())
+        counts: dict[str, int] = {}
+        for outcome, n in conn.execute(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
+                                       params):
+            label = Outcome(outcome).label
+            counts[label] = counts.get(label, 0) + n
+        firsts = [seq for (seq,) in conn.execute(
+            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
+            "list, verifiable ORDER BY 1", params)]
+
+        def matters() -> Iterator[Matter]:
+            for i in range(0, len(firsts), 500):
+                yield from self._page([(seq, None) for seq in firsts[i:i + 500]], related=False)
+        return counts, matters()
 
     def find_paper(self, sha256: str, login: str | None = None, as_login: str | None = None) -> dict:
         """Which register record printed the PDF with this SHA-256 (``paper verify``)."""
@@ -284,10 +311,11 @@ class Desk:
             return {"found": False, "sha256": sha256}
         rec = recs[0]
         out = {"found": True, "sha256": sha256, "record": rec.seq, "at": rec.at, "paper": rec.data.get("paper"),
-               "label": rec.data.get("label"), "printed_by": rec.data.get("name") or rec.actor, "entry": rec.ref,
+               "label": rec.data.get("label"), "printed_by": rec.data.get("name") or rec.actor, "entry": None,
                "voided_by": None}
         if rec.ref is not None:
-            matter = self.matter(rec.ref)
+            matter = self._matter_at(rec.ref)
+            out["entry"] = matter.number
             out["voided_by"] = matter.void.seq if matter.void else None
             out["void_reason"] = matter.void.data.get("reason") if matter.void else None
             d = matter.entry.data["decision"]
@@ -298,11 +326,12 @@ class Desk:
         return out
 
     # -- reading ----------------------------------------------------------------------
-    def record_json(self, rec: Record) -> dict:
+    def record_json(self, rec: Record, entry: int | None = None) -> dict:
+        """One record: ``record`` is its number in the chain, ``entry`` the 登记号 of its matter."""
         data = rec.data
-        out = {"entry": rec.seq, "kind": rec.kind, "kind_label": rec.kind_label, "ref": rec.ref, "at": rec.at,
-               "actor": rec.actor, "name": data.get("name") or data.get("clerk_name", ""), "role": rec.role,
-               "role_label": ROLES.get(rec.role, rec.role), "hash": rec.hash}
+        out = {"entry": entry, "record": rec.seq, "kind": rec.kind, "kind_label": rec.kind_label, "ref": rec.ref,
+               "at": rec.at, "actor": rec.actor, "name": data.get("name") or data.get("clerk_name", ""),
+               "role": rec.role, "role_label": ROLES.get(rec.role, rec.role), "hash": rec.hash}
         if rec.serial is not None:
             out.update(year=rec.year, serial=rec.serial, serial_text=f"{rec.year}年证明第{rec.serial}号",
                        valid_until=data.get("valid_until"))
@@ -320,7 +349,8 @@ class Desk:
         s, a, v, f = matter.stamp, matter.approve, matter.void, matter.file
         sdata = s.data if s else {}
         return {
-            "entry": m.seq,
+            "entry": matter.number if matter.number is not None else m.seq,
+            "record": m.seq,
             "at": m.at,
             "status": status,
             "status_label": STATUS[status],
@@ -361,40 +391,88 @@ class Desk:
         steps = steps_of(self.view().workflow)
         out = self.summary(matter, steps)
         out["decision"] = matter.entry.data["decision"]
-        out["records"] = [self.record_json(r) for r in matter.records]
+        out["records"] = [self.record_json(r, matter.number) for r in matter.records]
         return out
 
-    def matters(self) -> Iterator[Matter]:
-        """Every matter with its records, in entry order (two sequential scans, no per-matter query)."""
+    def _page(self, rows: list[tuple[int, int]], related: bool = True) -> list[Matter]:
+        """Matters for (record, 登记号) pairs, in order: two indexed queries (one without ``related``)."""
         reg = self.register
-        acts: dict[int, list[Record]] = {}
-        for r in reg.records(kinds=("approve", "stamp", "file", "void", "paper")):
-            acts.setdefault(r.ref, []).append(r)
-        for m in reg.records(kinds=("matter",)):
-            yield Matter.build(m, acts.get(m.seq, []))
+        seqs = [seq for seq, _ in rows]
+        recs: dict[int, Record] = {}
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            for row in reg.conn.execute(f"SELECT * FROM records WHERE seq IN ({','.join('?' * len(part))})", part):
+                recs[row[0]] = Record(*row)
+        acts = reg.related_many(seqs) if related else {}
+        return [Matter.build(recs[seq], acts.get(seq, []), number) for seq, number in rows]
+
+    def matters(self, where: str = "", params: tuple = (), chunk: int = 500,
+                related: bool = True) -> Iterator[Matter]:
+        """Matters with their records in entry order, read ``chunk`` at a time (constant memory).
+
+        ``where`` is a condition on the ``matters`` index (e.g. ``day BETWEEN ? AND ?``); without
+        ``related`` only the matter records are read (the acting records are left empty).
+        """
+        conn = self.register.conn
+        cond = f" AND ({where})" if where else ""
+        last = 0
+        while True:
+            rows = conn.execute(f"SELECT seq, number FROM matters WHERE seq > ?{cond} ORDER BY seq LIMIT ?",
+                                (last, *params, chunk)).fetchall()
+            if not rows:
+                return
+            yield from self._page(rows, related)
+            last = rows[-1][0]
+
+    @staticmethod
+    def _states(status: str, steps: tuple[str, ...]) -> tuple[str, ...]:
+        """The index's ``state`` values that read as ``status`` under a workflow with ``steps``."""
+        filing = "file" in steps
+        if status == "awaiting_filing":
+            return ("stamped",) if filing else ()
+        if status == "stamped":
+            return () if filing else ("stamped", "filed")
+        if status == "filed":
+            return ("filed",) if filing else ()
+        return (status,)
 
     def list(self, status: str | None = None, limit: int | None = 50, search: str = "") -> list[dict]:
+        """Matters newest first, by status and/or a search of names and items; the index answers, one page read."""
         if status and status not in STATUS:
             raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
         steps = steps_of(self.view().workflow)
         search = clean_text(search, "搜索词", 100)
-        if not status and not search and limit:
-            # The newest page only: two indexed queries, whatever the register's size.
-            reg = self.register
-            latest = reg.latest("matter", limit)
-            related = reg.related_many([m.seq for m in latest])
-            return [self.summary(Matter.build(m, related[m.seq]), steps) for m in latest]
-        out = []
-        for matter in self.matters():
-            s = self.summary(matter, steps)
-            if status and s["status"] != status:
+        conn = self.register.conn
+        where, params = [], []
+        if status:
+            states = self._states(status, steps)
+            if not states:
+                return []
+            where.append(f"m.state IN ({','.join('?' * len(states))})")
+            params += states
+        if search:
+            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
+                                                                            for i in range(len(search) - 1)))
+            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
+                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ?")
+            for _ in grams[1:]:
+                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
+            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
+            cursor = conn.execute(sql, (*grams, *params))
+        else:
+            sql = "SELECT m.seq, m.number FROM matters m" + (" WHERE " + " AND ".join(where) if where else "")
+            sql += " ORDER BY m.seq DESC" + (" LIMIT ?" if limit else "")
+            cursor = conn.execute(sql, (*params, *([limit] if limit else [])))
+        rows: list[tuple[int, int]] = []
+        for row in cursor:
+            # Two-character n-grams only say the search may be there: the text says whether it is.
+            if len(search) > 2 and not any(search in str(v) for v in row[2:] if v is not None):
                 continue
-            if search and not any(search in str(s[k] or "") for k in ("query", "item_name", "resident_name",
-                                                                         "purpose", "requester")):
-                continue
-            out.append(s)
-        out.reverse()  # newest first
-        return out[:limit] if limit else out
+            rows.append((row[0], row[1]))
+            if limit and len(rows) >= limit:
+                break
+        cursor.close()
+        return [self.summary(m, steps) for m in self._page(rows)]
 
     def export(self) -> Iterator[dict]:
         steps = steps_of(self.view().workflow)

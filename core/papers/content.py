@@ -124,7 +124,7 @@ def matter_fields(matter, community, view, date: dt.date) -> dict:
     purpose, requester = d.get("purpose") or "", d.get("requester") or ""
     return {
         **place_fields(community, date),
-        "entry": matter.entry.seq, "name": res["name"], "id_number": mask_id(res["id"]), "query": d["query"],
+        "entry": matter.number if matter.number is not None else matter.entry.seq, "name": res["name"], "id_number": mask_id(res["id"]), "query": d["query"],
         "item_name": item.get("name") or "", "item_or_query": item.get("name") or d["query"],
         "purpose": purpose, "requester": requester,
         "purpose_or_blank": purpose or "________", "requester_or_blank": requester or "________",

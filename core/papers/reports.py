@@ -28,16 +28,22 @@ def _midnight(d: dt.date) -> dt.datetime:
 
 
 def inventory(matters, community, view, tpl: dict, start: dt.date, end: dt.date, preparer: str,
-              on: dt.date) -> Paper:
-    """One row per distinct (证明名称, 涉及办理事项, 索要单位, 依据) among matters registered in [start, end]."""
+              on: dt.date, counts: dict[str, int] | None = None) -> Paper:
+    """One row per distinct (证明名称, 涉及办理事项, 索要单位, 依据) among matters registered in [start, end].
+
+    With ``counts`` (matters by outcome label, from the register's index) ``matters`` need only hold
+    the first matter of each row, in entry order; without, every matter is read and counted.
+    """
     rows: dict[tuple, list] = {}
-    counts: Counter = Counter()
+    tally = counts is None
+    counts = Counter(counts or {})
     for m in matters:
         day = dt.date.fromisoformat(m.entry.at[:10])
         if not start <= day <= end or m.void is not None:
             continue
         d = m.entry.data["decision"]
-        counts[Outcome(m.entry.outcome).label] += 1
+        if tally:
+            counts[Outcome(m.entry.outcome).label] += 1
         item = d.get("item") or {}
         name = item.get("name") or d["query"]
         purpose, requester = d.get("purpose") or "", d.get("requester") or ""

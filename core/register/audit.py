@@ -24,10 +24,10 @@ _EXCUSED = frozenset({"exception", "transitional"})
 
 
 class _M:
-    __slots__ = ("outcome", "list", "grounds", "approve", "approver", "stamp", "file", "void")
+    __slots__ = ("outcome", "list", "grounds", "number", "approve", "approver", "stamp", "file", "void")
 
-    def __init__(self, outcome, lst, grounds):
-        self.outcome, self.list, self.grounds = outcome, lst, grounds or ""
+    def __init__(self, outcome, lst, grounds, number):
+        self.outcome, self.list, self.grounds, self.number = outcome, lst, grounds or "", number
         self.approve = self.approver = self.stamp = self.file = self.void = None
 
 
@@ -52,8 +52,9 @@ def audit(register, registry, community) -> dict:
     chain = register.verify()
     findings: list[dict] = []
 
-    def add(seq, rule, severity, text, citation=None):
-        findings.append({"entry": seq, "rule": rule, "severity": severity, "text": text,
+    def add(seq, rule, severity, text, citation=None, matter=None):
+        # ``entry`` is the record the finding is about; ``matter`` the 登记号 of its matter.
+        findings.append({"entry": seq, "matter": matter, "rule": rule, "severity": severity, "text": text,
                          "citation": citation.text() if citation else None})
 
     if not chain.ok:
@@ -65,53 +66,56 @@ def audit(register, registry, community) -> dict:
     serials: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     outcomes: Counter = Counter()
     kinds: Counter = Counter()
+    numbers: Counter = Counter()  # 登记号 per community, counted as the index numbers them
     rows = register.conn.execute(
         "SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
         "FROM records ORDER BY seq")
     for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in rows:
         kinds[kind] += 1
         if kind == "matter":
-            matters[seq] = _M(outcome, lst, grounds)
+            numbers[comm] += 1
+            matters[seq] = _M(outcome, lst, grounds, numbers[comm])
             outcomes[outcome] += 1
             continue
         m = matters.get(ref)
         if m is None:
-            add(seq, "audit.orphan", VIOLATION, f"第 {seq} 条{kind}记录指向登记号 {ref}，但它不是更早的登记事项")
+            add(seq, "audit.orphan", VIOLATION, f"第 {seq} 条{kind}记录指向第 {ref} 条记录，但它不是更早的登记事项")
             continue
+        who = f"登记号 {m.number}（第 {ref} 条记录）"
         if m.void is not None and kind in ("approve", "stamp", "file"):
-            add(seq, "audit.after_void", VIOLATION, f"登记号 {ref} 已由第 {m.void} 条记录作废，之后仍有{kind}记录")
+            add(seq, "audit.after_void", VIOLATION, f"{who}已由第 {m.void} 条记录作废，之后仍有{kind}记录", matter=m.number)
         if kind == "approve":
             if role != "director":
-                add(seq, "audit.approver_role", VIOLATION, f"登记号 {ref} 由 {actor} 以“{role}”身份审批，审批须由负责人进行")
+                add(seq, "audit.approver_role", VIOLATION, f"{who}由 {actor} 以“{role}”身份审批，审批须由负责人进行", matter=m.number)
             if m.outcome not in ISSUING:
-                add(seq, "audit.approve_not_issuing", VIOLATION, f"登记号 {ref} 的决定为 {m.outcome}，不应审批用印")
+                add(seq, "audit.approve_not_issuing", VIOLATION, f"{who}的决定为 {m.outcome}，不应审批用印", matter=m.number)
             m.approve, m.approver = seq, actor
         elif kind == "stamp":
             workflow = _workflow_on(registry, jid, at[:10], cache)
             if role != "keeper":
-                add(seq, "audit.keeper_role", VIOLATION, f"登记号 {ref} 由 {actor} 以“{role}”身份用印，用印须由印章保管人进行")
+                add(seq, "audit.keeper_role", VIOLATION, f"{who}由 {actor} 以“{role}”身份用印，用印须由印章保管人进行", matter=m.number)
             if m.outcome not in ISSUING:
                 add(seq, "audit.stamp_not_issuing", VIOLATION,
-                    f"登记号 {ref} 的决定为 {m.outcome}（不出具证明），却有用印记录")
+                    f"{who}的决定为 {m.outcome}（不出具证明），却有用印记录", matter=m.number)
             if m.approve is None:
                 rule = _rule_of(workflow, approval_before_stamp)
                 add(seq, rule.id if rule else "audit.stamp_without_approval", VIOLATION,
-                    f"登记号 {ref} 未经审批即用印", rule.citation if rule else None)
+                    f"{who}未经审批即用印", rule.citation if rule else None, matter=m.number)
             elif m.approver == actor:
                 rule = _rule_of(workflow, approver_not_keeper)
                 if rule is not None:
-                    add(seq, rule.id, VIOLATION, f"登记号 {ref} 的审批人与用印的保管人同为 {actor}", rule.citation)
+                    add(seq, rule.id, VIOLATION, f"{who}的审批人与用印的保管人同为 {actor}", rule.citation, matter=m.number)
                 else:
                     add(seq, "audit.same_person", NOTICE,
-                        f"登记号 {ref} 的审批人与用印的保管人同为 {actor}（本辖区规则未禁止，建议分离）")
+                        f"{who}的审批人与用印的保管人同为 {actor}（本辖区规则未禁止，建议分离）", matter=m.number)
             if m.list == "negative" and m.outcome != Outcome.ISSUE_TRANSITIONAL.value \
                     and not _EXCUSED & set(m.grounds.split()):
                 add(seq, "audit.negative_issued", VIOLATION,
-                    f"登记号 {ref} 是负面清单事项，没有例外情形或过渡期理由却出具了证明")
+                    f"{who}是负面清单事项，没有例外情形或过渡期理由却出具了证明", matter=m.number)
             if m.stamp is not None:
-                add(seq, "audit.stamped_twice", VIOLATION, f"登记号 {ref} 已由第 {m.stamp} 条记录用印，重复用印")
+                add(seq, "audit.stamped_twice", VIOLATION, f"{who}已由第 {m.stamp} 条记录用印，重复用印", matter=m.number)
             if serial is None:
-                add(seq, "audit.no_serial", VIOLATION, f"登记号 {ref} 的用印记录没有证明编号")
+                add(seq, "audit.no_serial", VIOLATION, f"{who}的用印记录没有证明编号", matter=m.number)
             else:
                 serials[(comm, year)].append((serial, seq))
             m.stamp = seq
@@ -141,7 +145,8 @@ def audit(register, registry, community) -> dict:
         rule = _rule_of(workflow, filing_after_stamp)
         for seq, m in matters.items():
             if m.stamp is not None and m.file is None and m.void is None:
-                add(seq, "audit.not_filed", NOTICE, f"登记号 {seq} 已用印，尚未备案", rule.citation if rule else None)
+                add(seq, "audit.not_filed", NOTICE, f"登记号 {m.number}（第 {seq} 条记录）已用印，尚未备案",
+                    rule.citation if rule else None, matter=m.number)
 
     findings.sort(key=lambda f: (f["severity"] != VIOLATION, f["entry"]))
     violations = sum(1 for f in findings if f["severity"] == VIOLATION)

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import grp
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 APPLICATION_ID = 0x5345414C  # "SEAL": marks the file as a sealdesk register
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GENESIS = "0" * 64
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -77,7 +79,144 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # 2: papers are looked up by their SHA-256 (``sealdesk paper verify``).
 _PAPER_INDEX = "CREATE INDEX records_paper ON records(json_extract(body, '$.sha256')) WHERE kind = 'paper';"
 _SCHEMA = _SCHEMA.replace("{paper_index}", _PAPER_INDEX)
-MIGRATIONS: dict[int, str] = {1: _PAPER_INDEX}
+
+# 3: the derived index of matters (what lists, filters, searches and reports read) and the n-gram
+# table for search. Both are derived from ``records`` only: ``matters`` by the triggers below, in
+# the transaction of the insert (so any writer keeps it, even one that is not sealdesk), ``grams``
+# by ``append`` from the ``matters`` row; ``verify`` rebuilds both and compares.
+# ``number`` is the matter number clerks count (登记号): 1, 2, 3… per community in chain order.
+# ``state`` is the matter's status without the jurisdiction's workflow steps: voided, refused,
+# commitment, awaiting_approval, awaiting_stamp, stamped (not filed), filed.
+_STATE = ("CASE WHEN void IS NOT NULL THEN 'voided' WHEN outcome = 'refuse' THEN 'refused' "
+          "WHEN outcome = 'commitment' THEN 'commitment' WHEN approve IS NULL THEN 'awaiting_approval' "
+          "WHEN stamp IS NULL THEN 'awaiting_stamp' WHEN file IS NULL THEN 'stamped' ELSE 'filed' END")
+MATTER_COLUMNS = ("seq", "community", "number", "at", "day", "outcome", "item", "list", "query", "item_name",
+                  "purpose", "requester", "resident", "cites", "verifiable", "approve", "approver", "stamp", "file",
+                  "void", "state")
+SEARCHED = ("query", "item_name", "resident", "purpose", "requester")
+# The columns a matter record gives its row (``r`` a records row), in MATTER_COLUMNS order from ``at``.
+_FROM_RECORD = ("{r}.at AS at, substr({r}.at, 1, 10) AS day, {r}.outcome AS outcome, {r}.item AS item, "
+                "{r}.list AS list, json_extract({r}.body, '$.decision.query') AS query, "
+                "json_extract({r}.body, '$.decision.item.name') AS item_name, "
+                "json_extract({r}.body, '$.decision.purpose') AS purpose, "
+                "json_extract({r}.body, '$.decision.requester') AS requester, "
+                "json_extract({r}.body, '$.resident.name') AS resident, "
+                "json_extract({r}.body, '$.decision.citations') AS cites, "
+                "json_extract({r}.body, '$.decision.facts.verifiable') AS verifiable")
+_MATTERS = """
+CREATE TABLE matters (
+    seq       INTEGER PRIMARY KEY,   -- the matter record
+    community TEXT NOT NULL,
+    number    INTEGER NOT NULL,      -- 登记号: 1, 2, 3… per community
+    at        TEXT NOT NULL,
+    day       TEXT NOT NULL,         -- the local date of ``at`` (reports by period)
+    outcome   TEXT, item TEXT, list TEXT,
+    query     TEXT, item_name TEXT, purpose TEXT, requester TEXT, resident TEXT,
+    cites     TEXT, verifiable,      -- the decision's citations (JSON) and fact: the inventory's rows
+    approve   INTEGER, approver TEXT, stamp INTEGER, file INTEGER, void INTEGER,  -- the acting records
+    state     TEXT NOT NULL
+);
+CREATE UNIQUE INDEX matters_number ON matters(community, number);
+CREATE INDEX matters_state ON matters(state, seq);
+CREATE INDEX matters_day ON matters(day, seq);
+CREATE TABLE grams (gram TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (gram, seq)) WITHOUT ROWID;
+CREATE TRIGGER matters_add AFTER INSERT ON records WHEN NEW.kind = 'matter' BEGIN
+    INSERT INTO matters (seq, community, number, at, day, outcome, item, list, query, item_name, purpose,
+                         requester, resident, cites, verifiable, state)
+    SELECT NEW.seq, NEW.community,
+           (SELECT coalesce(max(number), 0) + 1 FROM matters WHERE community = NEW.community),
+           """ + _FROM_RECORD.format(r="NEW") + """,
+           CASE NEW.outcome WHEN 'refuse' THEN 'refused' WHEN 'commitment' THEN 'commitment'
+                            ELSE 'awaiting_approval' END;
+END;
+CREATE TRIGGER matters_act AFTER INSERT ON records WHEN NEW.kind IN ('approve', 'stamp', 'file', 'void') BEGIN
+    UPDATE matters SET approve = CASE NEW.kind WHEN 'approve' THEN NEW.seq ELSE approve END,
+                       approver = CASE NEW.kind WHEN 'approve' THEN NEW.actor ELSE approver END,
+                       stamp = CASE NEW.kind WHEN 'stamp' THEN NEW.seq ELSE stamp END,
+                       file = CASE NEW.kind WHEN 'file' THEN NEW.seq ELSE file END,
+                       void = CASE NEW.kind WHEN 'void' THEN NEW.seq ELSE void END
+     WHERE seq = NEW.ref;
+    UPDATE matters SET state = """ + _STATE + """ WHERE seq = NEW.ref;
+END;
+"""
+_SCHEMA += _MATTERS
+
+
+def _last(kind: str, col: str = "seq") -> str:
+    return (f"(SELECT a.{col} FROM records a WHERE a.ref = r.seq AND a.kind = '{kind}' AND a.seq > r.seq "
+            f"ORDER BY a.seq DESC LIMIT 1)")
+
+
+# The matters table as the records say it should be (``verify`` and the migration).
+_REBUILT = ("SELECT seq, community, number, at, day, outcome, item, list, query, item_name, purpose, requester, "
+            "resident, cites, verifiable, approve, approver, stamp, file, void, " + _STATE + " AS state FROM ("
+            "SELECT r.seq, r.community, row_number() OVER (PARTITION BY r.community ORDER BY r.seq) AS number, "
+            + _FROM_RECORD.format(r="r") + ", " + _last("approve") + " AS approve, "
+            + _last("approve", "actor") + " AS approver, " + _last("stamp") + " AS stamp, " + _last("file")
+            + " AS file, " + _last("void") + " AS void FROM records r WHERE r.kind = 'matter')")
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a script into statements (a trigger's body has semicolons of its own)."""
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
+    if buf.strip():
+        yield buf
+
+
+@functools.lru_cache(maxsize=65536)  # items, uses and requesting units repeat from matter to matter
+def _text_grams(t: str) -> frozenset[str]:
+    return frozenset((*t, *(t[i:i + 2] for i in range(len(t) - 1))))
+
+
+def grams_of(texts) -> set[str]:
+    """Every one- and two-character substring of the texts: what search looks up."""
+    return set().union(*(_text_grams(str(t)) for t in texts if t is not None))
+
+
+# The n-grams' checksum: the sum over rows of (seq mod P) × (value of the gram mod P); a term is
+# below P², so SQLite's 64-bit sum holds two billion rows. Python sums a matter's grams first.
+_GRAM_P = 65521
+
+
+def _gram_value(gram: str) -> int:
+    return (ord(gram[0]) * 1114112 + (ord(gram[1]) if len(gram) > 1 else 0) + 1) % _GRAM_P
+
+
+_GRAM_MIX_SQL = (f"(seq % {_GRAM_P}) * ((unicode(gram) * 1114112 + coalesce(unicode(substr(gram, 2)), 0) + 1) "
+                 f"% {_GRAM_P})")
+
+
+def _migrate_3(c: sqlite3.Connection) -> None:
+    for stmt in ("DROP TRIGGER IF EXISTS matters_add", "DROP TRIGGER IF EXISTS matters_act",
+                 "DROP TABLE IF EXISTS matters", "DROP TABLE IF EXISTS grams"):  # a half-made index of a copy
+        c.execute(stmt)
+    for stmt in _statements(_MATTERS):
+        c.execute(stmt)
+    _fill_index(c)
+
+
+def _fill_index(c: sqlite3.Connection) -> None:
+    """(Re)build ``matters`` and ``grams`` from the records."""
+    c.execute("DELETE FROM matters")
+    c.execute("DELETE FROM grams")
+    c.execute(f"INSERT INTO matters ({', '.join(MATTER_COLUMNS)}) {_REBUILT}")
+    last = 0
+    while True:
+        rows = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq > ? ORDER BY seq LIMIT 5000",
+                         (last,)).fetchall()
+        if not rows:
+            break
+        c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, r[0]) for r in rows for g in grams_of(r[1:])])
+        last = rows[-1][0]
+
+
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _PAPER_INDEX, 2: _migrate_3}
 
 
 class RegisterError(Exception):
@@ -241,9 +380,8 @@ class Register:
                 app_id = c.execute("PRAGMA application_id").fetchone()[0]
                 tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if app_id == 0 and tables == 0:
-                    for stmt in _SCHEMA.split(";"):
-                        if stmt.strip():
-                            c.execute(stmt)
+                    for stmt in _statements(_SCHEMA):
+                        c.execute(stmt)
                     c.execute("INSERT INTO meta VALUES ('head', ?), ('created', ?), ('community', ?)",
                               (f"0 {GENESIS}", now().isoformat(), community))
                     c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -274,8 +412,11 @@ class Register:
             for v in range(version, SCHEMA_VERSION):
                 if v not in MIGRATIONS:
                     raise RegisterError(f"无法把登记簿从结构版本 {v} 升级（缺少迁移脚本）")
-                for stmt in MIGRATIONS[v].split(";"):
-                    if stmt.strip():
+                step = MIGRATIONS[v]
+                if callable(step):
+                    step(c)
+                else:
+                    for stmt in _statements(step):
                         c.execute(stmt)
             c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             c.execute("COMMIT")
@@ -345,6 +486,87 @@ class Register:
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta"))
 
+    # -- the matters index -------------------------------------------------------------
+    def matter_seq(self, number: int, community: str) -> int | None:
+        """The record of matter 登记号 ``number`` of ``community`` (or of the register's only community)."""
+        row = self.conn.execute("SELECT seq FROM matters WHERE community = ? AND number = ?",
+                                (community, number)).fetchone()
+        if row is None:
+            rows = self.conn.execute("SELECT seq FROM matters WHERE number = ? LIMIT 2", (number,)).fetchall()
+            row = rows[0] if len(rows) == 1 else None
+        return row[0] if row else None
+
+    def numbers(self, seqs) -> dict[int, int]:
+        """Matter record → 登记号, for the given matter records."""
+        seqs = list(seqs)
+        out: dict[int, int] = {}
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            out.update(self.conn.execute(
+                f"SELECT seq, number FROM matters WHERE seq IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def reindex(self) -> None:
+        """Rebuild the derived tables from the records (what ``verify`` compares them with)."""
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        c = self.conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                _fill_index(c)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def check_index(self) -> Problem | None:
+        """Compare ``matters`` and ``grams`` with what the records say; the first matter that differs.
+
+        One ordered walk of the table beside its rebuild from the records, then the n-grams by count
+        and checksum (their per-matter comparison runs only when those differ).
+        """
+        c = self.conn
+        searched = [MATTER_COLUMNS.index(k) for k in SEARCHED]
+        stored = c.execute(f"SELECT {', '.join(MATTER_COLUMNS)} FROM matters ORDER BY seq")
+        rebuilt = c.execute(f"{_REBUILT} ORDER BY seq")
+        count = mix = 0
+        values: dict[str, int] = {}
+        for a, b in itertools.zip_longest(stored, rebuilt):
+            if a != b:
+                stored.close()
+                rebuilt.close()
+                return self._index_problem(min(r[0] for r in (a, b) if r is not None), "登记事项索引（matters 表）")
+            gs = grams_of(a[i] for i in searched)
+            count += len(gs)
+            total = 0
+            for g in gs:
+                v = values.get(g)
+                if v is None:
+                    v = values[g] = _gram_value(g)
+                total += v
+            mix += (a[0] % _GRAM_P) * total
+        have = c.execute(f"SELECT count(*), coalesce(sum({_GRAM_MIX_SQL}), 0) FROM grams").fetchone()
+        if (count, mix) == tuple(have):
+            return None
+        expected: dict[int, set[str]] = {}
+        # Something differs: find the first matter whose n-grams are not what its row says (slow path).
+        actual: dict[int, set[str]] = {}
+        for g, seq in c.execute("SELECT gram, seq FROM grams"):
+            actual.setdefault(seq, set()).add(g)
+        for row in c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters ORDER BY seq"):
+            expected[row[0]] = grams_of(row[1:])
+        bad = min(seq for seq in set(actual) | set(expected) if actual.get(seq) != expected.get(seq))
+        return self._index_problem(bad, "搜索索引（grams 表）")
+
+    def _index_problem(self, seq: int, what: str) -> Problem:
+        row = self.conn.execute(f"SELECT number FROM ({_REBUILT}) WHERE seq = ?", (seq,)).fetchone()
+        which = f"登记号 {row[0]}（第 {seq} 条记录）" if row else f"第 {seq} 条记录"
+        return Problem(seq, f"{which}的{what}与记录不符：索引被改动或未随记录写入（记录本身完好，可重建索引）")
+
     # -- writing -------------------------------------------------------------------
     def append(self, kind: str, *, actor: str, role: str, community: str, body: dict, ref: int | None = None,
                outcome: str | None = None, item: str | None = None, list_: str | None = None,
@@ -381,6 +603,9 @@ class Register:
                        outcome, item, list_, grounds, body_json, prev)
                 h = record_hash(row)
                 c.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*row, h))
+                if kind == "matter":  # the trigger wrote its ``matters`` row; search finds it by n-grams
+                    texts = c.execute(f"SELECT {', '.join(SEARCHED)} FROM matters WHERE seq = ?", (seq,)).fetchone()
+                    c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, seq) for g in grams_of(texts)])
                 c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
                 c.execute("COMMIT")
             except BaseException:
@@ -433,4 +658,10 @@ class Register:
                     count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))
             return VerifyResult(False, count, prev, Problem(
                 count, f"登记簿的链头记录（meta）与第 {count} 条记录不符：记录或链头被改动"))
+        try:
+            problem = self.check_index()
+        except sqlite3.DatabaseError as exc:
+            problem = Problem(count, f"读取登记事项索引时出错：{exc}")
+        if problem is not None:
+            return VerifyResult(False, count, prev, problem)
         return VerifyResult(True, count, prev, None)

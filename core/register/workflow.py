@@ -82,10 +82,11 @@ class Matter:
     void: Record | None = None
     papers: list[Record] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)  # every record that acted on it, in chain order
+    number: int | None = None  # 登记号: the matter's number in its community (the record is ``entry.seq``)
 
     @classmethod
-    def build(cls, entry: Record, related: list[Record]) -> "Matter":
-        m = cls(entry, records=list(related))
+    def build(cls, entry: Record, related: list[Record], number: int | None = None) -> "Matter":
+        m = cls(entry, records=list(related), number=number)
         for r in related:
             if r.kind == "paper":
                 m.papers.append(r)

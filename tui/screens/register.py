@@ -212,5 +212,5 @@ class RegisterScreen(Screen):
         lines.append("记录：")
         for rec in show["records"]:
             extra = f" {rec['serial_text']}" if rec.get("serial_text") else ""
-            lines.append(f"  {rec['entry']:>5} {minutes(rec['at'])} {rec['kind_label']} {rec['name']}（{rec['role_label']}）{extra}")
+            lines.append(f"  {rec['record']:>5} {minutes(rec['at'])} {rec['kind_label']} {rec['name']}（{rec['role_label']}）{extra}")
         self.app.push_screen(Message(f"登记号 {r['entry']}", lines, style="bold"))
