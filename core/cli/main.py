@@ -18,6 +18,7 @@ from sealdesk.core.common.inputs import (  # noqa: F401  (re-exported for the cl
     facts_from_json,
     parse_date,
     parse_fact,
+    printable,
 )
 from sealdesk.core.engine.model import Facts, Request
 
@@ -244,13 +245,19 @@ class _BatchWorker:
         self.dates: dict[str, dt.date] = {}
         self.views: dict[tuple, object] = {}
 
-    def one(self, line: str) -> str:
+    def one(self, raw: bytes | str) -> str:
         from sealdesk.core.engine.protocol import decide
 
+        try:  # each line is decoded on its own: one line in GBK or with bad bytes loses only itself
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"不是 UTF-8 编码（第 {exc.start + 1} 个字节起无法解码）；请把文件存为 UTF-8") from None
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise BadInput(f"不是有效的 JSON（{exc.msg}）") from None
+        except (ValueError, RecursionError):  # a number of thousands of digits, nesting thousands deep
+            raise BadInput("不是可用的 JSON（数字过长或嵌套过深）") from None
         if not isinstance(obj, dict):
             raise BadInput("每行应为一个 JSON 对象")
         unknown = obj.keys() - _BATCH_KEYS
@@ -283,10 +290,13 @@ class _BatchWorker:
         out, errors = [], []
         for n, line in numbered:
             try:
-                out.append(self.one(line))
-            except BadInput as exc:
-                errors.append(f"sealdesk: 第{n}行：{exc}")
-                out.append(_dump({"line": n, "error": str(exc)}))
+                text = self.one(line)
+                text.encode("utf-8")  # a lone surrogate (\ud800 in the JSON) cannot be written out
+                out.append(text)
+            except (BadInput, UnicodeEncodeError) as exc:
+                msg = str(exc) if isinstance(exc, BadInput) else "含有无法编码的字符（孤立的代理项 \\ud800 等）"
+                errors.append(f"sealdesk: 第{n}行：{msg}")
+                out.append(_dump({"line": n, "error": msg}))
         # Encoded here, in the worker: the parent only copies bytes to stdout.
         return (("\n".join(out) + "\n").encode("utf-8") if out else b""), errors
 
@@ -315,7 +325,8 @@ def _batch(reg, args) -> int:
     default_on = parse_date(args.on) if args.on else dt.date.today()
     _view(reg, args.jurisdiction, default_on)  # fail fast on an unknown jurisdiction
     try:
-        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        # Bytes: each line is decoded on its own (a GBK line is reported, the others are decided).
+        stream = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")
     except OSError as exc:
         raise BadInput(f"无法读取批量文件 {args.batch}：{exc.strerror}") from None
     _WORKER = _BatchWorker(reg, args.jurisdiction, default_on)
@@ -431,6 +442,22 @@ def cmd_tui(args) -> int:
     return run(getattr(args, "home", None), getattr(args, "as_login", None), getattr(args, "socket", None))
 
 
+class _Printable:
+    """stdout for text output: user data (a name typed with ESC or RLO in it) never acts on the terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, s: str) -> int:
+        return self._stream.write(printable(s))
+
+    def __getattr__(self, name):  # flush, buffer (papers written to stdout as bytes), isatty…
+        return getattr(self._stream, name)
+
+
+_RAW_OUTPUT = ("tui", "demo", "train", "serve")  # the screen and the service write their own output
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -444,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
+        if (args.command not in _RAW_OUTPUT and not getattr(args, "json", False)
+                and not getattr(args, "batch", None) and not isinstance(sys.stdout, _Printable)):
+            sys.stdout = _Printable(sys.stdout)
         if not getattr(args, "func", None):
             if args.command == "register":
                 raise BadInput("register 需要子命令：list、show、export、verify")

@@ -15,3 +15,4 @@ def shorten(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, max(1, width - 1)).rstrip() + "…"
+

@@ -1,5 +1,6 @@
 """User input shared by the command line and the register service: the one exception for input a
-command cannot use (shown as one line, exit 2), and the parsers of dates and facts.
+command cannot use (shown as one line, exit 2), the parsers of dates and facts, and ``printable``
+(what of user data may be written to a terminal).
 
 Below both (issue 13): the service must not import the CLI, which imports the service.
 """
@@ -56,3 +57,14 @@ def facts_from_json(obj, known) -> dict[str, bool]:
             raise BadInput(f"情形 {k} 的取值应为 true 或 false，而不是 {v!r}")
         out[k] = v
     return out
+
+
+# What must never reach a terminal from user data: C0 controls but tab and newline (ESC starts a
+# terminal command, BEL rings, CR overwrites), DEL, C1 controls, and the bidirectional overrides and
+# isolates that make a line read in another order (RLO).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters that would act on a terminal instead of being shown."""
+    return _UNPRINTABLE.sub("", text)
