@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -508,16 +509,24 @@ class Register:
 
     def reindex(self) -> None:
         """Rebuild the derived tables from the records (what ``verify`` compares them with)."""
+        with self._transaction() as c:
+            _fill_index(c)
+
+    @contextmanager
+    def _transaction(self):
+        """The writers' lock, then an immediate transaction: committed when the block ends, rolled back
+        if it raises. The lock comes first so that writers queue in the kernel (see the module doc)."""
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         c = self.conn
         try:
             c.execute("BEGIN IMMEDIATE")
             try:
-                _fill_index(c)
+                yield c
                 c.execute("COMMIT")
             except BaseException:
-                c.execute("ROLLBACK")
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
                 raise
         finally:
             if self._lock_fd is not None:
@@ -582,12 +591,8 @@ class Register:
         if kind not in KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
         body_json = body_text(body)
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        c = self.conn
         try:
-            c.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction() as c:
                 if guard is not None:
                     guard(self)
                 when = now()
@@ -607,16 +612,8 @@ class Register:
                     texts = c.execute(f"SELECT {', '.join(SEARCHED)} FROM matters WHERE seq = ?", (seq,)).fetchone()
                     c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, seq) for g in grams_of(texts)])
                 c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
         except sqlite3.OperationalError as exc:
             raise RegisterError(f"写入登记簿失败：{exc}") from None
-        finally:
-            if self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return Record(*row, h)
 
     # -- verification ----------------------------------------------------------------
