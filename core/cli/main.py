@@ -179,6 +179,16 @@ def cmd_items(args) -> int:
     return 0
 
 
+def questions_line(questions) -> str:
+    """What a decision still asks, with the option that answers each: ``待确认：能够调查核实（--fact verifiable）``."""
+    from sealdesk.core.engine.facts import fact_label
+    from sealdesk.core.engine.plugins import default_registry
+
+    specs = default_registry().facts  # already loaded by the command (and its load errors already said)
+    return "待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
+                                 for q in questions)
+
+
 def _print_decision(d) -> None:
     from sealdesk.core.engine.model import REQUIREMENTS
 
@@ -197,12 +207,7 @@ def _print_decision(d) -> None:
     if d.requirements:
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d.requirements))
     if d.questions:
-        from sealdesk.core.engine.facts import fact_label
-        from sealdesk.core.engine.plugins import default_registry
-
-        specs = default_registry().facts
-        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
-                                     for q in d.questions))
+        print(questions_line(d.questions))
     for n in d.notices:
         print(f"告知：{n}")
     print("依据：" + "；".join(c.text() for c in d.citations))

@@ -175,12 +175,9 @@ def _print_decision_json(d: dict) -> None:
     if d.get("requirements"):
         print("要求：" + "、".join(REQUIREMENTS.get(r, r) for r in d["requirements"]))
     if d.get("questions"):
-        from sealdesk.core.cli.main import _registry
-        from sealdesk.core.engine.facts import fact_label
+        from sealdesk.core.cli.main import questions_line
 
-        specs = _registry().facts
-        print("待确认：" + "、".join("证明用途（--purpose）" if q == "purpose" else f"{fact_label(q, specs)}（--fact {q}）"
-                                     for q in d["questions"]))
+        print(questions_line(d["questions"]))
     from sealdesk.core.engine.model import citation_label
 
     print("依据：" + "；".join(citation_label(c) for c in d["citations"]))
