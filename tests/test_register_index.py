@@ -153,8 +153,8 @@ def test_inventory_reads_only_its_period(demo):
     fill(cli, 2)
     desk = Desk(cli.home)
     day = desk.show(1)["at"][:10]
-    assert [m.number for m in desk.matters("day BETWEEN ? AND ?", (day, day))] == [1, 2, 3]
-    assert list(desk.matters("day BETWEEN ? AND ?", ("2000-01-01", "2000-12-31"))) == []
+    assert [m.number for m in desk.matters((day, day))] == [1, 2, 3]
+    assert list(desk.matters(("2000-01-01", "2000-12-31"))) == []
     assert [m.number for m in desk.matters(chunk=1)] == [1, 2, 3]
     desk.close()
 

@@ -22,7 +22,7 @@ from sealdesk.core.register.community import ROLES, Community, Person, load_comm
 from sealdesk.core.papers.content import PAPERS
 from sealdesk.core.engine.model import Facts, Outcome, Request, citation_label
 from sealdesk.core.engine.protocol import decide
-from sealdesk.core.register.store import SEARCHED, Register, Record
+from sealdesk.core.register.store import Register, Record
 from sealdesk.core.register.resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
 from sealdesk.core.register.workflow import ROLE_FOR, STATUS, Matter, Refused, reasons_against, role_reasons, steps_of
 
@@ -39,6 +39,16 @@ def entry_number(entry) -> int:
         return int(entry)
     except (TypeError, ValueError):  # the service passes on whatever a client sent
         raise InvalidInput(f"登记号应为数字，而不是 {entry!r}") from None
+
+
+def open_register(community: Community):
+    """The community's register: its PostgreSQL schema when ``[register] url`` is set, else the file."""
+    c = community
+    if c.register_url:
+        from sealdesk.core.register.postgres import PgRegister
+
+        return PgRegister(c.register_url, community=c.name)
+    return Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group, community=c.name)
 
 
 class Desk:
@@ -60,9 +70,7 @@ class Desk:
     @property
     def register(self) -> Register:
         if self._register is None:
-            c = self.community
-            self._register = Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group,
-                                      community=c.name)
+            self._register = open_register(self.community)
         return self._register
 
     def close(self) -> None:
@@ -287,16 +295,11 @@ class Desk:
         """The inventory from the index: matters of the period that stand, counted by outcome, and the
         first matter of each distinct (item, query, purpose, requester, citations, list, verifiable) —
         a finer split than the table's rows, so the report keeps its first matter of every row."""
-        conn = self.register.conn
-        cond, params = "day BETWEEN ? AND ? AND void IS NULL", (start.isoformat(), end.isoformat())
         counts: dict[str, int] = {}
-        for outcome, n in conn.execute(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
-                                       params):
+        by_outcome, firsts = self.register.inventory(start.isoformat(), end.isoformat())
+        for outcome, n in by_outcome.items():
             label = Outcome(outcome).label
             counts[label] = counts.get(label, 0) + n
-        firsts = [seq for (seq,) in conn.execute(
-            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
-            "list, verifiable ORDER BY 1", params)]
 
         def matters() -> Iterator[Matter]:
             for i in range(0, len(firsts), 500):
@@ -398,27 +401,21 @@ class Desk:
         """Matters for (record, 登记号) pairs, in order: two indexed queries (one without ``related``)."""
         reg = self.register
         seqs = [seq for seq, _ in rows]
-        recs: dict[int, Record] = {}
-        for i in range(0, len(seqs), 500):
-            part = seqs[i:i + 500]
-            for row in reg.conn.execute(f"SELECT * FROM records WHERE seq IN ({','.join('?' * len(part))})", part):
-                recs[row[0]] = Record(*row)
+        recs = reg.records_at(seqs)
         acts = reg.related_many(seqs) if related else {}
         return [Matter.build(recs[seq], acts.get(seq, []), number) for seq, number in rows]
 
-    def matters(self, where: str = "", params: tuple = (), chunk: int = 500,
+    def matters(self, day: tuple[str, str] | None = None, chunk: int = 500,
                 related: bool = True) -> Iterator[Matter]:
         """Matters with their records in entry order, read ``chunk`` at a time (constant memory).
 
-        ``where`` is a condition on the ``matters`` index (e.g. ``day BETWEEN ? AND ?``); without
-        ``related`` only the matter records are read (the acting records are left empty).
+        ``day`` limits them to a period (first and last ISO date); without ``related`` only the
+        matter records are read (the acting records are left empty).
         """
-        conn = self.register.conn
-        cond = f" AND ({where})" if where else ""
+        reg = self.register
         last = 0
         while True:
-            rows = conn.execute(f"SELECT seq, number FROM matters WHERE seq > ?{cond} ORDER BY seq LIMIT ?",
-                                (last, *params, chunk)).fetchall()
+            rows = reg.matter_rows(last, chunk, day)
             if not rows:
                 return
             yield from self._page(rows, related)
@@ -442,36 +439,12 @@ class Desk:
             raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
         steps = steps_of(self.view().workflow)
         search = clean_text(search, "搜索词", 100)
-        conn = self.register.conn
-        where, params = [], []
+        states = None
         if status:
             states = self._states(status, steps)
             if not states:
                 return []
-            where.append(f"m.state IN ({','.join('?' * len(states))})")
-            params += states
-        if search:
-            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
-                                                                            for i in range(len(search) - 1)))
-            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
-                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ?")
-            for _ in grams[1:]:
-                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
-            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
-            cursor = conn.execute(sql, (*grams, *params))
-        else:
-            sql = "SELECT m.seq, m.number FROM matters m" + (" WHERE " + " AND ".join(where) if where else "")
-            sql += " ORDER BY m.seq DESC" + (" LIMIT ?" if limit else "")
-            cursor = conn.execute(sql, (*params, *([limit] if limit else [])))
-        rows: list[tuple[int, int]] = []
-        for row in cursor:
-            # Two-character n-grams only say the search may be there: the text says whether it is.
-            if len(search) > 2 and not any(search in str(v) for v in row[2:] if v is not None):
-                continue
-            rows.append((row[0], row[1]))
-            if limit and len(rows) >= limit:
-                break
-        cursor.close()
+        rows = self.register.find(states, search, limit)
         return [self.summary(m, steps) for m in self._page(rows)]
 
     def export(self) -> Iterator[dict]:

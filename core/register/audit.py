@@ -67,9 +67,7 @@ def audit(register, registry, community) -> dict:
     outcomes: Counter = Counter()
     kinds: Counter = Counter()
     numbers: Counter = Counter()  # 登记号 per community, counted as the index numbers them
-    rows = register.conn.execute(
-        "SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
-        "FROM records ORDER BY seq")
+    rows = register.chain_rows()
     for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in rows:
         kinds[kind] += 1
         if kind == "matter":

@@ -69,6 +69,7 @@ class Community:
     register: str = REGISTER_NAME  # relative to home unless absolute
     register_mode: int = 0o600
     register_group: str = ""
+    register_url: str = ""  # [register] url: a county's PostgreSQL register (postgresql://…); empty: the file
     socket: str = ""  # register service socket; empty: use the register file directly
     validity_days: int = 90
     paper_font: str = ""  # [papers] font: the township's 仿宋/宋体 file, first in the font chain
@@ -99,6 +100,8 @@ class Community:
         }
         if self.register_group:
             data["register"]["group"] = self.register_group
+        if self.register_url:
+            data["register"]["url"] = self.register_url
         if self.socket:
             data["service"] = {"socket": self.socket}
         papers = {k: v for k, v in (("font", self.paper_font), ("folder", self.paper_folder),
@@ -183,6 +186,7 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         register=_str(reg, "path", "register", required=False) or REGISTER_NAME,
         register_mode=mode,
         register_group=_str(reg, "group", "register", required=False),
+        register_url=_register_url(reg, source),
         socket=_str(svc, "socket", "service", required=False),
         validity_days=days,
         paper_font=_str(papers, "font", "papers", required=False),
@@ -190,6 +194,13 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         printer=_str(papers, "printer", "papers", required=False),
         home=Path(home),
     )
+
+
+def _register_url(reg: dict, source: str) -> str:
+    url = _str(reg, "url", "register", required=False)
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{source}：register.url 应为 PostgreSQL 连接地址（postgresql://…），而不是 {url[:40]!r}")
+    return url
 
 
 def load_community(home: Path) -> Community:

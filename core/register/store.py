@@ -157,6 +157,20 @@ _REBUILT = ("SELECT seq, community, number, at, day, outcome, item, list, query,
             + " AS file, " + _last("void") + " AS void FROM records r WHERE r.kind = 'matter')")
 
 
+def _matching(cursor, search: str, limit: int | None) -> list[tuple[int, int]]:
+    """The (seq, number) rows of a search cursor whose texts (the columns after the first two) hold
+    ``search``: two-character n-grams only say it may be there."""
+    rows: list[tuple[int, int]] = []
+    for row in cursor:
+        if len(search) > 2 and not any(search in str(v) for v in row[2:] if v is not None):
+            continue
+        rows.append((row[0], row[1]))
+        if limit and len(rows) >= limit:
+            break
+    cursor.close()
+    return rows
+
+
 def _statements(sql: str) -> Iterator[str]:
     """Split a script into statements (a trigger's body has semicolons of its own)."""
     buf = ""
@@ -506,6 +520,64 @@ class Register:
             out.update(self.conn.execute(
                 f"SELECT seq, number FROM matters WHERE seq IN ({','.join('?' * len(part))})", part))
         return out
+
+    def records_at(self, seqs) -> dict[int, Record]:
+        """The records with these numbers (a page of matters)."""
+        seqs = list(seqs)
+        out: dict[int, Record] = {}
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            for row in self.conn.execute(f"SELECT * FROM records WHERE seq IN ({','.join('?' * len(part))})", part):
+                out[row[0]] = Record(*row)
+        return out
+
+    def matter_rows(self, after: int, limit: int, day: tuple[str, str] | None = None) -> list[tuple[int, int]]:
+        """(record, 登记号) of the next ``limit`` matters after record ``after``, in chain order."""
+        cond, params = ("AND day BETWEEN ? AND ? ", day) if day else ("", ())
+        return self.conn.execute(f"SELECT seq, number FROM matters WHERE seq > ? {cond}ORDER BY seq LIMIT ?",
+                                 (after, *params, limit)).fetchall()
+
+    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None) -> list[tuple[int, int]]:
+        """(record, 登记号) of matters newest first, in one of ``states`` and/or matching ``search``.
+
+        Search looks the query up by its one- or two-character n-grams (every two-character n-gram of a
+        longer one), then checks the text itself: n-grams only say it may be there.
+        """
+        where, params = [], []
+        if states:
+            where.append(f"m.state IN ({','.join('?' * len(states))})")
+            params += states
+        if search:
+            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
+                                                                            for i in range(len(search) - 1)))
+            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
+                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ?")
+            for _ in grams[1:]:
+                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
+            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
+            cursor = self.conn.execute(sql, (*grams, *params))
+        else:
+            sql = "SELECT m.seq, m.number FROM matters m" + (" WHERE " + " AND ".join(where) if where else "")
+            sql += " ORDER BY m.seq DESC" + (" LIMIT ?" if limit else "")
+            cursor = self.conn.execute(sql, (*params, *([limit] if limit else [])))
+        return _matching(cursor, search, limit)
+
+    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
+        """The matters of days ``start``..``end`` that stand (not voided): their count per outcome, and
+        the first record of each distinct (item, query, purpose, requester, citations, list, verifiable)."""
+        cond, params = "day BETWEEN ? AND ? AND void IS NULL", (start, end)
+        counts = dict(self.conn.execute(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
+                                        params))
+        firsts = [seq for (seq,) in self.conn.execute(
+            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
+            "list, verifiable ORDER BY 1", params)]
+        return counts, firsts
+
+    def chain_rows(self) -> Iterator[tuple]:
+        """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds) in chain
+        order: the audit's pass, without bodies."""
+        return self.conn.execute("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, "
+                                 "grounds FROM records ORDER BY seq")
 
     def reindex(self) -> None:
         """Rebuild the derived tables from the records (what ``verify`` compares them with)."""
