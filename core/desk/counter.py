@@ -406,14 +406,14 @@ class Desk:
         return [Matter.build(recs[seq], acts.get(seq, []), number) for seq, number in rows]
 
     def matters(self, day: tuple[str, str] | None = None, chunk: int = 500,
-                related: bool = True) -> Iterator[Matter]:
+                related: bool = True, after: int = 0) -> Iterator[Matter]:
         """Matters with their records in entry order, read ``chunk`` at a time (constant memory).
 
         ``day`` limits them to a period (first and last ISO date); without ``related`` only the
         matter records are read (the acting records are left empty).
         """
         reg = self.register
-        last = 0
+        last = after
         while True:
             rows = reg.matter_rows(last, chunk, day)
             if not rows:
@@ -447,9 +447,13 @@ class Desk:
         rows = self.register.find(states, search, limit)
         return [self.summary(m, steps) for m in self._page(rows)]
 
-    def export(self) -> Iterator[dict]:
+    def export(self, after: int = 0, limit: int | None = None) -> Iterator[dict]:
+        """Every matter's summary in entry order, streamed; ``after`` (a summary's ``record``) and
+        ``limit`` read one page of it (the service pages long exports)."""
         steps = steps_of(self.view().workflow)
-        for matter in self.matters():
+        for n, matter in enumerate(self.matters(after=after)):
+            if limit is not None and n >= limit:
+                return
             yield self.summary(matter, steps)
 
     def verify(self) -> dict:
