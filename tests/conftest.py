@@ -9,6 +9,7 @@ entry-point group exactly as it would a pip-installed one.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -118,6 +119,8 @@ class Cli:
     def __init__(self, home: Path, capsys):
         self.home = home
         self.capsys = capsys
+        self.backend = "sqlite"
+        self.url = self.owner_url = ""
 
     def __call__(self, *argv: str):
         from sealdesk.core.cli.main import main
@@ -136,15 +139,73 @@ class Cli:
         return json.loads(out)
 
 
+class County:
+    """A county's PostgreSQL register on the throwaway server: the schema installed once in a
+    template database, each test's database copied from it; the counter connects as the role
+    ``sealdesk_app`` (neither owner nor superuser: INSERT and SELECT only, as deployed)."""
+
+    APP = "sealdesk_app"
+
+    def __init__(self, server):
+        from sealdesk.core.register.postgres import install
+
+        self.server = server
+        self._n = 0
+        with server.connect(autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {self.APP} LOGIN")
+        server.createdb("sealdesk_template")
+        install(server.url("sealdesk_template"), self.APP)
+
+    def new(self) -> tuple[str, str]:
+        """A fresh county database: (the app role's URL, the owner's URL)."""
+        self._n += 1
+        name = f"county_{os.getpid()}_{self._n}"
+        self.server.createdb(name, template="sealdesk_template")
+        return self.server.url(name, self.APP), self.server.url(name)
+
+
+@pytest.fixture(scope="session")
+def pg_county(pg_server):
+    return County(pg_server)
+
+
 @pytest.fixture
-def demo(tmp_path, capsys):
-    """``demo("shaanxi")`` initialises a demo community in a fresh home and returns a Cli for it."""
+def register_backend():
+    """Which register the ``demo`` communities use; contract tests parametrise it over both."""
+    return "sqlite"
+
+
+def use_postgres(home: Path, url: str) -> None:
+    """Point the community at ``home`` to a county's PostgreSQL register."""
+    from dataclasses import replace
+
+    from sealdesk.core.register.community import load_community, save_community
+
+    save_community(replace(load_community(home), register_url=url), overwrite=True)
+
+
+@pytest.fixture
+def demo(tmp_path, capsys, request, register_backend):
+    """``demo("shaanxi")`` initialises a demo community in a fresh home and returns a Cli for it;
+    with ``register_backend == "postgresql"`` its register is a fresh county database."""
 
     def make(jurisdiction: str = "national") -> Cli:
         home = tmp_path / f"home-{jurisdiction}"
         cli = Cli(home, capsys)
         code, _, err = cli("init", "--demo", "--jurisdiction", jurisdiction)
         assert code == 0, err
+        cli.backend = register_backend
+        if register_backend == "postgresql":
+            cli.url, cli.owner_url = request.getfixturevalue("pg_county").new()
+            use_postgres(home, cli.url)
         return cli
 
     return make
+
+
+def open_register(cli):
+    """The register of a ``demo`` community, whichever backend holds it."""
+    from sealdesk.core.desk.counter import open_register as _open
+    from sealdesk.core.register.community import load_community
+
+    return _open(load_community(cli.home))

@@ -15,7 +15,7 @@ import pytest
 from sealdesk.core.desk.counter import os_login
 from sealdesk.core.register.store import Register, record_hash
 
-from conftest import VALID_IDS, Cli
+from conftest import VALID_IDS, Cli, open_register
 
 TRANSITIONAL = ("居民财产证明", "--fact", "party_requires", "--fact", "within_duties", "--fact", "verifiable")
 
@@ -25,11 +25,16 @@ def request(cli, *argv, who="clerk", rid=VALID_IDS[0], name="张三"):
 
 
 def count(cli) -> int:
-    path = cli.home / "register.sqlite3"
-    if not path.exists():
+    if cli.backend == "sqlite" and not (cli.home / "register.sqlite3").exists():
         return 0
-    with Register(path) as reg:
+    with open_register(cli) as reg:
         return reg.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def register_backend(request):
+    """Every workflow test runs against the register file and a county's PostgreSQL register."""
+    return request.param
 
 
 def test_full_workflow_assigns_serials_in_order(demo):
@@ -262,7 +267,11 @@ def test_info_json(demo):
     cli = demo("shaanxi")
     info = cli.json("info")
     assert info["configured"] and info["jurisdiction"] == "shaanxi" and info["community"]["demo"]
-    assert info["register"].endswith("register.sqlite3") and "shaanxi" in "".join(info["plugins"])
+    assert "shaanxi" in "".join(info["plugins"]) and info["register_backend"] == cli.backend
+    if cli.backend == "sqlite":
+        assert info["register"].endswith("register.sqlite3")
+    else:
+        assert info["register"].startswith("postgresql://sealdesk_app@/county_")
     assert {p["login"] for p in info["people"]} == {"clerk", "director", "keeper", "inspector", "trainer"}
 
 
@@ -289,22 +298,39 @@ def test_broken_config_is_a_clear_message(demo):
 
 
 # -- audit over rows a buggy or foreign writer produced --------------------------------------------
-def forge(path, **cols):
-    """Append a row with a correct hash chain but arbitrary content, as a careless tool might."""
+def forge(cli, **cols):
+    """Append a row with a correct hash chain but arbitrary content, as a careless tool might
+    (in PostgreSQL as the application role, the most a counter's credentials allow)."""
     import sqlite3
 
-    con = sqlite3.connect(path)
-    seq, prev = con.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    if cli.backend == "postgresql":
+        import psycopg
+
+        con = psycopg.connect(cli.url, autocommit=True)
+        con.execute("SET search_path = sealdesk")
+        sql = "INSERT INTO records VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    else:
+        con = sqlite3.connect(cli.home / "register.sqlite3")
+        sql = "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    community = cols.get("community", "幸福社区居民委员会")
+    if cli.backend == "postgresql":
+        seq, prev = con.execute("SELECT seq, hash FROM records WHERE community = %s ORDER BY seq DESC LIMIT 1",
+                                (community,)).fetchone()
+    else:
+        seq, prev = con.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
     row = {"seq": seq + 1, "kind": "stamp", "ref": None, "at": "2026-11-23T10:00:00+08:00", "actor": "keeper",
            "role": "keeper", "community": "幸福社区居民委员会", "year": 2026, "serial": None, "outcome": None,
            "item": None, "list": None, "grounds": None, "body": "{}", "prev": prev}
     row.update(cols)
     values = list(row.values())
     h = record_hash(values)
-    con.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*values, h))
-    con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq + 1} {h}",))
-    con.commit()
-    con.close()
+    try:
+        con.execute(sql, (*values, h))
+        if cli.backend == "sqlite":
+            con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq + 1} {h}",))
+            con.commit()
+    finally:
+        con.close()
 
 
 def test_audit_finds_rule_violations_in_an_intact_chain(demo):
@@ -312,11 +338,17 @@ def test_audit_finds_rule_violations_in_an_intact_chain(demo):
     a = request(cli, *TRANSITIONAL)["entry"]  # 1: will be stamped without approval
     b = request(cli, *TRANSITIONAL)["entry"]  # 2: approved and stamped by one person
     c = request(cli, "无犯罪记录证明")["entry"]  # 3: refused, then stamped
-    path = cli.home / "register.sqlite3"
-    forge(path, ref=a, serial=1)                                         # 4
-    forge(path, kind="approve", ref=b, actor="director", role="director")  # 5
-    forge(path, ref=b, actor="director", serial=2)                      # 6
-    forge(path, ref=c, serial=4)                                        # 7: also leaves a gap (3)
+    forge(cli, ref=a, serial=1)                                         # 4
+    forge(cli, kind="approve", ref=b, actor="director", role="director")  # 5
+    forge(cli, ref=b, actor="director", serial=2)                      # 6
+    if cli.backend == "postgresql":
+        import psycopg
+
+        with pytest.raises(psycopg.Error, match="not the next one"):  # the database keeps serials gapless
+            forge(cli, ref=c, serial=4)
+        forge(cli, ref=c, serial=3)                                     # 7
+    else:
+        forge(cli, ref=c, serial=4)                                     # 7: also leaves a gap (3)
     code, out, _ = cli("audit", "--json")
     rep = json.loads(out)
     assert code == 1 and rep["chain"]["ok"]
@@ -325,11 +357,11 @@ def test_audit_finds_rule_violations_in_an_intact_chain(demo):
     assert ("shaanxi.workflow.separation", 6) in found
     assert ("audit.stamp_not_issuing", 7) in found
     assert ("audit.negative_issued", 7) in found
-    assert ("audit.serial_gap", 7) in found
+    assert (("audit.serial_gap", 7) in found) == (cli.backend == "sqlite")
     cites = {f["rule"]: f["citation"] for f in rep["findings"]}
     assert "五（三）" in cites["shaanxi.workflow.separation"]
     code, out, _ = cli("audit")
-    assert code == 1 and "违规" in out and "缺少第3号" in out
+    assert code == 1 and "违规" in out and ("缺少第3号" in out) == (cli.backend == "sqlite")
 
 
 def test_audit_accepts_exceptions_and_transitional_issues(demo):

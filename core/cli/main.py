@@ -374,6 +374,7 @@ GROUPS = {
     "plugin": "plugin",
     **dict.fromkeys(("scenarios", "demo", "train"), "scenario"),
     "compare": "compare",
+    "county": "county",
 }
 
 

@@ -104,6 +104,12 @@ def cmd_init(args) -> int:
             socket=args.service_socket or "", register_group=args.group or "",
             register_mode=0o660 if args.group else 0o600,
         )
+    if args.register_url:
+        from dataclasses import replace
+
+        if not args.register_url.startswith(("postgresql://", "postgres://")):
+            raise InvalidInput("--register-url 应为 PostgreSQL 连接地址（postgresql://…）")
+        community = replace(community, register_url=args.register_url)
     path = config_path(home)
     if path.exists() and args.force:
         backup = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d%H%M%S}.bak")
@@ -112,14 +118,17 @@ def cmd_init(args) -> int:
     save_community(community)
     missing = [ROLES[r] for r in ("clerk", "director", "keeper") if not any(p.has(r) for p in community.people)]
     if args.json:
-        _print_json({"config": str(path), "register": str(community.register_path), "demo": community.demo,
+        _print_json({"config": str(path), "register": community.register_label, "demo": community.demo,
                      "jurisdiction": jid, "people": [p.login for p in community.people]})
     else:
         print(f"已建立社区配置：{path}")
         print(f"社区：{community.name}（{reg.jurisdictions[jid].name}，辖区 {jid}）" + ("【演示社区】" if community.demo else ""))
         for p in community.people:
             print(f"  {p.login:<10} {p.name}  {p.role_labels}")
-        print(f"登记簿：{community.register_path}（首次使用时建立，权限 {community.register_mode:04o}）")
+        if community.register_url:
+            print(f"登记簿：县登记簿 {community.register_label}（PostgreSQL）")
+        else:
+            print(f"登记簿：{community.register_path}（首次使用时建立，权限 {community.register_mode:04o}）")
     if missing:
         print("注意：尚无" + "、".join(missing) + "，用印流程无法完成", file=sys.stderr)
     return 0
@@ -379,7 +388,7 @@ def cmd_serve(args) -> int:
     except ValueError:
         raise InvalidInput("--socket-mode 应为八进制权限，例如 0660") from None
     server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "")
-    print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_path}，监听 {path}", file=sys.stderr)
+    print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_label}，监听 {path}", file=sys.stderr)
     sys.stderr.flush()
     try:
         server.serve_forever()
@@ -407,6 +416,7 @@ def add_parsers(sub) -> None:
                    help="人员，可重复；角色：" + "、".join(f"{k}={v}" for k, v in ROLES.items()))
     s.add_argument("--service-socket", help="由登记簿服务管理时的套接字路径")
     s.add_argument("--group", help="登记簿服务的专用用户组（登记簿权限 0660）")
+    s.add_argument("--register-url", help="使用县登记簿（PostgreSQL，postgresql://…）而不是本机登记簿文件")
     s.add_argument("--force", action="store_true", help="已有配置时先备份再重建（登记簿不受影响）")
     s.set_defaults(func=cmd_init)
 

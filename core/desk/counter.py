@@ -47,7 +47,8 @@ def open_register(community: Community):
     if c.register_url:
         from sealdesk.core.register.postgres import PgRegister
 
-        return PgRegister(c.register_url, community=c.name)
+        return PgRegister(c.register_url, community=c.name, township=c.township, county=c.county,
+                          jurisdiction=c.jurisdiction)
     return Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group, community=c.name)
 
 
@@ -472,8 +473,9 @@ class Desk:
             "version": __version__,
             "home": str(self.home),
             "config": str(self.home / "community.toml"),
-            "register": str(reg_path),
-            "register_exists": reg_path.exists(),
+            "register": c.register_label,
+            "register_backend": "postgresql" if c.register_url else "sqlite",
+            "register_exists": True if c.register_url else reg_path.exists(),
             "service": c.socket or None,
             "community": {"name": c.name, "township": c.township, "county": c.county, "demo": c.demo,
                           "validity_days": c.validity_days},

@@ -85,6 +85,15 @@ class Community:
         p = Path(self.register)
         return p if p.is_absolute() else self.home / p
 
+    @property
+    def register_label(self) -> str:
+        """Where the register is, as messages show it: the file, or the county database without its password."""
+        if self.register_url:
+            import re
+
+            return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.register_url)
+        return str(self.register_path)
+
     def to_toml(self) -> dict:
         data = {
             "community": {

@@ -1,0 +1,666 @@
+"""The county register: many communities' seal registers in one PostgreSQL database.
+
+DOMAIN.md section 8, and issue 14. A county that wants one register for all its communities,
+reachable from every township and backed up and replicated by its own IT staff, sets
+``[register] url = "postgresql://…"`` in each community's community.toml. SQLite
+(:mod:`sealdesk.core.register.store`) stays the embedded default; :class:`PgRegister` answers
+the same calls, so the counter, the papers, the audit and the service do not know which one
+they hold.
+
+Each community keeps its own chain, exactly as in a register file: records ``1..n`` of the
+community, each hashed over the same canonical bytes (:func:`store.record_hash`), so a
+community's records verify with the same code whichever backend holds them, and a county's
+communities write in parallel instead of queueing behind one head.
+
+What the database itself enforces, whoever connects:
+
+* **Append-only.** The application role is granted ``SELECT`` and ``INSERT`` on ``records``
+  and nothing else; a trigger refuses ``UPDATE``, ``DELETE`` and ``TRUNCATE`` of records even
+  by the owner (who would have to drop the trigger first, which the server's log and
+  ``pg_trigger`` show).
+* **The chain.** A ``BEFORE INSERT`` trigger takes the community's writers' lock (an advisory
+  lock on its name: the community's writers queue there, other communities' do not), gives the record the next
+  ``seq`` and the head's hash as ``prev`` (or refuses ones that say otherwise), computes its hash
+  over the same canonical bytes as :func:`store.canonical` (or refuses one that does not match),
+  then moves the head. Two writers can therefore never fork a community's chain, and the counter
+  appends in one statement.
+* **Gapless serials.** The same trigger gives a stamp the community's next 证明第N号 of the year
+  (``max + 1``) and refuses any other; a unique index refuses reuse.
+* **The derived index.** ``matters`` (state, item, dates, searched names) and ``grams`` (one-
+  and two-character n-grams for Chinese search) are written by an ``AFTER INSERT`` trigger in
+  the insert's transaction, as in SQLite; ``verify`` rebuilds and compares them.
+
+The trigger functions are ``SECURITY DEFINER`` (they run as the schema's owner): the
+application role writes ``heads``, ``matters`` and ``grams`` only through them.
+
+An action (approve, stamp, file, void) first takes a transaction-level advisory lock keyed on
+the community's name, so that its guard (not yet stamped, approved by someone else…) reads the
+matter's state after every other action of the community has committed.
+
+Set-up (the county's database administrator, once, as the owner role)::
+
+    sealdesk county setup --url postgresql://owner@db/sealdesk --app-role sealdesk_app
+
+Community names are the key: a county's communities need distinct names (e.g. 城关镇幸福社区).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from sealdesk.core.register.store import (GENESIS, KINDS, MATTER_COLUMNS, SEARCHED, Problem, Record, RegisterError,
+                                          VerifyResult, _encode, _matching, body_text, now, record_hash)
+
+SCHEMA = "sealdesk"
+SCHEMA_VERSION = 1
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+_STATE = ("CASE WHEN void IS NOT NULL THEN 'voided' WHEN outcome = 'refuse' THEN 'refused' "
+          "WHEN outcome = 'commitment' THEN 'commitment' WHEN approve IS NULL THEN 'awaiting_approval' "
+          "WHEN stamp IS NULL THEN 'awaiting_stamp' WHEN file IS NULL THEN 'stamped' ELSE 'filed' END")
+
+
+def _from_record(r: str, b: str = "") -> str:
+    """The matters columns a matter record gives, from ``at`` to ``verifiable`` (``r`` a records row,
+    ``b`` its body already parsed, if it is).
+
+    ``body`` is parsed as ``json`` (not ``jsonb``), so the citations keep the stored text."""
+    b = b or f"({r}.body::json)"
+    return (f"{r}.at, substr({r}.at, 1, 10), {r}.outcome, {r}.item, {r}.list, "
+            f"{b} #>> '{{decision,query}}', {b} #>> '{{decision,item,name}}', "
+            f"{b} #>> '{{decision,purpose}}', {b} #>> '{{decision,requester}}', "
+            f"{b} #>> '{{resident,name}}', ({b} #> '{{decision,citations}}')::text, "
+            f"{b} #>> '{{decision,facts,verifiable}}'")
+
+
+_DDL = f"""
+CREATE SCHEMA {SCHEMA};
+SET LOCAL search_path = {SCHEMA}, pg_catalog;
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE communities (
+    name         text PRIMARY KEY,
+    township     text NOT NULL DEFAULT '',
+    county       text NOT NULL DEFAULT '',
+    jurisdiction text NOT NULL DEFAULT '',
+    created      text NOT NULL
+);
+-- Each community's chain head, moved only by the insert trigger.
+CREATE TABLE heads (community text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL);
+-- The columns in the order of store.COLUMNS, so a row is a store.Record.
+CREATE TABLE records (
+    seq bigint NOT NULL, kind text NOT NULL, ref bigint, at text NOT NULL, actor text NOT NULL,
+    role text NOT NULL, community text NOT NULL, year integer, serial integer, outcome text, item text,
+    list text, grounds text, body text NOT NULL, prev text NOT NULL, hash text NOT NULL,
+    PRIMARY KEY (community, seq),
+    CHECK (kind IN ({", ".join(f"'{k}'" for k in KINDS)}))
+);
+CREATE UNIQUE INDEX records_serial ON records (community, year, serial) WHERE serial IS NOT NULL;
+CREATE UNIQUE INDEX records_once ON records (community, ref, kind) WHERE kind IN ('approve', 'stamp', 'file', 'void');
+CREATE INDEX records_ref ON records (community, ref) WHERE ref IS NOT NULL;
+CREATE INDEX records_paper ON records (((body::json) ->> 'sha256')) WHERE kind = 'paper';
+CREATE TABLE matters (
+    community text NOT NULL, seq bigint NOT NULL, number bigint NOT NULL, at text NOT NULL, day text NOT NULL,
+    outcome text, item text, list text, query text, item_name text, purpose text, requester text,
+    resident text, cites text, verifiable text,
+    approve bigint, approver text, stamp bigint, file bigint, void bigint, state text NOT NULL,
+    PRIMARY KEY (community, seq)
+);
+CREATE UNIQUE INDEX matters_number ON matters (community, number);
+CREATE INDEX matters_state ON matters (community, state, seq);
+CREATE INDEX matters_day ON matters (community, day, seq);
+CREATE INDEX matters_county_day ON matters (day) INCLUDE (community, outcome, void);
+CREATE TABLE grams (community text NOT NULL, gram text NOT NULL, seq bigint NOT NULL,
+                    PRIMARY KEY (community, gram, seq));
+
+-- Every one- and two-character substring of the texts (as store.grams_of).
+CREATE FUNCTION grams_of(texts text[]) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $$
+    SELECT DISTINCT substr(t, i, n) FROM unnest(texts) AS t, generate_series(1, length(t)) AS i,
+           (VALUES (1), (2)) AS v(n)
+     WHERE t IS NOT NULL AND i + n - 1 <= length(t)
+$$;
+
+-- The bytes a record's hash covers, as store.canonical makes them: the columns but ``body`` as a
+-- compact JSON array (to_json escapes strings as Python's json does with ensure_ascii=False), a
+-- newline, then ``body`` as stored.
+CREATE FUNCTION canonical(r records) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT '[' || concat_ws(',', coalesce(to_json(r.seq)::text, 'null'), coalesce(to_json(r.kind)::text, 'null'),
+        coalesce(to_json(r.ref)::text, 'null'), coalesce(to_json(r.at)::text, 'null'),
+        coalesce(to_json(r.actor)::text, 'null'), coalesce(to_json(r.role)::text, 'null'),
+        coalesce(to_json(r.community)::text, 'null'), coalesce(to_json(r.year)::text, 'null'),
+        coalesce(to_json(r.serial)::text, 'null'), coalesce(to_json(r.outcome)::text, 'null'),
+        coalesce(to_json(r.item)::text, 'null'), coalesce(to_json(r.list)::text, 'null'),
+        coalesce(to_json(r.grounds)::text, 'null'), coalesce(to_json(r.prev)::text, 'null')) || ']' || E'\n' || r.body
+$$;
+
+CREATE FUNCTION records_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'sealdesk: the register is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER records_frozen BEFORE UPDATE OR DELETE ON records FOR EACH ROW EXECUTE FUNCTION records_frozen();
+CREATE TRIGGER records_frozen_truncate BEFORE TRUNCATE ON records FOR EACH STATEMENT EXECUTE FUNCTION records_frozen();
+
+-- The chain, kept by the database: a record gets (or must have) the community's next ``seq``, the
+-- head's hash as ``prev``, for a stamp the year's next serial, and the hash of its canonical bytes.
+-- An advisory lock on the community's name serialises its writers; other communities' do not wait.
+CREATE FUNCTION records_chain() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = {SCHEMA}, pg_catalog AS $$
+DECLARE
+    h heads%ROWTYPE;
+    want integer;
+    computed text;
+BEGIN
+    -- The community's writers' lock (in memory: cheaper than a row lock, which is written to the WAL).
+    PERFORM pg_advisory_xact_lock(hashtextextended('sealdesk:' || NEW.community, 0));
+    SELECT * INTO h FROM heads WHERE community = NEW.community;
+    IF NOT FOUND THEN
+        INSERT INTO heads VALUES (NEW.community, 0, '{GENESIS}');
+        h.seq := 0;
+        h.hash := '{GENESIS}';
+    END IF;
+    IF NEW.seq IS NULL THEN
+        NEW.seq := h.seq + 1;
+        NEW.prev := h.hash;
+    ELSIF NEW.seq <> h.seq + 1 OR NEW.prev IS DISTINCT FROM h.hash THEN
+        RAISE EXCEPTION 'sealdesk: record % of % does not follow the chain head %', NEW.seq, NEW.community, h.seq
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NEW.serial IS NOT NULL OR (NEW.kind = 'stamp' AND NEW.year IS NOT NULL) THEN
+        SELECT coalesce(max(serial), 0) + 1 INTO want FROM records
+         WHERE community = NEW.community AND year = NEW.year AND serial IS NOT NULL;
+        IF NEW.serial IS NULL THEN
+            NEW.serial := want;
+        ELSIF NEW.serial <> want THEN
+            RAISE EXCEPTION 'sealdesk: serial % of % in % is not the next one (%)', NEW.serial, NEW.community,
+                NEW.year, want USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+    END IF;
+    IF NEW.ref IS NOT NULL AND NOT EXISTS (SELECT 1 FROM records WHERE community = NEW.community
+                                            AND seq = NEW.ref AND kind = 'matter') THEN
+        RAISE EXCEPTION 'sealdesk: record % of % refers to %, which is not a matter', NEW.seq, NEW.community, NEW.ref
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    computed := encode(sha256(convert_to(canonical(NEW), 'UTF8')), 'hex');
+    IF NEW.hash IS NULL THEN
+        NEW.hash := computed;
+    ELSIF NEW.hash <> computed THEN
+        RAISE EXCEPTION 'sealdesk: record % of % does not hash to its hash', NEW.seq, NEW.community
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    UPDATE heads SET seq = NEW.seq, hash = NEW.hash WHERE community = NEW.community;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER records_chain BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION records_chain();
+
+CREATE FUNCTION records_index() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = {SCHEMA}, pg_catalog AS $$
+DECLARE
+    b json;  -- the body parsed once, not once per column
+BEGIN
+    IF NEW.kind = 'matter' THEN
+        b := NEW.body::json;
+        INSERT INTO matters (community, seq, number, at, day, outcome, item, list, query, item_name, purpose,
+                             requester, resident, cites, verifiable, state)
+        SELECT NEW.community, NEW.seq,
+               (SELECT coalesce(max(number), 0) + 1 FROM matters WHERE community = NEW.community),
+               {_from_record("NEW", "b")},
+               CASE NEW.outcome WHEN 'refuse' THEN 'refused' WHEN 'commitment' THEN 'commitment'
+                                ELSE 'awaiting_approval' END;
+        INSERT INTO grams SELECT NEW.community, g, NEW.seq
+          FROM grams_of(ARRAY[b #>> '{{decision,query}}', b #>> '{{decision,item,name}}', b #>> '{{resident,name}}',
+                              b #>> '{{decision,purpose}}', b #>> '{{decision,requester}}']) AS g;
+    ELSIF NEW.kind IN ('approve', 'stamp', 'file', 'void') THEN
+        UPDATE matters SET approve = CASE NEW.kind WHEN 'approve' THEN NEW.seq ELSE approve END,
+                           approver = CASE NEW.kind WHEN 'approve' THEN NEW.actor ELSE approver END,
+                           stamp = CASE NEW.kind WHEN 'stamp' THEN NEW.seq ELSE stamp END,
+                           file = CASE NEW.kind WHEN 'file' THEN NEW.seq ELSE file END,
+                           void = CASE NEW.kind WHEN 'void' THEN NEW.seq ELSE void END
+         WHERE community = NEW.community AND seq = NEW.ref;
+        UPDATE matters SET state = {_STATE} WHERE community = NEW.community AND seq = NEW.ref;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER records_index AFTER INSERT ON records FOR EACH ROW EXECUTE FUNCTION records_index();
+"""
+
+
+def _last(kind: str, col: str = "seq") -> str:
+    return (f"(SELECT a.{col} FROM records a WHERE a.community = r.community AND a.ref = r.seq "
+            f"AND a.kind = '{kind}' AND a.seq > r.seq ORDER BY a.seq DESC LIMIT 1)")
+
+
+def _rebuilt(cond: str) -> str:
+    """``matters`` as the records say it should be, for the records matching ``cond``: what verify
+    compares and reindex writes. Numbers count per community in chain order."""
+    return (f"SELECT {', '.join(MATTER_COLUMNS[:-1])}, {_STATE} AS state FROM ("
+            "SELECT r.seq, r.community, row_number() OVER (PARTITION BY r.community ORDER BY r.seq) AS number, "
+            "x.at, x.day, x.outcome, x.item, x.list, x.query, x.item_name, x.purpose, x.requester, x.resident, "
+            "x.cites, x.verifiable, " + _last("approve") + " AS approve, " + _last("approve", "actor")
+            + " AS approver, " + _last("stamp") + " AS stamp, " + _last("file") + " AS file, " + _last("void")
+            + " AS void FROM records r, LATERAL (SELECT " + _from_record("r") + ") AS x(at, day, outcome, item, "
+            f"list, query, item_name, purpose, requester, resident, cites, verifiable) "
+            f"WHERE {cond} AND r.kind = 'matter') AS t")
+
+
+_REBUILT = _rebuilt("r.community = %(c)s")
+_GRAMS_OF_MATTERS = ("SELECT m.community, g, m.seq FROM matters m, grams_of(ARRAY["
+                     + ", ".join("m." + c for c in SEARCHED) + "]) AS g")
+
+
+def reindex_county(url: str) -> dict:
+    """Rebuild every community's derived tables and heads from the records (the owner, after a bulk
+    load or a restore): set-based, with the n-grams' key built after their rows."""
+    import psycopg
+
+    conn = _connect(url)
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            conn.execute("TRUNCATE matters, grams, heads")
+            conn.execute(f"INSERT INTO matters ({', '.join(MATTER_COLUMNS)}) {_rebuilt('true')}")
+            conn.execute("ALTER TABLE grams DROP CONSTRAINT grams_pkey")
+            conn.execute(f"INSERT INTO grams {_GRAMS_OF_MATTERS}")
+            conn.execute("ALTER TABLE grams ADD PRIMARY KEY (community, gram, seq)")
+            conn.execute("INSERT INTO heads SELECT DISTINCT ON (community) community, seq, hash FROM records "
+                         "ORDER BY community, seq DESC")
+            conn.execute("INSERT INTO communities (name, created) SELECT community, min(at) FROM records "
+                         "GROUP BY community ON CONFLICT (name) DO NOTHING")
+        counts = conn.execute("SELECT (SELECT count(*) FROM matters), (SELECT count(*) FROM grams), "
+                              "(SELECT count(*) FROM heads)").fetchone()
+        conn.execute("ANALYZE")
+    except psycopg.errors.InsufficientPrivilege:
+        raise RegisterError("重建县登记簿的索引需要数据库所有者的权限") from None
+    except psycopg.Error as exc:
+        raise RegisterError(f"重建县登记簿的索引失败：{_first_line(exc)}") from None
+    finally:
+        conn.close()
+    return {"matters": counts[0], "grams": counts[1], "communities": counts[2]}
+
+
+_INSERT = ("INSERT INTO records (kind, ref, at, actor, role, community, year, outcome, item, list, grounds, body) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq, serial, prev, hash")
+
+
+def _connect(url: str):
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise RegisterError("未安装 psycopg，无法连接 PostgreSQL 登记簿（pip install 'psycopg[binary]'）") from None
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=30,
+                               options=f"-c search_path={SCHEMA},pg_catalog")
+    except psycopg.Error as exc:
+        raise RegisterError(f"无法连接 PostgreSQL 登记簿：{_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    # psycopg messages carry the server's detail lines; the first says what happened, and a
+    # connection string (with a password, perhaps) is never in it.
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def install(url: str, app_role: str = "") -> bool:
+    """Create the register's schema in the database at ``url`` (connected as its owner) and grant
+    ``app_role`` what the counter needs: read everything, insert records, nothing else.
+
+    Returns False when the schema exists already (the grants are still applied)."""
+    import psycopg
+
+    if app_role and not _ROLE.match(app_role):
+        raise RegisterError(f"角色名 {app_role!r} 不合规（小写字母、数字和下划线）")
+    conn = _connect(url)
+    try:
+        with conn.transaction():
+            exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone()
+            if not exists:
+                conn.execute(_DDL)
+                conn.execute(f"INSERT INTO {SCHEMA}.meta VALUES ('schema', %s), ('created', %s)",
+                             (str(SCHEMA_VERSION), now().isoformat()))
+            if app_role:
+                s = SCHEMA
+                conn.execute(f"GRANT USAGE ON SCHEMA {s} TO {app_role}")
+                conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {app_role}")
+                conn.execute(f"GRANT INSERT ON {s}.records TO {app_role}")
+                conn.execute(f"GRANT INSERT, UPDATE (township, county, jurisdiction) ON {s}.communities TO {app_role}")
+                conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.records, {s}.matters, {s}.grams, {s}.heads, "
+                             f"{s}.meta FROM {app_role}")
+                conn.execute(f"REVOKE DELETE, TRUNCATE ON {s}.communities FROM {app_role}")
+        return not exists
+    except psycopg.Error as exc:
+        raise RegisterError(f"建立 PostgreSQL 登记簿结构失败：{_first_line(exc)}") from None
+    finally:
+        conn.close()
+
+
+def _check_schema(conn, url_label: str) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() if conn.execute(
+        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone() else None
+    if row is None:
+        raise RegisterError(f"PostgreSQL 数据库 {url_label} 中尚未建立 sealdesk 登记簿：请县局管理员运行 "
+                            "sealdesk county setup --url …（以数据库所有者身份）")
+    if int(row[0]) > SCHEMA_VERSION:
+        raise RegisterError(f"PostgreSQL 登记簿由更新版本的 sealdesk 建立（结构版本 {row[0]}，本程序支持 "
+                            f"{SCHEMA_VERSION}），请升级 sealdesk")
+
+
+def url_label(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+class PgRegister:
+    """One community's register in a county's PostgreSQL database (see the module doc).
+
+    The same calls as :class:`~sealdesk.core.register.store.Register`; record numbers (``seq``)
+    are the community's own, 1..n. Not shared between threads: open one per thread.
+    """
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, community: str, township: str = "", county: str = "", jurisdiction: str = ""):
+        import psycopg
+
+        self.url = url
+        self.path = url_label(url)  # what messages show where a file register shows its path
+        self.community = community
+        self.conn = _connect(url)
+        try:
+            _check_schema(self.conn, self.path)
+            known = self.conn.execute("SELECT township, county, jurisdiction FROM communities WHERE name = %s",
+                                      (community,)).fetchone()
+            if known is None:
+                self.conn.execute("INSERT INTO communities VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+                                  (community, township, county, jurisdiction, now().isoformat()))
+            elif jurisdiction and known != (township, county, jurisdiction):
+                # The community's configuration moved on (切换辖区, a renamed township): the county's
+                # reports group it as configured now.
+                self.conn.execute("UPDATE communities SET township = %s, county = %s, jurisdiction = %s "
+                                  "WHERE name = %s", (township, county, jurisdiction, community))
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise RegisterError(f"打开 PostgreSQL 登记簿失败：{_first_line(exc)}") from None
+        except BaseException:
+            self.conn.close()
+            raise
+        self._lock_key = f"sealdesk:{community}"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _q(self, sql: str, params: tuple | dict = ()):
+        return self.conn.execute(sql, params)
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, seq: int) -> Record | None:
+        row = self._q("SELECT * FROM records WHERE community = %s AND seq = %s", (self.community, seq)).fetchone()
+        return Record(*row) if row else None
+
+    def related(self, seq: int) -> list[Record]:
+        return [Record(*r) for r in self._q("SELECT * FROM records WHERE community = %s AND ref = %s ORDER BY seq",
+                                            (self.community, seq))]
+
+    def related_many(self, seqs: list[int]) -> dict[int, list[Record]]:
+        out: dict[int, list[Record]] = {s: [] for s in seqs}
+        for row in self._q("SELECT * FROM records WHERE community = %s AND ref = ANY(%s) ORDER BY seq",
+                           (self.community, list(seqs))):
+            out[row[2]].append(Record(*row))
+        return out
+
+    def records_at(self, seqs) -> dict[int, Record]:
+        return {row[0]: Record(*row) for row in self._q(
+            "SELECT * FROM records WHERE community = %s AND seq = ANY(%s)", (self.community, list(seqs)))}
+
+    def latest(self, kind: str, limit: int) -> list[Record]:
+        return [Record(*r) for r in self._q(
+            "SELECT * FROM records WHERE community = %s AND kind = %s ORDER BY seq DESC LIMIT %s",
+            (self.community, kind, limit))]
+
+    def _stream(self, sql: str, params: tuple) -> Iterator[tuple]:
+        """Rows of a long query through a server-side cursor (constant memory), in a read-only
+        repeatable-read transaction (one snapshot, as SQLite's WAL reader has)."""
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with self.conn.cursor(name="sealdesk_stream") as cur:
+                cur.itersize = 5000
+                cur.execute(sql, params)
+                yield from cur
+
+    def records(self, start: int = 1, kinds: tuple[str, ...] | None = None) -> Iterator[Record]:
+        sql = "SELECT * FROM records WHERE community = %s AND seq >= %s"
+        params: tuple = (self.community, start)
+        if kinds:
+            sql += " AND kind = ANY(%s)"
+            params += (list(kinds),)
+        for row in self._stream(sql + " ORDER BY seq", params):
+            yield Record(*row)
+
+    def papers_by_hash(self, sha256: str) -> list[Record]:
+        return [Record(*r) for r in self._q(
+            "SELECT * FROM records WHERE kind = 'paper' AND (body::json) ->> 'sha256' = %s AND community = %s "
+            "ORDER BY seq", (sha256, self.community))]
+
+    def rows(self) -> Iterator[tuple]:
+        return self._stream("SELECT * FROM records WHERE community = %s ORDER BY seq", (self.community,))
+
+    def chain_rows(self) -> Iterator[tuple]:
+        return self._stream("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
+                            "FROM records WHERE community = %s ORDER BY seq", (self.community,))
+
+    def count(self) -> int:
+        return self._q("SELECT count(*) FROM records WHERE community = %s", (self.community,)).fetchone()[0]
+
+    def head(self) -> tuple[int, str]:
+        row = self._q("SELECT seq, hash FROM records WHERE community = %s ORDER BY seq DESC LIMIT 1",
+                      (self.community,)).fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def meta(self) -> dict[str, str]:
+        out = dict(self._q("SELECT key, value FROM meta").fetchall())
+        head = self._q("SELECT seq, hash FROM heads WHERE community = %s", (self.community,)).fetchone()
+        out["head"] = f"{head[0]} {head[1]}" if head else f"0 {GENESIS}"
+        out["community"] = self.community
+        return out
+
+    # -- the matters index ---------------------------------------------------------------
+    def matter_seq(self, number: int, community: str) -> int | None:
+        if number > 2 ** 62 or number < -(2 ** 62):  # bigint: a number past it is no matter
+            return None
+        row = self._q("SELECT seq FROM matters WHERE community = %s AND number = %s",
+                      (self.community, number)).fetchone()
+        return row[0] if row else None
+
+    def numbers(self, seqs) -> dict[int, int]:
+        return dict(self._q("SELECT seq, number FROM matters WHERE community = %s AND seq = ANY(%s)",
+                            (self.community, list(seqs))).fetchall())
+
+    def matter_rows(self, after: int, limit: int, day: tuple[str, str] | None = None) -> list[tuple[int, int]]:
+        cond, params = ("AND day BETWEEN %s AND %s ", day) if day else ("", ())
+        return self._q(f"SELECT seq, number FROM matters WHERE community = %s AND seq > %s {cond}"
+                       "ORDER BY seq LIMIT %s", (self.community, after, *params, limit)).fetchall()
+
+    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None) -> list[tuple[int, int]]:
+        where, params = ["m.community = %s"], [self.community]
+        if states:
+            where.append("m.state = ANY(%s)")
+            params.append(list(states))
+        if search:
+            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
+                                                                            for i in range(len(search) - 1)))
+            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
+                   "JOIN matters m ON m.community = g.community AND m.seq = g.seq "
+                   "WHERE g.community = %s AND g.gram = %s")
+            for _ in grams[1:]:
+                sql += (" AND EXISTS (SELECT 1 FROM grams h WHERE h.community = g.community AND h.gram = %s "
+                        "AND h.seq = g.seq)")
+            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
+            cursor = self._q(sql, (self.community, *grams, *params))
+        else:
+            sql = "SELECT m.seq, m.number FROM matters m WHERE " + " AND ".join(where) + " ORDER BY m.seq DESC"
+            if limit:
+                sql += " LIMIT %s"
+                params.append(limit)
+            cursor = self._q(sql, tuple(params))
+        return _matching(cursor, search, limit)
+
+    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
+        cond = "community = %s AND day BETWEEN %s AND %s AND void IS NULL"
+        params = (self.community, start, end)
+        counts = dict(self._q(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
+                              params).fetchall())
+        firsts = [seq for (seq,) in self._q(
+            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
+            "list, verifiable ORDER BY 1", params)]
+        return counts, firsts
+
+    def reindex(self) -> None:
+        """Rebuild the community's derived tables from its records. The application role may not
+        (``matters`` and ``grams`` are written only by the triggers): the owner does this."""
+        import psycopg
+
+        cols = ", ".join(MATTER_COLUMNS)
+        p = {"c": self.community}
+        try:
+            with self._transaction() as c:
+                c.execute("DELETE FROM grams WHERE community = %(c)s", p)
+                c.execute("DELETE FROM matters WHERE community = %(c)s", p)
+                c.execute(f"INSERT INTO matters ({cols}) {_REBUILT}", p)
+                c.execute(f"INSERT INTO grams {_GRAMS_OF_MATTERS} WHERE m.community = %(c)s", p)
+        except psycopg.errors.InsufficientPrivilege:
+            raise RegisterError("重建 PostgreSQL 登记簿的索引需要数据库所有者的权限，请县局管理员操作") from None
+
+    def check_index(self) -> Problem | None:
+        """Compare the community's ``matters`` and ``grams`` with what its records say."""
+        cols = ", ".join(MATTER_COLUMNS)
+        p = {"c": self.community}
+        stored = f"SELECT {cols} FROM matters WHERE community = %(c)s"
+        bad = self._q(f"SELECT min(seq) FROM (({stored} EXCEPT ALL {_REBUILT}) UNION ALL "
+                      f"({_REBUILT} EXCEPT ALL {stored})) AS d", p).fetchone()[0]
+        if bad is not None:
+            return self._index_problem(bad, "登记事项索引（matters 表）")
+        rebuilt = f"SELECT seq, g FROM ({_GRAMS_OF_MATTERS} WHERE m.community = %(c)s) AS x(c, g, seq)"
+        stored = "SELECT seq, gram FROM grams WHERE community = %(c)s"
+        bad = self._q(f"SELECT min(seq) FROM (({stored} EXCEPT ALL {rebuilt}) UNION ALL "
+                      f"({rebuilt} EXCEPT ALL {stored})) AS d", p).fetchone()[0]
+        if bad is not None:
+            return self._index_problem(bad, "搜索索引（grams 表）")
+        return None
+
+    def _index_problem(self, seq: int, what: str) -> Problem:
+        row = self._q(f"SELECT number FROM ({_REBUILT}) AS r WHERE seq = %(s)s",
+                      {"c": self.community, "s": seq}).fetchone()
+        which = f"登记号 {row[0]}（第 {seq} 条记录）" if row else f"第 {seq} 条记录"
+        return Problem(seq, f"{which}的{what}与记录不符：索引被改动或未随记录写入（记录本身完好，可重建索引）")
+
+    # -- writing -------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self):
+        """The community's writers' lock (an advisory lock, released at commit), in a transaction."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self._lock_key,))
+            yield self.conn
+
+    def append(self, kind: str, *, actor: str, role: str, community: str, body: dict, ref: int | None = None,
+               outcome: str | None = None, item: str | None = None, list_: str | None = None,
+               grounds: str | None = None, serial: bool = False,
+               guard: Callable[["PgRegister"], None] | None = None) -> Record:
+        """Append one record durably (committed when this returns); see ``Register.append``."""
+        import psycopg
+
+        if kind not in KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        if community != self.community:
+            raise RegisterError(f"本登记簿属于 {self.community}，不能写入 {community} 的记录")
+        body_json = body_text(body)
+        conn = self.conn
+        when = now()
+        year = when.year if serial else None
+        values = (kind, ref, when.isoformat(), actor, role, community, year, outcome, item, list_, grounds, body_json)
+        try:
+            if guard is None:
+                # One statement, one round trip: the database gives the record its place in the chain,
+                # its serial and its hash (records_chain), under the community's head-row lock.
+                got = conn.execute(_INSERT, values).fetchone()
+            else:
+                with self._transaction():
+                    guard(self)  # after the lock: the matter's state cannot change under it
+                    got = conn.execute(_INSERT, values).fetchone()
+        except psycopg.Error as exc:
+            raise RegisterError(f"写入登记簿失败：{_first_line(exc)}") from None
+        seq, number, prev, h = got
+        row = (seq, kind, ref, when.isoformat(), actor, role, community, year, number,
+               outcome, item, list_, grounds, body_json, prev)
+        return Record(*row, h)
+
+    # -- verification ----------------------------------------------------------------
+    def verify(self, index: bool = True) -> VerifyResult:
+        """The community's chain, walked as a register file's is, against its head; then the index."""
+        import psycopg
+
+        prev = GENESIS
+        expected = 1
+        count = 0
+        sha = hashlib.sha256
+        enc = _encode
+        try:
+            for row in self.rows():
+                seq = row[0]
+                if seq != expected:
+                    if seq > expected:
+                        return VerifyResult(False, count, prev, Problem(
+                            expected, f"第 {expected} 条记录缺失（被删除），链在第 {seq} 条处断开"))
+                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录编号重复"))
+                if row[14] != prev:
+                    return VerifyResult(False, count, prev, Problem(
+                        seq, f"第 {seq} 条记录的前一条哈希不符：其前的记录被改动、删除、插入或调换了顺序"))
+                h = sha((enc(row[:13] + row[14:15]) + "\n" + row[13]).encode("utf-8")).hexdigest()
+                if h != row[15]:
+                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录的内容被改动（哈希不符）"))
+                prev = h
+                expected += 1
+                count += 1
+            head = self._q("SELECT seq, hash FROM heads WHERE community = %s", (self.community,)).fetchone()
+        except psycopg.Error as exc:
+            return VerifyResult(False, count, prev, Problem(expected, f"读取第 {expected} 条记录时出错：{_first_line(exc)}"))
+        head_seq, head_hash = head if head else (0, GENESIS)
+        if head_seq != count or head_hash != prev:
+            if head_seq > count:
+                return VerifyResult(False, count, prev, Problem(
+                    count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))
+            return VerifyResult(False, count, prev, Problem(
+                count, f"登记簿的链头记录（heads）与第 {count} 条记录不符：记录或链头被改动"))
+        if not index:
+            return VerifyResult(True, count, prev, None)
+        try:
+            problem = self.check_index()
+        except psycopg.Error as exc:
+            problem = Problem(count, f"读取登记事项索引时出错：{_first_line(exc)}")
+        if problem is not None:
+            return VerifyResult(False, count, prev, problem)
+        return VerifyResult(True, count, prev, None)
+
+
+def communities(url: str) -> list[dict]:
+    """The communities of a county database: name, township, county, jurisdiction, records."""
+    conn = _connect(url)
+    try:
+        _check_schema(conn, url_label(url))
+        rows = conn.execute("SELECT c.name, c.township, c.county, c.jurisdiction, coalesce(h.seq, 0) "
+                            "FROM communities c LEFT JOIN heads h ON h.community = c.name "
+                            "ORDER BY c.county, c.township, c.name").fetchall()
+    finally:
+        conn.close()
+    return [{"name": n, "township": t, "county": c, "jurisdiction": j, "records": r} for n, t, c, j, r in rows]
+
+
+def json_loads(text: str):  # re-exported for the county reports (bodies are JSON text)
+    return json.loads(text)
