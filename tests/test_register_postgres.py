@@ -239,3 +239,27 @@ def test_county_setup_creates_the_schema_and_the_grants(pg_server, capsys):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             reg.conn.execute("DELETE FROM records")
     assert main(["county", "setup", "--url", owner, "--app-role", "bad;role"]) == 2
+
+
+def test_the_database_hashes_any_text_as_the_verifier_does(county):
+    """The chain trigger's canonical bytes (to_json in SQL) equal store.canonical's (Python's json)
+    for any text a record can hold: control characters, quotes, backslashes, astral characters."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from sealdesk.core.register.store import body_text
+
+    app, _ = county
+    text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+    reg = PgRegister(app, community="哈希社区")
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(actor=text, role=text, grounds=st.one_of(st.none(), text), note=text)
+    def check(actor, role, grounds, note):
+        rec = reg.append("paper", actor=actor, role=role, community="哈希社区", body={"note": note, "k": [1, None]},
+                         grounds=grounds)
+        assert rec.hash == record_hash(dataclasses.astuple(rec)[:15]) and rec.body == body_text({"note": note, "k": [1, None]})
+
+    check()
+    assert reg.verify().ok
+    reg.close()
