@@ -263,3 +263,19 @@ def test_the_database_hashes_any_text_as_the_verifier_does(county):
     check()
     assert reg.verify().ok
     reg.close()
+
+
+def test_a_server_crash_loses_no_acknowledged_record_and_the_counter_reconnects(tmp_path, county, pg_server):
+    app, _ = county
+    desk = Desk(community_home(tmp_path, app, "戊社区"))
+    assert issue(desk, 2) == [1, 2]
+    pg_server.stop(mode="immediate")  # a crash: recovery replays the WAL
+    try:
+        with pytest.raises(RegisterError, match="PostgreSQL"):  # while it is down: a message, no traceback
+            desk.list()
+    finally:
+        pg_server.start()
+    assert [r["serial"] for r in desk.list()] == [2, 1]  # the same Desk reconnects
+    assert issue(desk, 1) == [3]
+    assert desk.verify()["ok"]
+    desk.close()

@@ -398,7 +398,14 @@ class PgRegister:
         self.close()
 
     def _q(self, sql: str, params: tuple | dict = ()):
-        return self.conn.execute(sql, params)
+        import psycopg
+
+        if self.conn.broken or self.conn.closed:  # the server restarted, or the network dropped: once more
+            self.conn = _connect(self.url)
+        try:
+            return self.conn.execute(sql, params)
+        except psycopg.Error as exc:
+            raise RegisterError(f"读取 PostgreSQL 登记簿失败：{_first_line(exc)}") from None
 
     # -- reading -------------------------------------------------------------------
     def get(self, seq: int) -> Record | None:
@@ -581,6 +588,8 @@ class PgRegister:
         if community != self.community:
             raise RegisterError(f"本登记簿属于 {self.community}，不能写入 {community} 的记录")
         body_json = body_text(body)
+        if self.conn.broken or self.conn.closed:
+            self.conn = _connect(self.url)
         conn = self.conn
         when = now()
         year = when.year if serial else None
