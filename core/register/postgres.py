@@ -223,25 +223,30 @@ CREATE TRIGGER records_index AFTER INSERT ON records FOR EACH ROW EXECUTE FUNCTI
 """
 
 
-def _last(kind: str, col: str = "seq") -> str:
-    return (f"(SELECT a.{col} FROM records a WHERE a.community = r.community AND a.ref = r.seq "
-            f"AND a.kind = '{kind}' AND a.seq > r.seq ORDER BY a.seq DESC LIMIT 1)")
-
-
-def _rebuilt(cond: str) -> str:
-    """``matters`` as the records say it should be, for the records matching ``cond``: what verify
-    compares and reindex writes. Numbers count per community in chain order."""
+def _rebuilt(cond: str, acts: str = "true") -> str:
+    """``matters`` as the records say it should be, for the matter records matching ``cond`` (and
+    action records matching ``acts``): what verify compares and reindex writes. Numbers count per
+    community in chain order. A matter has at most one action of each kind (``records_once``), so
+    the actions are one grouped join, not a lookup per matter."""
+    a = "a.kind = '{k}' AND a.seq > a.ref"
     return (f"SELECT {', '.join(MATTER_COLUMNS[:-1])}, {_STATE} AS state FROM ("
             "SELECT r.seq, r.community, row_number() OVER (PARTITION BY r.community ORDER BY r.seq) AS number, "
             "x.at, x.day, x.outcome, x.item, x.list, x.query, x.item_name, x.purpose, x.requester, x.resident, "
-            "x.cites, x.verifiable, " + _last("approve") + " AS approve, " + _last("approve", "actor")
-            + " AS approver, " + _last("stamp") + " AS stamp, " + _last("file") + " AS file, " + _last("void")
-            + " AS void FROM records r, LATERAL (SELECT " + _from_record("r") + ") AS x(at, day, outcome, item, "
-            f"list, query, item_name, purpose, requester, resident, cites, verifiable) "
+            "x.cites, x.verifiable, act.approve, act.approver, act.stamp, act.file, act.void "
+            "FROM records r CROSS JOIN LATERAL (SELECT " + _from_record("r") + ") AS x(at, day, outcome, item, "
+            "list, query, item_name, purpose, requester, resident, cites, verifiable) "
+            "LEFT JOIN (SELECT a.community, a.ref, "
+            f"max(a.seq) FILTER (WHERE {a.format(k='approve')}) AS approve, "
+            f"max(a.actor) FILTER (WHERE {a.format(k='approve')}) AS approver, "
+            f"max(a.seq) FILTER (WHERE {a.format(k='stamp')}) AS stamp, "
+            f"max(a.seq) FILTER (WHERE {a.format(k='file')}) AS file, "
+            f"max(a.seq) FILTER (WHERE {a.format(k='void')}) AS void "
+            f"FROM records a WHERE a.ref IS NOT NULL AND {acts} GROUP BY a.community, a.ref) AS act "
+            "ON act.community = r.community AND act.ref = r.seq "
             f"WHERE {cond} AND r.kind = 'matter') AS t")
 
 
-_REBUILT = _rebuilt("r.community = %(c)s")
+_REBUILT = _rebuilt("r.community = %(c)s", "a.community = %(c)s")
 _GRAMS_OF_MATTERS = ("SELECT m.community, g, m.seq FROM matters m, grams_of(ARRAY["
                      + ", ".join("m." + c for c in SEARCHED) + "]) AS g")
 
