@@ -4,6 +4,11 @@ Clients run as real, different operating-system users (forked, then setuid),
 so these tests need root; without it they are skipped with the reason. The
 community is not a demo: ``as`` must be refused, and a caller is exactly the
 login the kernel reports.
+
+The tests at the end serve a demo community in this process: the service has no
+lock and gives each client its own register connection, so reads (an export
+paged by a cursor) never hold up a clerk, and two exports each see every matter
+once, in order.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pytest
 from sealdesk.core.register.community import Community, Person, save_community
 from sealdesk.core.desk.counter import Desk, os_login
 from sealdesk.core.desk.service import RegisterServer, RemoteDesk
+from sealdesk.core.register.resident import InvalidInput
 
 from conftest import VALID_IDS
 
@@ -210,3 +216,190 @@ def test_papers_print_through_the_service_and_verify_there(tmp_path, service):
     # the keeper printing the same paper gets the same bytes and adds no record
     r = as_user("bin", path, lambda x: x.paper("refusal", entry)["new"])
     assert r["ok"] and r["result"] is False
+
+
+# -- no lock: reads never hold up the counter; exports are paged ------------------------------------------------
+# A demo community (``as`` names the person acting), served in this process so that a test can hold a
+# connection's thread inside a read. Nothing here measures time: a client's timeout only turns a hang
+# (the old global lock) into a failure.
+
+MATTERS = 7
+
+
+@pytest.fixture
+def demo_service(tmp_path):
+    from sealdesk.core.register.community import demo_community
+
+    home = tmp_path / "home"
+    save_community(demo_community(home, "national"))
+    desk = Desk(home)
+    entries = [_demo_request(desk, i)["entry"] for i in range(MATTERS)]
+    desk.close()
+    sockdir = tempfile.mkdtemp(prefix="sealdesk-test-")
+    path = os.path.join(sockdir, "register.sock")
+    served = Desk(home)
+    server = RegisterServer(path, served, mode=0o600)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield path, home, entries
+    server.shutdown()
+    server.server_close()
+    served.close()
+    shutil.rmtree(sockdir, ignore_errors=True)
+
+
+NAMES = "甲乙丙丁戊己庚辛壬癸"
+
+
+def _demo_request(desk, i: int) -> dict:
+    return desk.request("居民财产证明", facts=TRANSITIONAL, resident_name="张" + NAMES[i % 10] + NAMES[i // 10 % 10],
+                        resident_id=VALID_IDS[i % len(VALID_IDS)], as_login="clerk")
+
+
+def _entries(rows) -> list[int]:
+    return [r["entry"] for r in rows]
+
+
+def test_a_clerk_is_not_held_up_by_an_export_in_progress(demo_service, monkeypatch):
+    path, home, entries = demo_service
+    # The exporter's next page stops half-way through, inside the service and inside a read transaction
+    # of its register connection, until the clerk is done.
+    inside, release = threading.Event(), threading.Event()
+    export = Desk.export
+
+    def paused(self, after=0, limit=None):
+        for n, row in enumerate(export(self, after, limit)):
+            if n == 1 and not inside.is_set():  # the first page read after the patch: the exporter's
+                conn = self.register.conn
+                conn.execute("BEGIN")
+                conn.execute("SELECT count(*) FROM records").fetchone()  # a snapshot held from here
+                inside.set()
+                release.wait(60)
+                conn.execute("COMMIT")
+            yield row
+
+    exporter = RemoteDesk(path, timeout=60)
+    rows = exporter.export(page=3, as_login="inspector")
+    first = [next(rows) for _ in range(3)]  # the first page is read: an export is in progress
+    assert _entries(first) == entries[:3]
+    monkeypatch.setattr(Desk, "export", paused)
+    rest: list[dict] = []
+    reader = threading.Thread(target=lambda: rest.extend(rows), daemon=True)
+    reader.start()
+    assert inside.wait(30), "the exporter's second page never reached the register"
+
+    clerk = RemoteDesk(path, timeout=30)  # with one lock for all, these would wait for the export: a timeout
+    new = clerk.request("居民财产证明", facts=TRANSITIONAL, resident_name="李四", resident_id=VALID_IDS[1],
+                        as_login="clerk")
+    approved = clerk.approve(new["entry"], as_login="director")
+    assert new["entry"] == MATTERS + 1 and approved["actor"] == "director"
+    assert reader.is_alive() and not rest  # the export was still in the middle of its page all along
+
+    release.set()
+    reader.join(30)
+    assert not reader.is_alive()
+    # Every matter once, in order; the one registered meanwhile comes after the cursor, so at the end.
+    got = first + rest
+    assert _entries(got) == [*entries, new["entry"]]
+    assert got[-1]["approver"] == "director" and got[-1]["status"] == "awaiting_stamp"
+    exporter.close()
+    clerk.close()
+
+
+def test_two_exports_at_once_each_get_every_matter_once_in_order(demo_service):
+    path, home, entries = demo_service
+    # Interleaved page by page on two connections: both cursors are open at the same time.
+    a = RemoteDesk(path).export(page=2, as_login="inspector")
+    b = RemoteDesk(path).export(page=3, as_login="director")
+    got_a, got_b = [], []
+    for x, y in zip(a, b):
+        got_a.append(x)
+        got_b.append(y)
+    got_a += list(a)
+    got_b += list(b)
+    assert _entries(got_a) == _entries(got_b) == entries
+
+    # On threads, while a clerk keeps registering: each export is strictly increasing (once each, in
+    # entry order), has every matter that existed when it began, and the ones added meanwhile it saw.
+    results: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def export(name, page):
+        try:
+            results[name] = _entries(RemoteDesk(path).export(page=page, as_login="inspector"))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=export, args=(n, p)) for n, p in (("a", 2), ("b", 3))]
+    for t in threads:
+        t.start()
+    clerk = RemoteDesk(path)
+    added = [_demo_request(clerk, i)["entry"] for i in range(MATTERS, MATTERS + 5)]
+    for t in threads:
+        t.join(60)
+    assert not errors and len(results) == 2, errors
+    for got in results.values():
+        assert got == sorted(set(got))
+        assert got[:MATTERS] == entries and set(got[MATTERS:]) <= set(added)
+    assert _entries(RemoteDesk(path).export(page=4, as_login="inspector")) == entries + added
+
+
+def test_export_through_the_service_equals_the_desks(demo_service):
+    path, home, entries = demo_service
+    desk = Desk(home)
+    remote = RemoteDesk(path)
+    direct = list(desk.export())
+    assert len(direct) == MATTERS
+    assert list(remote.export(page=3, as_login="inspector")) == direct  # three pages: 3, 3, 1
+    assert list(remote.export(page=MATTERS, as_login="inspector")) == direct  # a full last page, then an empty one
+    after = direct[1]["record"]
+    assert (list(remote.export(after=after, limit=4, page=3, as_login="inspector"))
+            == list(desk.export(after=after, limit=4)))
+    # The protocol: a page and the cursor of the next one; null when done.
+    page = remote.call("export", "inspector", after=0, limit=3)
+    assert page == {"rows": direct[:3], "next": direct[2]["record"]}
+    assert remote.call("export", "inspector", after=direct[-1]["record"]) == {"rows": [], "next": None}
+    for bad in ({"limit": 0}, {"limit": "3"}, {"after": -1}, {"after": True}):
+        with pytest.raises(InvalidInput, match="参数"):
+            remote.call("export", "inspector", **bad)
+    desk.close()
+
+
+def test_list_through_the_service_is_one_page_at_most(demo_service, monkeypatch):
+    from sealdesk.core.desk import service
+
+    path, home, entries = demo_service
+    monkeypatch.setattr(service, "PAGE", 4)
+    remote = RemoteDesk(path)
+
+    def listed(limit):
+        return _entries(remote.list(limit=limit, as_login="director"))
+
+    newest = list(reversed(entries))
+    assert listed(None) == listed(0) == listed(100) == newest[:4]
+    assert listed(2) == newest[:2]
+    # The service's export pages are 4 long too; the client asks for more and pages on.
+    assert _entries(remote.export(page=100, as_login="director")) == entries
+
+
+def test_verify_reads_one_snapshot_while_a_clerk_appends(demo_service, monkeypatch):
+    # A record appended between the chain walk and the reading of the head must not look like a
+    # truncated chain (the service has no lock that would keep the clerk out meanwhile).
+    from sealdesk.core.register.store import Register
+
+    path, home, entries = demo_service
+    meta = Register.meta
+    appended = []
+
+    def meta_after_an_append(self):
+        if not appended:
+            clerk = Desk(home)
+            appended.append(_demo_request(clerk, 99)["entry"])
+            clerk.close()
+        return meta(self)
+
+    monkeypatch.setattr(Register, "meta", meta_after_an_append)
+    r = RemoteDesk(path).verify(as_login="inspector")
+    assert appended == [MATTERS + 1]
+    assert r["ok"], r
+    assert RemoteDesk(path).verify(as_login="inspector")["records"] == r["records"] + 1

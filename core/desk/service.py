@@ -11,6 +11,32 @@ Protocol: one JSON object per line each way.
 Request ``{"op": "approve", "args": {"entry": 12}, "as": null}``;
 reply ``{"ok": true, "result": …}`` or
 ``{"ok": false, "error": {"type": "refused", "message": "…", "reasons": […]}}``.
+
+Concurrency: each connection is served by its own thread with its own
+:class:`~sealdesk.core.desk.counter.Desk`, hence its own register connection
+(opened at the first request that needs it, closed when the client hangs up);
+the community and the plugin registry are shared. There is no lock in the
+service: writers queue in the register (its flock, then ``BEGIN IMMEDIATE``)
+and, the file being in WAL mode, readers read a snapshot and never wait for a
+writer, so a clerk's request is not held up by someone's search or export
+(the threads still share the machine's processors and the interpreter: see
+``bench/service_bench.py`` for what that costs). ``verify`` and ``audit``
+read the whole chain in one snapshot, so that a record appended meanwhile
+cannot look like a broken chain.
+
+Replies stay small, whatever the register's size:
+
+* ``export`` is paged: args ``after`` (a record number, the cursor; default 0)
+  and ``limit`` (default and at most :data:`PAGE`); the result is
+  ``{"rows": [summary, …], "next": <record of the last row, or null when done>}``.
+  :meth:`RemoteDesk.export` fetches page after page, so exporting through the
+  service streams in constant memory on both sides. Each page is read on its
+  own: matters appear once each, in entry order, and one appended during the
+  export comes at its end; a page shows its matters' status when it was read.
+* ``list`` (newest first, with a status filter or a search) returns at most
+  :data:`PAGE` matters per call, also when the client asks for all (``limit``
+  null or 0): a screen or a printed list needs no more, and the whole register
+  is what ``export`` is for.
 """
 
 from __future__ import annotations
@@ -22,19 +48,20 @@ import pwd
 import socket
 import socketserver
 import struct
-import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from sealdesk.core.common.inputs import BadInput, parse_date
 from sealdesk.core.papers.fonts import FontError
 from sealdesk.core.papers.content import TemplateError
 from sealdesk.core.register.community import ConfigError
-from sealdesk.core.register.store import RegisterError
+from sealdesk.core.register.store import Register, RegisterError
 from sealdesk.core.register.resident import InvalidInput
 from sealdesk.core.register.workflow import Refused
 
 DEFAULT_SOCKET = "/run/sealdesk/register.sock"
 _MAX_LINE = 1 << 20
+PAGE = 500  # matters per export page and per list reply (about 0.5 MB of JSON)
 
 READ_OPS = {"info", "show", "list", "export", "verify", "audit", "allowed", "find_paper"}
 WRITE_OPS = {"request", "approve", "stamp", "file", "void", "paper", "report"}
@@ -57,8 +84,37 @@ def _error(kind: str, message: str, reasons=None) -> dict:
     return {"ok": False, "error": {"type": kind, "message": message, "reasons": reasons or []}}
 
 
-def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
-    """Run one request for ``login``. Every op first checks the caller is a person of the community."""
+def _count(args: dict, key: str, default: int, least: int) -> int:
+    """An integer argument (a cursor or a page size); null is the default."""
+    v = args.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise InvalidInput(f"参数 {key} 应为不小于 {least} 的整数，而不是 {v!r}")
+    return v
+
+
+@contextmanager
+def _snapshot(desk):
+    """One read transaction around a whole-register read (SQLite): the chain walk and the head, or
+    the records and their index, are then read as of one moment, and a clerk's append meanwhile
+    cannot look like a truncated chain or a stale index. Writers do not wait for it (WAL)."""
+    reg = desk.register
+    conn = getattr(reg, "conn", None) if isinstance(reg, Register) else None
+    if conn is None or conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")  # a read transaction: nothing to write, this only ends the snapshot
+
+
+def handle(desk, login: str, req: dict) -> dict:
+    """Run one request for ``login`` on this connection's ``desk``. Every op first checks the caller is
+    a person of the community."""
     if not isinstance(req, dict) or not isinstance(req.get("op"), str):
         return _error("invalid", "请求格式错误：应为 {\"op\": …, \"args\": {…}}")
     op, args, as_login = req["op"], req.get("args") or {}, req.get("as")
@@ -67,37 +123,41 @@ def handle(desk, lock: threading.Lock, login: str, req: dict) -> dict:
     if op not in READ_OPS | WRITE_OPS:
         return _error("invalid", f"未知操作 {op!r}")
     try:
-        with lock:
-            if op == "info":
-                return {"ok": True, "result": desk.info(login=login)}
-            desk.person(login, as_login)  # readers must be people of the community too
-            who = {"login": login, "as_login": as_login}
-            if op == "request":
-                on = args.pop("on", None)
-                result = desk.request(**args, on=parse_date(on) if on else None, **who)
-            elif op in ("approve", "stamp", "file"):
-                result = getattr(desk, op)(args["entry"], **who)
-            elif op == "void":
-                result = desk.void(args["entry"], args.get("reason", ""), **who)
-            elif op == "paper":
-                result = desk.paper(args["paper"], args["entry"], content=args.get("content"), **who)
-            elif op == "report":
-                start, end = args.get("start"), args.get("end")
-                result = desk.report(args["paper"], parse_date(start) if start else None,
-                                     parse_date(end) if end else None, **who)
-            elif op == "find_paper":
-                result = desk.find_paper(args["sha256"])
-            elif op == "allowed":
-                result = desk.allowed(args["action"], args["entry"], **who)
-            elif op == "show":
-                result = desk.show(args["entry"])
-            elif op == "list":
-                result = desk.list(**args)
-            elif op == "export":
-                result = list(desk.export())
-            elif op == "verify":
+        if op == "info":
+            return {"ok": True, "result": desk.info(login=login)}
+        desk.person(login, as_login)  # readers must be people of the community too
+        who = {"login": login, "as_login": as_login}
+        if op == "request":
+            on = args.pop("on", None)
+            result = desk.request(**args, on=parse_date(on) if on else None, **who)
+        elif op in ("approve", "stamp", "file"):
+            result = getattr(desk, op)(args["entry"], **who)
+        elif op == "void":
+            result = desk.void(args["entry"], args.get("reason", ""), **who)
+        elif op == "paper":
+            result = desk.paper(args["paper"], args["entry"], content=args.get("content"), **who)
+        elif op == "report":
+            start, end = args.get("start"), args.get("end")
+            result = desk.report(args["paper"], parse_date(start) if start else None,
+                                 parse_date(end) if end else None, **who)
+        elif op == "find_paper":
+            result = desk.find_paper(args["sha256"])
+        elif op == "allowed":
+            result = desk.allowed(args["action"], args["entry"], **who)
+        elif op == "show":
+            result = desk.show(args["entry"])
+        elif op == "list":
+            # null or 0 means "all" to Desk.list; through the service it means one page (module doc)
+            result = desk.list(**{**args, "limit": min(_count(args, "limit", PAGE, 0) or PAGE, PAGE)})
+        elif op == "export":
+            after, limit = _count(args, "after", 0, 0), min(_count(args, "limit", PAGE, 1), PAGE)
+            rows = list(desk.export(after=after, limit=limit))
+            result = {"rows": rows, "next": rows[-1]["record"] if len(rows) == limit else None}
+        elif op == "verify":
+            with _snapshot(desk):
                 result = desk.verify()
-            else:
+        else:
+            with _snapshot(desk):
                 result = desk.audit()
         return {"ok": True, "result": result}
     except Refused as exc:
@@ -116,26 +176,30 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
         server: RegisterServer = self.server  # type: ignore[assignment]
         _uid, login = peer_login(self.request)
-        for raw in self.rfile:
-            if len(raw) > _MAX_LINE:
-                reply = _error("invalid", "请求过长")
-            else:
-                try:
-                    req = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    reply = _error("invalid", "请求不是有效的 JSON")
+        desk = server.connection_desk()
+        try:
+            for raw in self.rfile:
+                if len(raw) > _MAX_LINE:
+                    reply = _error("invalid", "请求过长")
                 else:
-                    reply = handle(server.desk, server.lock, login, req)
-            self.wfile.write(json.dumps(reply, ensure_ascii=False).encode("utf-8") + b"\n")
-            self.wfile.flush()
+                    try:
+                        req = json.loads(raw)
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        reply = _error("invalid", "请求不是有效的 JSON")
+                    else:
+                        reply = handle(desk, login, req)
+                self.wfile.write(json.dumps(reply, ensure_ascii=False).encode("utf-8") + b"\n")
+                self.wfile.flush()
+        finally:
+            desk.close()  # the client hung up: its register connection goes with it
 
 
 class RegisterServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
     def __init__(self, path: str, desk, mode: int = 0o660, group: str = ""):
-        self.desk = desk
-        self.lock = threading.Lock()
+        self.desk = desk  # the service's own: startup checks; requests use one desk per connection
+        self.registry = desk.registry  # loaded once, here, and shared: plugins are read-only after loading
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         if p.exists():
@@ -155,6 +219,12 @@ class RegisterServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
             except KeyError:
                 raise ServiceError(f"用户组 {group} 不存在") from None
         os.chmod(p, mode)
+
+    def connection_desk(self):
+        """A desk for one connection: the same community and plugins, its own register connection."""
+        from sealdesk.core.desk.counter import Desk  # here: clients import this module and need no Desk
+
+        return Desk(self.desk.home, registry=self.registry, community=self.desk.community)
 
 
 class RemoteDesk:
@@ -236,10 +306,22 @@ class RemoteDesk:
         return self.call("show", as_login, entry=entry)
 
     def list(self, status=None, limit=50, search="", as_login=None):
+        """At most :data:`PAGE` matters, also with ``limit`` None or 0 (see the module doc)."""
         return self.call("list", as_login, status=status, limit=limit, search=search)
 
-    def export(self, as_login=None):
-        return iter(self.call("export", as_login))
+    def export(self, after: int = 0, limit: int | None = None, as_login=None, page: int = PAGE):
+        """Every matter's summary after record ``after`` in entry order, like ``Desk.export``, fetched
+        ``page`` at a time: one page in memory here and in the service, however long the register."""
+        left = limit
+        while left is None or left > 0:
+            n = page if left is None else min(page, left)
+            reply = self.call("export", as_login, after=after, limit=n)
+            yield from reply["rows"]
+            if left is not None:
+                left -= len(reply["rows"])
+            if reply["next"] is None:
+                return
+            after = reply["next"]
 
     def verify(self, as_login=None):
         return self.call("verify", as_login)
