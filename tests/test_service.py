@@ -403,3 +403,27 @@ def test_verify_reads_one_snapshot_while_a_clerk_appends(demo_service, monkeypat
     assert appended == [MATTERS + 1]
     assert r["ok"], r
     assert RemoteDesk(path).verify(as_login="inspector")["records"] == r["records"] + 1
+
+
+def _thread_nices() -> dict[int, int]:
+    """The nice value of each thread of this process (field 19 of /proc/self/task/TID/stat)."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            stat = f.read()
+        out[int(tid)] = int(stat[stat.rindex(")") + 2:].split()[16])
+    return out
+
+
+def test_an_exporting_connection_runs_at_lower_priority_than_the_clerks(demo_service):
+    path, home, entries = demo_service
+    before = _thread_nices()
+    exporter, clerk = RemoteDesk(path), RemoteDesk(path)
+    assert len(list(exporter.export(page=3, as_login="inspector"))) == MATTERS
+    clerk.list(as_login="clerk")  # a clerk's connection, open beside it
+    after = _thread_nices()
+    lowered = {tid for tid, n in after.items() if n == 10 and before.get(tid, 0) != 10}
+    assert len(lowered) == 1  # the exporter's connection thread, and no other
+    assert all(n == 0 for tid, n in after.items() if tid not in lowered)  # the clerk's thread, the server's
+    exporter.close()
+    clerk.close()
