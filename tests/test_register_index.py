@@ -159,7 +159,7 @@ def test_register_of_schema_2_gains_the_index_and_numbers(demo):
     db.close()
     assert cli.json("register", "list", "--limit", "0") == want
     with Register(path) as reg:
-        assert reg.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert reg.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert reg.verify().ok
         assert reg.conn.execute("SELECT number FROM matters ORDER BY seq").fetchall() == [(1,), (2,), (3,), (4,)]
     assert [r["entry"] for r in Desk(cli.home).list(search="居民乙")] == [2]

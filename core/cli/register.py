@@ -17,7 +17,9 @@ import csv
 import datetime as dt
 import io
 import json
+import operator
 import os
+import stat
 import sys
 
 from sealdesk.core.register.community import (ROLES, ConfigError, config_path, demo_community, load_community, parse_person_arg,
@@ -309,32 +311,82 @@ EXPORT_FIELDS = ("entry", "record", "at", "status", "jurisdiction", "query", "it
                  "void_reason", "citations", "hash")
 
 
+def _export_cells(desk):
+    """Per matter, the EXPORT_FIELDS of its summary as text: None empty, other values as str(), the
+    citations joined by "；". The register file's desk builds them itself; the service sends dicts."""
+    table = getattr(desk, "export_table", None)
+    if table is not None:
+        yield from table(EXPORT_FIELDS)
+        return
+    pick = operator.itemgetter(*EXPORT_FIELDS)
+    cited = EXPORT_FIELDS.index("citations")
+    for rec in desk.export():
+        cells = ["" if v is None else v if type(v) is str else str(v) for v in pick(rec)]
+        cells[cited] = "；".join(rec["citations"])
+        yield cells
+
+
 def cmd_export(args) -> int:
     desk = open_desk(args)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    out = sys.stdout
+    if args.output:
+        # Names of residents, personal data: the file is 0600 from its creation, and an existing one is
+        # made 0600; not a device or pipe (-o /dev/null as root would close it to everyone else).
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+        out = open(fd, "w", encoding="utf-8", newline="")
     try:
-        if args.output:
-            os.chmod(args.output, 0o600)  # names of residents: personal data
+        # Lines are gathered into 64 KB writes: one write per line costs more than the line at a
+        # million matters (standard output filters each write for the terminal).
+        buf: list[str] = []
+        size = 0
         if args.format == "json":
             # A JSON array, one record per line: json.load reads it, and so does a line-oriented reader.
+            encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) runs
+            pick = operator.itemgetter(*EXPORT_FIELDS)
             out.write("[")
             sep = "\n"
             for rec in desk.export():
-                out.write(sep + json.dumps({k: rec[k] for k in EXPORT_FIELDS}, ensure_ascii=False))
+                line = sep + encode(dict(zip(EXPORT_FIELDS, pick(rec))))
                 sep = ",\n"
-            out.write("\n]\n")
+                buf.append(line)
+                size += len(line)
+                if size > 1 << 16:
+                    out.write("".join(buf))
+                    buf.clear()
+                    size = 0
+            out.write("".join(buf) + "\n]\n")
         else:
-            buf = io.StringIO()
-            w = csv.writer(buf)
+            sink = io.StringIO()
+            w = csv.writer(sink)
             w.writerow(EXPORT_FIELDS)
-            for rec in desk.export():
-                w.writerow(["；".join(rec[k]) if k == "citations" else ("" if rec[k] is None else rec[k])
-                            for k in EXPORT_FIELDS])
-                if buf.tell() > 1 << 16:
-                    out.write(buf.getvalue())
-                    buf.seek(0)
-                    buf.truncate()
-            out.write(buf.getvalue())
+            commas = len(EXPORT_FIELDS) - 1
+
+            def flush() -> None:
+                if buf:
+                    sink.write("\r\n".join(buf) + "\r\n")
+                    buf.clear()
+
+            for cells in _export_cells(desk):
+                # The cells are what csv.writer writes (None empty, other values as str()): a line with
+                # no comma, quote or line break inside a cell is the same joined by commas, without the
+                # csv module's scan of every character; any other line the csv module writes itself.
+                line = ",".join(cells)
+                if '"' in line or "\n" in line or "\r" in line or line.count(",") != commas:
+                    flush()
+                    w.writerow(cells)
+                else:
+                    buf.append(line)
+                size += len(line)
+                if size > 1 << 16:
+                    flush()
+                    out.write(sink.getvalue())
+                    sink.seek(0)
+                    sink.truncate()
+                    size = 0
+            flush()
+            out.write(sink.getvalue())
     finally:
         if args.output:
             out.close()

@@ -14,6 +14,13 @@ at once, where SQLite's busy handler would sleep and retry. The serial number
 证明第N号 is computed inside that transaction and guarded by a unique index, so
 concurrent writers can neither skip nor reuse one.
 
+Search reads ``grams``, n-grams of the searched texts, which writers add for many matters at
+once: every ``_GRAMS_EVERY`` records, in that append's transaction. Writing them with each matter
+touched a page per n-gram and was most of an append's cost beyond a bare insert. The matters not
+yet in ``grams`` (the tail after ``meta.grams``, at most about that many records) are read and
+matched directly, in the same read transaction, so a search finds a matter the moment it is
+registered.
+
 The file is created with mode 0600 (or the configured 0660 and group when the
 register service owns it) and is never overwritten: a file that is not a
 sealdesk register, or is damaged, is refused with a message saying so.
@@ -36,7 +43,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 APPLICATION_ID = 0x5345414C  # "SEAL": marks the file as a sealdesk register
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 GENESIS = "0" * 64
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -84,7 +91,8 @@ _SCHEMA = _SCHEMA.replace("{paper_index}", _PAPER_INDEX)
 # 3: the derived index of matters (what lists, filters, searches and reports read) and the n-gram
 # table for search. Both are derived from ``records`` only: ``matters`` by the triggers below, in
 # the transaction of the insert (so any writer keeps it, even one that is not sealdesk), ``grams``
-# by ``append`` from the ``matters`` row; ``verify`` rebuilds both and compares.
+# from the ``matters`` rows up to record ``meta.grams`` (schema 4: ``append`` adds a batch, see
+# the module doc); ``verify`` rebuilds both and compares.
 # ``number`` is the matter number clerks count (登记号): 1, 2, 3… per community in chain order.
 # ``state`` is the matter's status without the jurisdiction's workflow steps: voided, refused,
 # commitment, awaiting_approval, awaiting_stamp, stamped (not filed), filed.
@@ -157,12 +165,13 @@ _REBUILT = ("SELECT seq, community, number, at, day, outcome, item, list, query,
             + " AS file, " + _last("void") + " AS void FROM records r WHERE r.kind = 'matter')")
 
 
-def _matching(cursor, search: str, limit: int | None) -> list[tuple[int, int]]:
+def _matching(cursor, search: str, limit: int | None, always: bool = False) -> list[tuple[int, int]]:
     """The (seq, number) rows of a search cursor whose texts (the columns after the first two) hold
-    ``search``: two-character n-grams only say it may be there."""
+    ``search``: two-character n-grams only say it may be there. With ``always`` every row is checked
+    (rows not looked up by n-gram; for one or two characters the check says what the n-gram would)."""
     rows: list[tuple[int, int]] = []
     for row in cursor:
-        if len(search) > 2 and not any(search in str(v) for v in row[2:] if v is not None):
+        if (always or len(search) > 2) and not any(search in str(v) for v in row[2:] if v is not None):
             continue
         rows.append((row[0], row[1]))
         if limit and len(rows) >= limit:
@@ -229,16 +238,69 @@ def _fill_index(c: sqlite3.Connection) -> None:
             break
         c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, r[0]) for r in rows for g in grams_of(r[1:])])
         last = rows[-1][0]
+    c.execute(f"INSERT OR REPLACE INTO meta VALUES ('grams', {_HEAD_SEQ})")
 
 
-MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _PAPER_INDEX, 2: _migrate_3}
+# ``grams`` is written in batches: the append of every _GRAMS_EVERY-th record adds the matters after
+# ``meta.grams`` (their n-grams share pages, where one matter's touched a page each); search reads
+# those few matters directly.
+_GRAMS_EVERY = 1024
+_HEAD_SEQ = "(SELECT CAST(coalesce(max(seq), 0) AS TEXT) FROM records)"
+
+
+def _indexed(c: sqlite3.Connection) -> int | None:
+    """The record up to which ``grams`` holds every matter's n-grams (``meta.grams``); None if that
+    row is missing or not a number (only an edit of the file does that: ``verify`` says so)."""
+    row = c.execute("SELECT value FROM meta WHERE key = 'grams'").fetchone()
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def _index_tail(c: sqlite3.Connection, upto: int) -> None:
+    """Add the n-grams of the matters after ``meta.grams`` up to record ``upto`` (in a writer's
+    transaction). Without a readable mark it does nothing: a damaged search index must not stop
+    the register from recording (search and ``verify`` report it)."""
+    indexed = _indexed(c)
+    if indexed is None:
+        return
+    rows = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq > ? AND seq <= ?",
+                     (indexed, upto)).fetchall()
+    # OR IGNORE: n-grams already there (a mark edited back) are the same rows, not a reason to refuse.
+    c.executemany("INSERT OR IGNORE INTO grams VALUES (?, ?)", [(g, r[0]) for r in rows for g in grams_of(r[1:])])
+    c.execute("UPDATE meta SET value = ? WHERE key = 'grams'", (str(upto),))
+
+
+def _migrate_4(c: sqlite3.Connection) -> None:
+    # Up to schema 3 every append wrote its matter's n-grams: ``grams`` is complete to the last record.
+    c.execute(f"INSERT OR REPLACE INTO meta VALUES ('grams', {_HEAD_SEQ})")
+
+
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _PAPER_INDEX, 2: _migrate_3, 3: _migrate_4}
 
 
 class RegisterError(Exception):
     """The register cannot be opened or written; the message is Chinese and safe to show."""
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _make_encode() -> Callable[[object], str]:
+    """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode`` with its C encoder made
+    once, not per call (an append encodes twice, ``verify`` once per record): the same text. Without
+    a circular-reference check: a record's values are a tree; a cycle ends in RecursionError."""
+    base = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = json.encoder.c_make_encoder
+    if make is None:  # no C accelerator
+        return base.encode
+    chunks = make(None, base.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+
+    def encode(o) -> str:
+        return join(chunks(o, 0))
+    return encode
+
+
+_encode = _make_encode()
 _BODY = 13  # index of ``body`` in COLUMNS
 
 
@@ -397,7 +459,7 @@ class Register:
                 if app_id == 0 and tables == 0:
                     for stmt in _statements(_SCHEMA):
                         c.execute(stmt)
-                    c.execute("INSERT INTO meta VALUES ('head', ?), ('created', ?), ('community', ?)",
+                    c.execute("INSERT INTO meta VALUES ('head', ?), ('created', ?), ('community', ?), ('grams', '0')",
                               (f"0 {GENESIS}", now().isoformat(), community))
                     c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -541,26 +603,46 @@ class Register:
         """(record, 登记号) of matters newest first, in one of ``states`` and/or matching ``search``.
 
         Search looks the query up by its one- or two-character n-grams (every two-character n-gram of a
-        longer one), then checks the text itself: n-grams only say it may be there.
+        longer one), then checks the text itself: n-grams only say it may be there. The matters after
+        ``meta.grams`` have no n-grams yet: their texts are checked directly, first (they are the newest),
+        in the same read transaction as the n-grams so that none is missed or listed twice.
         """
         where, params = [], []
         if states:
             where.append(f"m.state IN ({','.join('?' * len(states))})")
             params += states
-        if search:
-            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
-                                                                            for i in range(len(search) - 1)))
-            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
-                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ?")
-            for _ in grams[1:]:
-                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
-            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
-            cursor = self.conn.execute(sql, (*grams, *params))
-        else:
+        if not search:
             sql = "SELECT m.seq, m.number FROM matters m" + (" WHERE " + " AND ".join(where) if where else "")
             sql += " ORDER BY m.seq DESC" + (" LIMIT ?" if limit else "")
-            cursor = self.conn.execute(sql, (*params, *([limit] if limit else [])))
-        return _matching(cursor, search, limit)
+            return self.conn.execute(sql, (*params, *([limit] if limit else []))).fetchall()
+        c = self.conn
+        own = not c.in_transaction
+        if own:
+            c.execute("BEGIN")
+        try:
+            indexed = _indexed(c)
+            if indexed is None:
+                raise RegisterError(f"登记簿 {self.path} 的搜索索引已损坏（meta 表缺少 grams 进度），无法搜索；"
+                                    "记录本身不受影响，请运行 sealdesk register verify 检查并重建索引")
+            texts = ", ".join("m." + col for col in SEARCHED)
+            cond = "".join(f" AND {w}" for w in where)
+            tail = c.execute(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE m.seq > ?{cond} "
+                             "ORDER BY m.seq DESC", (indexed, *params))
+            rows = _matching(tail, search, limit, always=True)
+            if limit and len(rows) >= limit:
+                return rows
+            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
+                                                                            for i in range(len(search) - 1)))
+            sql = (f"SELECT m.seq, m.number, {texts} FROM grams g "
+                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ? AND g.seq <= ?")
+            for _ in grams[1:]:
+                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
+            sql += cond + " ORDER BY g.seq DESC"
+            cursor = c.execute(sql, (grams[0], indexed, *grams[1:], *params))
+            return rows + _matching(cursor, search, limit - len(rows) if limit else None)
+        finally:
+            if own:
+                c.execute("COMMIT")
 
     def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
         """The matters of days ``start``..``end`` that stand (not voided): their count per outcome, and
@@ -572,6 +654,25 @@ class Register:
             f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
             "list, verifiable ORDER BY 1", params)]
         return counts, firsts
+
+    def _export_page(self, after: int, limit: int) -> tuple[list[tuple], list[tuple]]:
+        """One page of the export as raw rows, two indexed queries and no Record objects.
+
+        The next ``limit`` matters after record ``after``: (seq, 登记号, at, actor, outcome, hash, body);
+        and every record acting on them: (ref, kind, seq, actor, at, year, serial, body), grouped by
+        matter and in chain order within it, with ``body`` only where the export reads it (stamp, void,
+        paper). Their refs fall between the page's first and last matter, which bounds the index range.
+        """
+        c = self.conn
+        matters = c.execute("SELECT m.seq, m.number, r.at, r.actor, r.outcome, r.hash, r.body FROM matters m "
+                            "JOIN records r ON r.seq = m.seq WHERE m.seq > ? ORDER BY m.seq LIMIT ?",
+                            (after, limit)).fetchall()
+        if not matters:
+            return matters, []
+        acts = c.execute("SELECT ref, kind, seq, actor, at, year, serial, "
+                         "CASE WHEN kind IN ('stamp', 'void', 'paper') THEN body END FROM records "
+                         "WHERE ref BETWEEN ? AND ? ORDER BY ref, seq", (matters[0][0], matters[-1][0])).fetchall()
+        return matters, acts
 
     def chain_rows(self) -> Iterator[tuple]:
         """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds) in chain
@@ -608,9 +709,14 @@ class Register:
         """Compare ``matters`` and ``grams`` with what the records say; the first matter that differs.
 
         One ordered walk of the table beside its rebuild from the records, then the n-grams by count
-        and checksum (their per-matter comparison runs only when those differ).
+        and checksum (their per-matter comparison runs only when those differ). ``grams`` holds the
+        matters up to record ``meta.grams`` and none after it.
         """
         c = self.conn
+        indexed = _indexed(c)
+        if indexed is None or not 0 <= indexed <= self.head()[0]:
+            return Problem(self.head()[0], "搜索索引（grams 表）的进度记录（meta 表 grams）缺失或与记录不符"
+                                           "（记录本身完好，可重建索引）")
         searched = [MATTER_COLUMNS.index(k) for k in SEARCHED]
         stored = c.execute(f"SELECT {', '.join(MATTER_COLUMNS)} FROM matters ORDER BY seq")
         rebuilt = c.execute(f"{_REBUILT} ORDER BY seq")
@@ -621,6 +727,8 @@ class Register:
                 stored.close()
                 rebuilt.close()
                 return self._index_problem(min(r[0] for r in (a, b) if r is not None), "登记事项索引（matters 表）")
+            if a[0] > indexed:
+                continue
             gs = grams_of(a[i] for i in searched)
             count += len(gs)
             total = 0
@@ -638,7 +746,8 @@ class Register:
         actual: dict[int, set[str]] = {}
         for g, seq in c.execute("SELECT gram, seq FROM grams"):
             actual.setdefault(seq, set()).add(g)
-        for row in c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters ORDER BY seq"):
+        for row in c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq <= ? ORDER BY seq",
+                             (indexed,)):
             expected[row[0]] = grams_of(row[1:])
         bad = min(seq for seq in set(actual) | set(expected) if actual.get(seq) != expected.get(seq))
         return self._index_problem(bad, "搜索索引（grams 表）")
@@ -680,9 +789,8 @@ class Register:
                        outcome, item, list_, grounds, body_json, prev)
                 h = record_hash(row)
                 c.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*row, h))
-                if kind == "matter":  # the trigger wrote its ``matters`` row; search finds it by n-grams
-                    texts = c.execute(f"SELECT {', '.join(SEARCHED)} FROM matters WHERE seq = ?", (seq,)).fetchone()
-                    c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, seq) for g in grams_of(texts)])
+                if seq % _GRAMS_EVERY == 0:  # the triggers wrote the ``matters`` rows; search's n-grams follow
+                    _index_tail(c, seq)
                 c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
         except sqlite3.OperationalError as exc:
             raise RegisterError(f"写入登记簿失败：{exc}") from None
