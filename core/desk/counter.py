@@ -500,51 +500,13 @@ class Desk:
         return out
 
     def summary(self, matter: Matter, steps: tuple[str, ...]) -> dict:
-        """One matter as an inspector reads it; the ID number masked."""
+        """One matter as an inspector reads it; the ID number masked. The same builder as the export's
+        pages (:func:`_summaries`), fed from the matter's records: one place says what a summary holds."""
         m = matter.entry
-        data = m.data
-        d = data["decision"]
-        item = d.get("item") or {}
-        status = matter.status(steps)
-        s, a, v, f = matter.stamp, matter.approve, matter.void, matter.file
-        sdata = s.data if s else {}
-        return {
-            "entry": matter.number if matter.number is not None else m.seq,
-            "record": m.seq,
-            "at": m.at,
-            "status": status,
-            "status_label": STATUS[status],
-            "jurisdiction": d["jurisdiction"],
-            "date": d["date"],
-            "query": d["query"],
-            "item_id": item.get("id"),
-            "item_name": item.get("name"),
-            "list": item.get("list"),
-            "number": item.get("number"),
-            "outcome": m.outcome,
-            "outcome_label": Outcome(m.outcome).label,
-            "purpose": d.get("purpose", ""),
-            "requester": d.get("requester", ""),
-            "resident_name": data["resident"]["name"],
-            "resident_id": mask_id(data["resident"]["id"]),
-            "clerk": m.actor,
-            "clerk_name": data.get("clerk_name", ""),
-            "approver": a.actor if a else None,
-            "approved_at": a.at if a else None,
-            "keeper": s.actor if s else None,
-            "stamped_at": s.at if s else None,
-            "year": s.year if s else None,
-            "serial": s.serial if s else None,
-            "valid_until": sdata.get("valid_until"),
-            "filed_at": f.at if f else None,
-            "voided_by": v.seq if v else None,
-            "void_reason": v.data.get("reason") if v else None,
-            "route": d.get("route"),
-            "requirements": d.get("requirements", []),
-            "citations": [citation_label(c) for c in d.get("citations", [])],
-            "papers": [p.data.get("sha256") for p in matter.papers],
-            "hash": m.hash,
-        }
+        row = (m.seq, matter.number, m.at, m.actor, m.outcome, m.hash, m.body)
+        acts = [(r.ref, r.kind, r.seq, r.actor, r.at, r.year, r.serial, r.body) for r in matter.records
+                if r.seq != m.seq]
+        return next(_summaries([row], acts, "file" in steps))
 
     def show(self, entry: int) -> dict:
         matter = self.matter(entry)

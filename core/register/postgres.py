@@ -46,14 +46,12 @@ Community names are the key: a county's communities need distinct names (e.g. �
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from sealdesk.core.register.store import (GENESIS, KINDS, MATTER_COLUMNS, SEARCHED, Problem, Record, RegisterError,
-                                          VerifyResult, _encode, _matching, body_text, now, record_hash)
+                                          VerifyResult, _matching, body_text, now, verify_chain)
 
 SCHEMA = "sealdesk"
 SCHEMA_VERSION = 1
@@ -647,47 +645,12 @@ class PgRegister:
     def _verify(self, index: bool) -> VerifyResult:
         import psycopg
 
-        prev = GENESIS
-        expected = 1
-        count = 0
-        sha = hashlib.sha256
-        enc = _encode
-        try:
-            for row in self.rows():
-                seq = row[0]
-                if seq != expected:
-                    if seq > expected:
-                        return VerifyResult(False, count, prev, Problem(
-                            expected, f"第 {expected} 条记录缺失（被删除），链在第 {seq} 条处断开"))
-                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录编号重复"))
-                if row[14] != prev:
-                    return VerifyResult(False, count, prev, Problem(
-                        seq, f"第 {seq} 条记录的前一条哈希不符：其前的记录被改动、删除、插入或调换了顺序"))
-                h = sha((enc(row[:13] + row[14:15]) + "\n" + row[13]).encode("utf-8")).hexdigest()
-                if h != row[15]:
-                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录的内容被改动（哈希不符）"))
-                prev = h
-                expected += 1
-                count += 1
-            head = self._q("SELECT seq, hash FROM heads WHERE community = %s", (self.community,)).fetchone()
-        except psycopg.Error as exc:
-            return VerifyResult(False, count, prev, Problem(expected, f"读取第 {expected} 条记录时出错：{_first_line(exc)}"))
-        head_seq, head_hash = head if head else (0, GENESIS)
-        if head_seq != count or head_hash != prev:
-            if head_seq > count:
-                return VerifyResult(False, count, prev, Problem(
-                    count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))
-            return VerifyResult(False, count, prev, Problem(
-                count, f"登记簿的链头记录（heads）与第 {count} 条记录不符：记录或链头被改动"))
-        if not index:
-            return VerifyResult(True, count, prev, None)
-        try:
-            problem = self.check_index()
-        except psycopg.Error as exc:
-            problem = Problem(count, f"读取登记事项索引时出错：{_first_line(exc)}")
-        if problem is not None:
-            return VerifyResult(False, count, prev, problem)
-        return VerifyResult(True, count, prev, None)
+        def head() -> tuple[int, str]:
+            row = self._q("SELECT seq, hash FROM heads WHERE community = %s", (self.community,)).fetchone()
+            return (row[0], row[1]) if row else (0, GENESIS)
+
+        return verify_chain(self.rows(), head, self.check_index if index else None, (psycopg.Error, RegisterError),
+                            "heads")
 
 
 def communities(url: str) -> list[dict]:
@@ -702,6 +665,3 @@ def communities(url: str) -> list[dict]:
         conn.close()
     return [{"name": n, "township": t, "county": c, "jurisdiction": j, "records": r} for n, t, c, j, r in rows]
 
-
-def json_loads(text: str):  # re-exported for the county reports (bodies are JSON text)
-    return json.loads(text)

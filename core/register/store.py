@@ -280,6 +280,58 @@ def _migrate_4(c: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _PAPER_INDEX, 2: _migrate_3, 3: _migrate_4}
 
 
+def verify_chain(rows, read_head: Callable[[], tuple[int, str]], check_index: Callable[[], "Problem | None"] | None,
+                 errors: tuple[type[BaseException], ...] | type[BaseException], head_where: str) -> "VerifyResult":
+    """Walk records (full rows, in chain order) and name the first bad one; then compare the head
+    the register keeps (``read_head``: its seq and hash, in ``head_where``) and, if given, the
+    derived index. Both backends verify with this, so a community's records mean the same in each."""
+    prev = GENESIS
+    expected = 1
+    count = 0
+    sha = hashlib.sha256
+    enc = _encode
+    try:
+        for row in rows:
+            seq = row[0]
+            if seq != expected:
+                if seq > expected:
+                    return VerifyResult(False, count, prev, Problem(
+                        expected, f"第 {expected} 条记录缺失（被删除），链在第 {seq} 条处断开"))
+                return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录编号重复"))
+            if row[14] != prev:
+                return VerifyResult(False, count, prev, Problem(
+                    seq, f"第 {seq} 条记录的前一条哈希不符：其前的记录被改动、删除、插入或调换了顺序"))
+            h = sha((enc(row[:13] + row[14:15]) + "\n" + row[13]).encode("utf-8")).hexdigest()
+            if h != row[15]:
+                return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录的内容被改动（哈希不符）"))
+            prev = h
+            expected += 1
+            count += 1
+        head_seq, head_hash = read_head()
+    except errors as exc:
+        return VerifyResult(False, count, prev, Problem(expected, f"读取第 {expected} 条记录时出错：{_line(exc)}"))
+    if head_seq != count or head_hash != prev:
+        if head_seq > count:
+            return VerifyResult(False, count, prev, Problem(
+                count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))
+        return VerifyResult(False, count, prev, Problem(
+            count, f"登记簿的链头记录（{head_where}）与第 {count} 条记录不符：记录或链头被改动"))
+    if check_index is None:
+        return VerifyResult(True, count, prev, None)
+    try:
+        problem = check_index()
+    except errors as exc:
+        problem = Problem(count, f"读取登记事项索引时出错：{_line(exc)}")
+    if problem is not None:
+        return VerifyResult(False, count, prev, problem)
+    return VerifyResult(True, count, prev, None)
+
+
+def _line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()  # a database's detail lines follow its first
+    return lines[0] if lines else type(exc).__name__
+
+
 class RegisterError(Exception):
     """The register cannot be opened or written; the message is Chinese and safe to show."""
 
@@ -804,48 +856,12 @@ class Register:
         which reads the records themselves, checks the chain only (the index check is most of the time
         on a large register).
         """
-        prev = GENESIS
-        expected = 1
-        count = 0
-        sha = hashlib.sha256
-        enc = _encode
+        return verify_chain(self.rows(), self._meta_head, self.check_index if index else None,
+                            sqlite3.DatabaseError, "meta")
+
+    def _meta_head(self) -> tuple[int, str]:
+        seq_text, _, head_hash = self.meta().get("head", "").partition(" ")
         try:
-            for row in self.rows():
-                seq = row[0]
-                if seq != expected:
-                    if seq > expected:
-                        return VerifyResult(False, count, prev, Problem(
-                            expected, f"第 {expected} 条记录缺失（被删除），链在第 {seq} 条处断开"))
-                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录编号重复"))
-                if row[14] != prev:
-                    return VerifyResult(False, count, prev, Problem(
-                        seq, f"第 {seq} 条记录的前一条哈希不符：其前的记录被改动、删除、插入或调换了顺序"))
-                h = sha((enc(row[:13] + row[14:15]) + "\n" + row[13]).encode("utf-8")).hexdigest()
-                if h != row[15]:
-                    return VerifyResult(False, count, prev, Problem(seq, f"第 {seq} 条记录的内容被改动（哈希不符）"))
-                prev = h
-                expected += 1
-                count += 1
-            meta = self.meta()
-        except sqlite3.DatabaseError as exc:
-            return VerifyResult(False, count, prev, Problem(expected, f"读取第 {expected} 条记录时出错：{exc}"))
-        seq_text, _, head_hash = meta.get("head", "").partition(" ")
-        try:
-            head_seq = int(seq_text)
+            return int(seq_text), head_hash
         except ValueError:
-            head_seq = -1
-        if head_seq != count or head_hash != prev:
-            if head_seq > count:
-                return VerifyResult(False, count, prev, Problem(
-                    count + 1, f"登记簿应有 {head_seq} 条记录，现只有 {count} 条：末尾的记录被删除"))
-            return VerifyResult(False, count, prev, Problem(
-                count, f"登记簿的链头记录（meta）与第 {count} 条记录不符：记录或链头被改动"))
-        if not index:
-            return VerifyResult(True, count, prev, None)
-        try:
-            problem = self.check_index()
-        except sqlite3.DatabaseError as exc:
-            problem = Problem(count, f"读取登记事项索引时出错：{exc}")
-        if problem is not None:
-            return VerifyResult(False, count, prev, problem)
-        return VerifyResult(True, count, prev, None)
+            return -1, head_hash
