@@ -376,6 +376,9 @@ def scale(n: int, tmp: Path, body: dict) -> None:
               " ORDER BY seq DESC LIMIT 50")),
         ("inventory 2026-01-01..06-30", ours(inventory),
          bare(matter + " AND at >= ? AND at < ?", period)),
+        ("audit (chain, rules, serials)", ours(lambda d: f"{d.audit()['violations']} violations"),
+         bare("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
+              "FROM records ORDER BY seq")),
     ]
     idle = _measured(lambda: 0)[1]
     print(f"time and peak RSS of the process that ran each (an idle fork of this bench: {idle:.0f} MB)")

@@ -1,7 +1,9 @@
 """The inspector's audit: scan a register and report what the rules forbid.
 
-One pass over the records in chain order (the denormalised columns only, no
-JSON parsing), after the chain itself is verified. Every finding names the
+One pass over the records, matter by matter (each matter record followed by the
+records acting on it; the denormalised columns only, no JSON parsing), after the
+chain itself is verified, then one over the stamps in serial order: the audit
+holds one matter at a time, so its memory does not grow with the register. Every finding names the
 entry, the rule and, where a jurisdiction's document is behind it, the citation.
 ``violation`` findings make the audit fail; ``notice`` findings are what an
 inspector should look at but no rule of the jurisdiction forbids (for example
@@ -11,7 +13,7 @@ one person approving and stamping outside Shaanxi).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 
 from sealdesk.core.engine.model import Outcome
 from sealdesk.core.register.workflow import approval_before_stamp, approver_not_keeper, filing_after_stamp, steps_of
@@ -62,21 +64,33 @@ def audit(register, registry, community) -> dict:
 
     jid = community.jurisdiction
     cache: dict = {}
-    matters: dict[int, _M] = {}
-    serials: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     outcomes: Counter = Counter()
     kinds: Counter = Counter()
     numbers: Counter = Counter()  # 登记号 per community, counted as the index numbers them
-    rows = register.chain_rows()
-    for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in rows:
+    matters = 0
+    today = _workflow_on(registry, jid, dt.date.today().isoformat(), cache)
+    filing = "file" in steps_of(today)
+    filing_rule = _rule_of(today, filing_after_stamp) if filing else None
+    m: _M | None = None
+    m_seq = None
+
+    def close(m, seq):  # what can be said of a matter once all its records are read
+        if filing and m is not None and m.stamp is not None and m.file is None and m.void is None:
+            add(seq, "audit.not_filed", NOTICE, f"登记号 {m.number}（第 {seq} 条记录）已用印，尚未备案",
+                filing_rule.citation if filing_rule else None, matter=m.number)
+
+    # Each matter with the records acting on it, matter by matter (``grouped_rows``): the audit holds
+    # one matter at a time, whatever the register's size.
+    for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in register.grouped_rows():
         kinds[kind] += 1
         if kind == "matter":
+            close(m, m_seq)
             numbers[comm] += 1
-            matters[seq] = _M(outcome, lst, grounds, numbers[comm])
+            matters += 1
+            m, m_seq = _M(outcome, lst, grounds, numbers[comm]), seq
             outcomes[outcome] += 1
             continue
-        m = matters.get(ref)
-        if m is None:
+        if m is None or ref != m_seq or seq < ref:
             add(seq, "audit.orphan", VIOLATION, f"第 {seq} 条{kind}记录指向第 {ref} 条记录，但它不是更早的登记事项")
             continue
         who = f"登记号 {m.number}（第 {ref} 条记录）"
@@ -114,37 +128,27 @@ def audit(register, registry, community) -> dict:
                 add(seq, "audit.stamped_twice", VIOLATION, f"{who}已由第 {m.stamp} 条记录用印，重复用印", matter=m.number)
             if serial is None:
                 add(seq, "audit.no_serial", VIOLATION, f"{who}的用印记录没有证明编号", matter=m.number)
-            else:
-                serials[(comm, year)].append((serial, seq))
             m.stamp = seq
         elif kind == "file":
             m.file = seq
         elif kind == "void":
             m.void = seq
+    close(m, m_seq)
 
-    # Serials: 1..n per community and year, no gap, no reuse.
-    for (comm, year), pairs in sorted(serials.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        pairs.sort()
-        expected = 1
-        seen = set()
-        for serial, seq in pairs:
-            if serial in seen:
-                add(seq, "audit.serial_reused", VIOLATION, f"{comm} {year}年证明第{serial}号被重复使用")
-                continue
-            seen.add(serial)
-            if serial != expected:
-                missing = f"第{expected}号" if serial == expected + 1 else f"第{expected}至{serial - 1}号"
-                add(seq, "audit.serial_gap", VIOLATION, f"{comm} {year}年证明编号缺少{missing}")
-            expected = serial + 1
-
-    # Filing, where the jurisdiction's workflow has that step (Yubei).
-    workflow = _workflow_on(registry, jid, dt.date.today().isoformat(), cache)
-    if "file" in steps_of(workflow):
-        rule = _rule_of(workflow, filing_after_stamp)
-        for seq, m in matters.items():
-            if m.stamp is not None and m.file is None and m.void is None:
-                add(seq, "audit.not_filed", NOTICE, f"登记号 {m.number}（第 {seq} 条记录）已用印，尚未备案",
-                    rule.citation if rule else None, matter=m.number)
+    # Serials: 1..n per community and year, no gap, no reuse (read in serial order: constant memory).
+    last_key, expected = None, 1
+    prev_serial = None
+    for comm, year, serial, seq in register.serial_rows():
+        if (comm, year) != last_key:
+            last_key, expected, prev_serial = (comm, year), 1, None
+        if serial == prev_serial:
+            add(seq, "audit.serial_reused", VIOLATION, f"{comm} {year}年证明第{serial}号被重复使用")
+            continue
+        prev_serial = serial
+        if serial != expected:
+            missing = f"第{expected}号" if serial == expected + 1 else f"第{expected}至{serial - 1}号"
+            add(seq, "audit.serial_gap", VIOLATION, f"{comm} {year}年证明编号缺少{missing}")
+        expected = serial + 1
 
     findings.sort(key=lambda f: (f["severity"] != VIOLATION, f["entry"]))
     violations = sum(1 for f in findings if f["severity"] == VIOLATION)
@@ -153,7 +157,7 @@ def audit(register, registry, community) -> dict:
         "community": community.name,
         "jurisdiction": jid,
         "records": sum(kinds.values()),
-        "matters": len(matters),
+        "matters": matters,
         "stamped": kinds["stamp"],
         "voided": kinds["void"],
         "outcomes": dict(sorted(outcomes.items())),

@@ -473,9 +473,14 @@ class PgRegister:
     def rows(self) -> Iterator[tuple]:
         return self._stream("SELECT * FROM records WHERE community = %s ORDER BY seq", (self.community,))
 
-    def chain_rows(self) -> Iterator[tuple]:
+    def grouped_rows(self) -> Iterator[tuple]:
+        """As ``Register.grouped_rows``: matter by matter, streamed (the server sorts)."""
         return self._stream("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
-                            "FROM records WHERE community = %s ORDER BY seq", (self.community,))
+                            "FROM records WHERE community = %s ORDER BY coalesce(ref, seq), seq", (self.community,))
+
+    def serial_rows(self) -> Iterator[tuple]:
+        return self._stream("SELECT community, year, serial, seq FROM records WHERE community = %s "
+                            "AND serial IS NOT NULL AND kind = 'stamp' ORDER BY community, year, serial, seq", (self.community,))
 
     def count(self) -> int:
         return self._q("SELECT count(*) FROM records WHERE community = %s", (self.community,)).fetchone()[0]

@@ -726,11 +726,19 @@ class Register:
                          "WHERE ref BETWEEN ? AND ? ORDER BY ref, seq", (matters[0][0], matters[-1][0])).fetchall()
         return matters, acts
 
-    def chain_rows(self) -> Iterator[tuple]:
-        """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds) in chain
-        order: the audit's pass, without bodies."""
+    def grouped_rows(self) -> Iterator[tuple]:
+        """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds), matter by
+        matter: each matter record, then the records acting on it in chain order (an action whose
+        ``ref`` is no earlier matter comes where its ``ref`` would). The audit's pass, without bodies;
+        SQLite sorts it in its temporary store, not in this process's memory."""
         return self.conn.execute("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, "
-                                 "grounds FROM records ORDER BY seq")
+                                 "grounds FROM records ORDER BY coalesce(ref, seq), seq")
+
+    def serial_rows(self) -> Iterator[tuple]:
+        """(community, year, serial, seq) of every record with a serial, in serial order."""
+        return self.conn.execute("SELECT community, year, serial, seq FROM records "
+                                 "WHERE serial IS NOT NULL AND kind = 'stamp' "
+                                 "ORDER BY community, year, serial, seq")
 
     def reindex(self) -> None:
         """Rebuild the derived tables from the records (what ``verify`` compares them with)."""
