@@ -373,3 +373,14 @@ def test_audit_accepts_exceptions_and_transitional_issues(demo):
         cli("stamp", str(d["entry"]), "--as", "keeper")
     rep = json.loads(cli("audit", "--json")[1])
     assert rep["ok"] and rep["findings"] == [] and rep["stamped"] == 2
+
+
+def test_printed_reports_and_papers_are_not_findings_of_the_audit(demo, tmp_path):
+    # A report (the inventory) is recorded as a paper of no matter; a refusal notice as a paper of its
+    # matter. Neither is an orphan or a violation.
+    cli = demo("national")
+    d = request(cli, "无犯罪记录证明")
+    assert cli("paper", "refusal", str(d["entry"]), "-o", str(tmp_path / "r.pdf"), "--as", "clerk")[0] == 0
+    assert cli("report", "inventory", "-o", str(tmp_path / "i.pdf"), "--as", "clerk")[0] == 0
+    rep = json.loads(cli("audit", "--json")[1])
+    assert rep["ok"] and rep["findings"] == [] and rep["records"] == 3, rep["findings"]

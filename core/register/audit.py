@@ -90,6 +90,8 @@ def audit(register, registry, community) -> dict:
             m, m_seq = _M(outcome, lst, grounds, numbers[comm]), seq
             outcomes[outcome] += 1
             continue
+        if kind == "paper" and ref is None:  # a report (inventory, retained list, notice): no matter's
+            continue
         if m is None or ref != m_seq or seq < ref:
             add(seq, "audit.orphan", VIOLATION, f"第 {seq} 条{kind}记录指向第 {ref} 条记录，但它不是更早的登记事项")
             continue
