@@ -451,10 +451,15 @@ class PgRegister:
 
     def _stream(self, sql: str, params: tuple) -> Iterator[tuple]:
         """Rows of a long query through a server-side cursor (constant memory), in one snapshot."""
-        with self._snapshot(), self.conn.cursor(name=f"sealdesk_stream_{id(sql)}") as cur:
-            cur.itersize = 5000
-            cur.execute(sql, params)
-            yield from cur
+        import psycopg
+
+        try:
+            with self._snapshot(), self.conn.cursor(name=f"sealdesk_stream_{id(sql)}") as cur:
+                cur.itersize = 5000
+                cur.execute(sql, params)
+                yield from cur
+        except psycopg.Error as exc:
+            raise RegisterError(f"读取 PostgreSQL 登记簿失败：{_first_line(exc)}") from None
 
     def records(self, start: int = 1, kinds: tuple[str, ...] | None = None) -> Iterator[Record]:
         sql = "SELECT * FROM records WHERE community = %s AND seq >= %s"
@@ -656,17 +661,3 @@ class PgRegister:
 
         return verify_chain(self.rows(), head, self.check_index if index else None, (psycopg.Error, RegisterError),
                             "heads")
-
-
-def communities(url: str) -> list[dict]:
-    """The communities of a county database: name, township, county, jurisdiction, records."""
-    conn = _connect(url)
-    try:
-        _check_schema(conn, url_label(url))
-        rows = conn.execute("SELECT c.name, c.township, c.county, c.jurisdiction, coalesce(h.seq, 0) "
-                            "FROM communities c LEFT JOIN heads h ON h.community = c.name "
-                            "ORDER BY c.county, c.township, c.name").fetchall()
-    finally:
-        conn.close()
-    return [{"name": n, "township": t, "county": c, "jurisdiction": j, "records": r} for n, t, c, j, r in rows]
-
