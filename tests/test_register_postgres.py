@@ -279,3 +279,17 @@ def test_a_server_crash_loses_no_acknowledged_record_and_the_counter_reconnects(
     assert issue(desk, 1) == [3]
     assert desk.verify()["ok"]
     desk.close()
+
+
+def test_county_without_a_subcommand_or_a_database_says_what_is_needed(tmp_path, capsys, monkeypatch):
+    from sealdesk.core.cli.main import main
+
+    monkeypatch.delenv("SEALDESK_COUNTY_URL", raising=False)
+    assert main(["county"]) == 2
+    assert "county 需要子命令" in capsys.readouterr().err
+    home = tmp_path / "h"
+    assert main(["init", "--demo", "--home", str(home)]) == 0
+    capsys.readouterr()
+    assert main(["county", "inventory", "--home", str(home)]) == 2  # a community with a register file
+    err = capsys.readouterr().err
+    assert "未指定县登记簿" in err and len(err.strip().splitlines()) == 1

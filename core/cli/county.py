@@ -155,7 +155,6 @@ def cmd_audit(args) -> int:
 def add_parsers(sub) -> None:
     c = sub.add_parser("county", help="县级登记簿（PostgreSQL）：建立、汇总清单、统计、全县检查")
     csub = c.add_subparsers(dest="county_command", parser_class=type(c))
-    csub.required = True
 
     def common(p, json_flag=True):
         p.add_argument("--url", help="县登记簿的 PostgreSQL 地址（默认 $SEALDESK_COUNTY_URL 或社区配置的 [register] url）")

@@ -487,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput("paper 需要子命令：certificate、refusal、commitment、consultation、verify")
             if args.command == "report":
                 raise BadInput("report 需要子命令：inventory、retained、notice")
+            if args.command == "county":
+                raise BadInput("county 需要子命令：setup、reindex、communities、inventory、counts、audit")
             parser.print_help()
             return 0
         return args.func(args)
