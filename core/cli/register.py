@@ -318,12 +318,12 @@ def _export_cells(desk):
     if table is not None:
         yield from table(EXPORT_FIELDS)
         return
+    from sealdesk.core.desk.counter import table_cells
+
     pick = operator.itemgetter(*EXPORT_FIELDS)
     cited = EXPORT_FIELDS.index("citations")
     for rec in desk.export():
-        cells = ["" if v is None else v if type(v) is str else str(v) for v in pick(rec)]
-        cells[cited] = "；".join(rec["citations"])
-        yield cells
+        yield table_cells(pick(rec), cited)
 
 
 def cmd_export(args) -> int:

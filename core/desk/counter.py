@@ -24,7 +24,8 @@ from sealdesk.core.engine.model import Facts, Outcome, Request, citation_label
 from sealdesk.core.engine.protocol import decide
 from sealdesk.core.register.store import Register, Record
 from sealdesk.core.register.resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
-from sealdesk.core.register.workflow import ROLE_FOR, STATUS, Matter, Refused, reasons_against, role_reasons, steps_of
+from sealdesk.core.register.workflow import (ROLE_FOR, STATUS, Matter, Refused, matter_status, reasons_against,
+                                             role_reasons, steps_of)
 
 
 def os_login() -> str:
@@ -108,20 +109,7 @@ def _walk(matters: list[tuple], acts: list[tuple], filing: bool) -> Iterator[tup
             elif kind == "void":
                 v = r
         o = _OUTCOMES.get(outcome) or Outcome(outcome)  # an unknown outcome raises as Matter.outcome does
-        if v is not None:
-            status = "voided"
-        elif o is Outcome.REFUSE:
-            status = "refused"
-        elif o is Outcome.COMMITMENT:
-            status = "commitment"
-        elif a is None:
-            status = "awaiting_approval"
-        elif s is None:
-            status = "awaiting_stamp"
-        elif filing:
-            status = "filed" if f is not None else "awaiting_filing"
-        else:
-            status = "stamped"
+        status = matter_status(o, a is not None, s is not None, f is not None, v is not None, filing)
         if s is None:
             until = None
         elif (until := valid_until.get(s[7], valid_until)) is valid_until:
@@ -183,9 +171,8 @@ def _summaries(matters: list[tuple], acts: list[tuple], filing: bool) -> Iterato
 def table_cells(values, cited: int | None = None) -> list[str]:
     """A row of summary values as a table's text: None empty, other values as ``str()`` (what
     csv.writer writes), the citations (at ``cited``) joined by "；"."""
-    cells = ["" if x is None else x if type(x) is str else str(x) for x in values]
-    if cited is not None:
-        cells[cited] = "；".join(values[cited])
+    cells = ["" if x is None else x if type(x) is str else str(x) if i != cited else "；".join(x)
+             for i, x in enumerate(values)]
     return cells
 
 
@@ -197,15 +184,14 @@ def _table(matters: list[tuple], acts: list[tuple], filing: bool) -> Iterator[li
         d = data["decision"]
         item = d.get("item") or {}
         resident = data["resident"]
-        cells = ["" if x is None else x if type(x) is str else str(x) for x in (
+        yield table_cells((
             number if number is not None else seq, seq, at, status, d["jurisdiction"], d["query"], item.get("id"),
             item.get("name"), item.get("list"), item.get("number"), outcome, d.get("purpose", ""),
             d.get("requester", ""), resident["name"], mask_id(resident["id"]), actor,
             a[3] if a else None, a[4] if a else None, s[3] if s else None, s[4] if s else None,
             s[5] if s else None, s[6] if s else None, until, f[4] if f else None, v[2] if v else None,
-            loads(v[7]).get("reason") if v else None, None, hash_)]
-        cells[_CITED] = "；".join([citation_label(c) for c in d.get("citations", [])])
-        yield cells
+            loads(v[7]).get("reason") if v else None, [citation_label(c) for c in d.get("citations", [])],
+            hash_), _CITED)
 
 
 class Desk:

@@ -103,19 +103,26 @@ class Matter:
         return self.outcome.issuing
 
     def status(self, steps: tuple[str, ...] = ("approve", "stamp")) -> str:
-        if self.void is not None:
-            return "voided"
-        if self.outcome is Outcome.REFUSE:
-            return "refused"
-        if self.outcome is Outcome.COMMITMENT:
-            return "commitment"
-        if self.approve is None:
-            return "awaiting_approval"
-        if self.stamp is None:
-            return "awaiting_stamp"
-        if "file" in steps:
-            return "filed" if self.file is not None else "awaiting_filing"
-        return "stamped"
+        return matter_status(self.outcome, self.approve is not None, self.stamp is not None, self.file is not None,
+                             self.void is not None, "file" in steps)
+
+
+def matter_status(outcome: Outcome, approved: bool, stamped: bool, filed: bool, voided: bool, filing: bool) -> str:
+    """A matter's status (a key of STATUS) from its outcome and which actions it has; ``filing``: the
+    jurisdiction's workflow has the filing step. The export reads it from raw rows, Matter from records."""
+    if voided:
+        return "voided"
+    if outcome is Outcome.REFUSE:
+        return "refused"
+    if outcome is Outcome.COMMITMENT:
+        return "commitment"
+    if not approved:
+        return "awaiting_approval"
+    if not stamped:
+        return "awaiting_stamp"
+    if filing:
+        return "filed" if filed else "awaiting_filing"
+    return "stamped"
 
 
 # -- named checks jurisdiction.toml can use ----------------------------------------------------
