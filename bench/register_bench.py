@@ -387,6 +387,17 @@ def scale(n: int, tmp: Path, body: dict) -> None:
         s1, m1, o1 = _measured(fn)
         s2, m2, o2 = _measured(base)
         print(f"{label:34}{s1:8.3f}s {m1:6.0f} MB ({o1}){'':2}{s2:8.3f}s {m2:6.0f} MB ({o2})")
+    # The same as the commands a clerk or an inspector types: a fresh process each, its whole peak
+    # RSS (the interpreter and sealdesk included; targets: < 0.5 s and < 100 MB, audit < 100 MB).
+    cli = [sys.executable, "-m", "sealdesk.core.cli"]
+    print("the same as fresh sealdesk commands (time including start-up; whole peak RSS):")
+    for label, argv in ((f"register list --search {name}", ["register", "list", "--search", name]),
+                        (f"register list --search {surname}", ["register", "list", "--search", surname]),
+                        ("register list --status awaiting_approval",
+                         ["register", "list", "--status", "awaiting_approval"]),
+                        ("audit", ["audit"])):
+        secs, rss, size = _command([*cli, *argv], tmp / "out.txt", {"SEALDESK_HOME": str(home)})
+        print(f"  sealdesk {label:40}{secs:8.3f}s {rss:6.0f} MB ({size:,} bytes out)")
     export_vs_sqlite3(home, tmp)
 
 

@@ -133,3 +133,29 @@ def test_a_writer_killed_at_random_points_loses_no_acknowledged_entry(tmp_path):
     # Matters left half-way (approved, never stamped) are simply pending; serials have no gap.
     desk = Desk(home)
     assert desk.audit()["ok"]
+
+
+def test_opening_a_second_register_keeps_the_first_ones_locks(tmp_path):
+    # POSIX locks belong to the process: closing any descriptor of the file drops all of them. If
+    # opening a register read the file's header through a descriptor of its own, a register already
+    # open in the process (the service holds one per clerk) would lose its lock, and another
+    # process closing its connection would take itself for the last one and check the WAL back into
+    # the file and delete it under the open register.
+    import subprocess
+    import sys
+
+    path = tmp_path / "r.sqlite3"
+    first = Register(path, create=True)
+    first.conn.execute("PRAGMA wal_autocheckpoint = 0")  # keep the records in the WAL
+    for i in range(3):
+        first.append("matter", actor="clerk", role="clerk", community="幸福社区居民委员会",
+                     body={"decision": {"query": "居住证明"}, "resident": {"name": f"居民{i}"}}, outcome="issue")
+    second = Register(path)
+    second.close()
+    wal = tmp_path / "r.sqlite3-wal"
+    assert wal.stat().st_size > 0
+    subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                    "c.execute('SELECT count(*) FROM records').fetchone(); c.close()", str(path)], check=True)
+    assert wal.exists() and wal.stat().st_size > 0  # the other process knew it was not the last
+    assert first.verify().ok and first.count() == 3
+    first.close()

@@ -1,5 +1,5 @@
-"""Search's n-grams written in batches (schema 4): ``grams`` holds the matters up to record
-``meta.grams``; the newer ones are matched from their texts. Search answers as a full scan would on
+"""Search's n-grams written in batches (schema 4; one row per batch and n-gram since schema 5):
+``grams`` holds the matters up to record ``meta.grams``; the newer ones are matched from their texts. Search answers as a full scan would on
 both sides of that mark, and ``verify`` checks the n-grams and the mark itself."""
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ def test_appends_add_the_ngrams_in_batches(tmp_path, small_batches):
         for i in range(9):
             reg.append("matter", actor="clerk", role="clerk", community="幸福社区居民委员会",
                        body={"decision": {"query": f"证明{i}"}, "resident": {"name": NAMES[i]}}, outcome="issue")
-            grams = {seq for (seq,) in reg.conn.execute("SELECT DISTINCT seq FROM grams")}
+            grams = {int(seq) for (seqs,) in reg.conn.execute("SELECT seqs FROM grams") for seq in seqs.split()}
+            batches = [b for (b,) in reg.conn.execute("SELECT DISTINCT batch FROM grams ORDER BY batch")]
             mark = int(reg.meta()["grams"])
             assert mark == (i + 1) // 4 * 4 and grams == set(range(1, mark + 1)), i
+            assert batches == list(range(4, mark + 1, 4)), i  # one batch per four records
         assert reg.verify().ok
         reg.reindex()  # the rebuild indexes every matter
         assert int(reg.meta()["grams"]) == 9 and reg.verify().ok
@@ -87,8 +89,11 @@ def test_verify_checks_the_ngrams_and_their_mark(demo, small_batches):
     first = 1  # matter 1, record 1: in ``grams``
     assert first <= indexed < last_matter
     cases = [
-        (f"DELETE FROM grams WHERE seq = {first} AND gram = '张'", first),
-        (f"INSERT INTO grams VALUES ('张', {last_matter})", last_matter),  # the n-grams of a matter after the mark
+        ("DELETE FROM grams WHERE gram = '张' AND batch = (SELECT min(batch) FROM grams)", first),
+        (f"UPDATE grams SET seqs = seqs || ' {last_matter}' WHERE gram = '三' AND batch = (SELECT min(batch) FROM grams)",
+         last_matter),  # a matter listed in a batch it is not in
+        ("UPDATE grams SET seqs = 'x' WHERE gram = '张' AND batch = (SELECT min(batch) FROM grams)", first),
+        (f"INSERT INTO grams VALUES ({last_matter}, '张', '{last_matter}')", last_matter),  # a matter after the mark
         (f"UPDATE meta SET value = '{head + 1}' WHERE key = 'grams'", None),
         ("UPDATE meta SET value = 'x' WHERE key = 'grams'", None),
         ("DELETE FROM meta WHERE key = 'grams'", None),
@@ -99,7 +104,7 @@ def test_verify_checks_the_ngrams_and_their_mark(demo, small_batches):
         with Register(reg_path(cli)) as reg:  # back to the appends' state: n-grams up to the mark
             reg.reindex()
             reg.conn.execute("UPDATE meta SET value = ? WHERE key = 'grams'", (str(indexed),))
-            reg.conn.execute("DELETE FROM grams WHERE seq > ?", (indexed,))
+            reg.conn.execute("DELETE FROM grams WHERE batch > ?", (indexed,))
             assert reg.verify().ok
         sql(cli, statement)
         code, r = verify(cli)
@@ -157,3 +162,14 @@ def test_a_mark_edited_back_does_not_stop_the_register(tmp_path, small_batches):
             reg.append("matter", actor="clerk", role="clerk", community="幸福社区居民委员会",
                        body={"decision": {"query": "居住证明"}, "resident": {"name": NAMES[4 + i]}}, outcome="issue")
         assert int(reg.meta()["grams"]) == 8 and reg.verify().ok
+
+
+def test_a_matter_without_searchable_text_needs_no_ngrams(tmp_path, small_batches):
+    with Register(tmp_path / "r.sqlite3", create=True) as reg:
+        for i in range(6):  # the first batch (records 1-4) holds the named ones only
+            body = {"x": i} if i % 2 == 0 else {"decision": {"query": "居住证明"}, "resident": {"name": NAMES[i]}}
+            reg.append("matter", actor="clerk", role="clerk", community="幸福社区居民委员会", body=body, outcome="issue")
+        assert reg.verify().ok
+        reg.reindex()
+        assert int(reg.meta()["grams"]) == 6 and reg.verify().ok
+        assert [seq for seq, _ in reg.find(None, "居住", None)] == [6, 4, 2]

@@ -86,6 +86,9 @@ def test_status_filter_and_search_answer_as_a_full_scan_would(demo, jurisdiction
     cli = demo(jurisdiction)
     names = ["张三", "李四", "王小明", "张三丰", "欧阳娜娜", "李"]
     for i, name in enumerate(names):
+        if i == 3:  # the first matters into search's n-grams (a rebuild), the later ones after the mark
+            with owner_register(cli) as reg:
+                reg.reindex()
         d = request(cli, *PROPERTY, name=name, rid=VALID_IDS[i % len(VALID_IDS)],
                     extra=("--purpose", "办理公证" if i % 2 else "应聘", "--requester", "某公司"))
         e = str(d["entry"])
@@ -121,7 +124,8 @@ def test_verify_rebuilds_the_index_and_names_the_first_matter_that_differs(demo)
     with owner_register(cli) as reg:
         reg.reindex()
         assert reg.verify().ok
-    sql(cli, "DELETE FROM grams WHERE seq = 4 AND gram = '乙'")
+    # A row per batch and n-gram: matter 4 taken out of the list of 乙's.
+    sql(cli, "UPDATE grams SET seqs = trim(replace(' ' || seqs || ' ', ' 4 ', ' ')) WHERE gram = '乙'")
     code, r = verify(cli)
     assert code == 1 and r["first_bad_entry"] == 4 and "登记号 2" in r["problem"] and "搜索" in r["problem"], r
     with owner_register(cli) as reg:
@@ -159,10 +163,73 @@ def test_register_of_schema_2_gains_the_index_and_numbers(demo):
     db.close()
     assert cli.json("register", "list", "--limit", "0") == want
     with Register(path) as reg:
-        assert reg.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert reg.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert reg.verify().ok
         assert reg.conn.execute("SELECT number FROM matters ORDER BY seq").fetchall() == [(1,), (2,), (3,), (4,)]
     assert [r["entry"] for r in Desk(cli.home).list(search="居民乙")] == [2]
+
+
+@FILE_ONLY
+def test_register_of_schema_4_trades_its_day_index_for_runs(demo):
+    # Schema 5: the index on matters(day) became the ``runs`` table; reports by period still find
+    # every matter, and verify checks the new table.
+    cli = demo()
+    fill(cli, 2)
+    path = reg_path(cli)
+    day = cli.json("register", "show", "1")["at"][:10]
+    db = sqlite3.connect(path)
+    for stmt in ("DROP TABLE runs", "CREATE INDEX matters_day ON matters(day, seq)", "PRAGMA user_version = 4"):
+        db.execute(stmt)
+    db.commit()
+    db.close()
+    with Register(path) as reg:
+        assert reg.conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert reg.conn.execute("SELECT seq, day FROM runs").fetchall() == [(1, day)]
+        assert not reg.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'matters_day'").fetchone()
+        assert reg.verify().ok
+        assert sum(reg.inventory(day, day)[0].values()) == 3
+    db = sqlite3.connect(path)
+    db.execute("UPDATE runs SET day = '2001-01-01'")
+    db.commit()
+    db.close()
+    code, r = verify(cli)
+    assert code == 1 and "runs" in r["problem"] and r["first_bad_entry"] == 1, r
+
+
+def _append_at(reg: Register, at: str, name: str) -> None:
+    """A matter written with its own time, as by a server whose clock was wrong: a valid chain link."""
+    from sealdesk.core.register.store import GENESIS, body_text, record_hash
+
+    last = reg.conn.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone() or (0, GENESIS)
+    body = body_text({"decision": {"query": "居住证明", "item": {"name": "居住证明"}}, "resident": {"name": name}})
+    row = (last[0] + 1, "matter", None, at, "clerk", "clerk", "幸福社区居民委员会", None, None, "issue", "x",
+           "retained", "", body, last[1])
+    h = record_hash(row)
+    with reg._transaction() as c:
+        c.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*row, h))
+        c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{row[0]} {h}",))
+
+
+def test_a_period_finds_matters_written_after_the_clock_was_put_back(tmp_path):
+    # A server whose clock ran a day ahead, then was corrected: the period's matters are in two
+    # separate runs of records, and a report of that period must count both.
+    reg = Register(tmp_path / "r.sqlite3", create=True)
+    days = ["2026-03-01", "2026-03-01", "2026-03-03", "2026-03-02", "2026-03-02", "2026-03-03", "2026-04-01",
+            "2026-03-02"]
+    for i, day in enumerate(days):
+        _append_at(reg, f"{day}T09:00:{i:02d}+08:00", f"居民{i}")
+    assert reg.verify().ok
+    for start, end in (("2026-03-02", "2026-03-02"), ("2026-03-02", "2026-03-03"), ("2026-03-01", "2026-12-31"),
+                       ("2026-03-04", "2026-03-31"), ("2025-01-01", "2026-02-28")):
+        want = [i + 1 for i, d in enumerate(days) if start <= d <= end]
+        assert sum(reg.inventory(start, end)[0].values()) == len(want), (start, end)
+        assert [seq for seq, _ in reg.matter_rows(0, 100, (start, end))] == want, (start, end)
+        paged, after = [], 0
+        while page := reg.matter_rows(after, 1, (start, end)):
+            paged += [seq for seq, _ in page]
+            after = page[-1][0]
+        assert paged == want, (start, end)
+    reg.close()
 
 
 def test_inventory_reads_only_its_period(demo):

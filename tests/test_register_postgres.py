@@ -293,3 +293,80 @@ def test_county_without_a_subcommand_or_a_database_says_what_is_needed(tmp_path,
     assert main(["county", "inventory", "--home", str(home)]) == 2  # a community with a register file
     err = capsys.readouterr().err
     assert "未指定县登记簿" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_trigger_writes_search_ngrams_a_batch_at_a_time(county):
+    # Every 1,024th record of a community the index trigger adds the n-grams of its matters since
+    # the last batch; search finds matters on both sides of that mark, and verify checks the batch.
+    import psycopg
+
+    from sealdesk.core.register import store
+
+    app, owner = county
+    every = store._GRAMS_EVERY
+    names = ["张三", "李四", "王小明", "欧阳娜娜"]
+    with PgRegister(app, community="甲社区") as reg, PgRegister(app, community="乙社区") as other:
+        other.append("matter", actor="clerk", role="clerk", community="乙社区",
+                     body={"decision": {"query": "居住证明"}, "resident": {"name": "张三"}}, outcome="issue")
+        for i in range(every + 5):
+            reg.append("matter", actor="clerk", role="clerk", community="甲社区",
+                       body={"decision": {"query": "居住证明"}, "resident": {"name": names[i % 4] + str(i)}},
+                       outcome="issue")
+        with psycopg.connect(app) as con:
+            mark = con.execute("SELECT grams FROM sealdesk.heads WHERE community = '甲社区'").fetchone()[0]
+            batches = con.execute("SELECT DISTINCT community, batch FROM sealdesk.grams").fetchall()
+        assert mark == every and batches == [("甲社区", every)]  # the other community has no batch yet
+        for search, want in (("张三0", [1]), ("张三1028", [1029]), ("欧阳", None), ("住证", None), ("三1", None)):
+            brute = [seq for seq in range(every + 5, 0, -1) if search in names[(seq - 1) % 4] + str(seq - 1)
+                     or search in "居住证明"]
+            got = [seq for seq, _ in reg.find(None, search, None)]
+            assert got == (want or brute), search
+            assert [seq for seq, _ in reg.find(None, search, 3)] == (want or brute)[:3], search
+        assert [seq for seq, _ in other.find(None, "张三", None)] == [1]
+        assert reg.verify().ok and other.verify().ok
+    with psycopg.connect(owner, autocommit=True) as con:
+        con.execute("SET search_path = sealdesk; SET session_replication_role = replica")
+        con.execute("UPDATE grams SET seqs = seqs || ' 1030' WHERE community = '甲社区' AND gram = '欧'")
+    with PgRegister(app, community="甲社区") as reg:
+        r = reg.verify()
+        assert not r.ok and r.problem.seq == 1030 and "grams" in r.problem.message
+
+
+def test_county_setup_upgrades_a_schema_1_database_keeping_every_record(county, capsys):
+    # Schema 1 kept a row per matter and n-gram; setup brings it to batches, the counters wait for it.
+    import psycopg
+
+    from sealdesk.core.cli.main import main
+    from sealdesk.core.register import postgres
+
+    app, owner = county
+    with PgRegister(app, community="甲社区") as reg:
+        for name in ("张三", "李四", "王小明"):
+            reg.append("matter", actor="clerk", role="clerk", community="甲社区",
+                       body={"decision": {"query": "居住证明"}, "resident": {"name": name}}, outcome="issue")
+        head = reg.head()
+    with psycopg.connect(owner, autocommit=True) as con:  # what a schema-1 database holds
+        con.execute("SET search_path = sealdesk")
+        con.execute("ALTER TABLE heads DROP COLUMN grams")
+        con.execute("TRUNCATE grams")
+        con.execute("ALTER TABLE grams DROP CONSTRAINT grams_pkey, DROP COLUMN batch, DROP COLUMN seqs, "
+                    "ADD COLUMN seq bigint NOT NULL, ADD PRIMARY KEY (community, gram, seq)")
+        con.execute("INSERT INTO grams SELECT m.community, g, m.seq FROM matters m, "
+                    "grams_of(ARRAY[m.query, m.resident]) AS g")
+        con.execute("DROP FUNCTION index_tail(text, bigint)")
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with pytest.raises(RegisterError, match="county setup"):
+        PgRegister(app, community="甲社区")
+    assert main(["county", "setup", "--url", owner]) == 0
+    assert "已升级（记录不变）" in capsys.readouterr().out
+    with psycopg.connect(owner) as con:
+        assert con.execute("SELECT value FROM sealdesk.meta WHERE key = 'schema'").fetchone()[0] == str(
+            postgres.SCHEMA_VERSION)
+    with PgRegister(app, community="甲社区") as reg:  # the counters' role still reads the new table
+        assert reg.head() == head and reg.verify().ok
+        assert [seq for seq, _ in reg.find(None, "李四", None)] == [2]
+        reg.append("matter", actor="clerk", role="clerk", community="甲社区",
+                   body={"decision": {"query": "居住证明"}, "resident": {"name": "李四"}}, outcome="issue")
+        assert [seq for seq, _ in reg.find(None, "李四", None)] == [4, 2] and reg.verify().ok
+    assert main(["county", "setup", "--url", owner]) == 0
+    assert "已存在" in capsys.readouterr().out

@@ -56,8 +56,9 @@ def cmd_setup(args) -> int:
     from sealdesk.core.register.postgres import install, url_label
 
     url = _url(args)
-    created = install(url, args.app_role or "")
-    print(("已建立" if created else "已存在") + f" sealdesk 登记簿结构：{url_label(url)}"
+    state = install(url, args.app_role or "")
+    print({"created": "已建立", "upgraded": "已升级（记录不变）", "present": "已存在"}[state]
+          + f" sealdesk 登记簿结构：{url_label(url)}"
           + (f"；角色 {args.app_role} 可读取、追加记录，不能修改或删除" if args.app_role else ""))
     return 0
 

@@ -26,9 +26,12 @@ What the database itself enforces, whoever connects:
   appends in one statement.
 * **Gapless serials.** The same trigger gives a stamp the community's next 证明第N号 of the year
   (``max + 1``) and refuses any other; a unique index refuses reuse.
-* **The derived index.** ``matters`` (state, item, dates, searched names) and ``grams`` (one-
-  and two-character n-grams for Chinese search) are written by an ``AFTER INSERT`` trigger in
-  the insert's transaction, as in SQLite; ``verify`` rebuilds and compares them.
+* **The derived index.** ``matters`` (state, item, dates, searched names) is written by an
+  ``AFTER INSERT`` trigger in the insert's transaction, as in SQLite; the same trigger adds a
+  batch to ``grams`` (one- and two-character n-grams for Chinese search, a row per n-gram and
+  batch) at every ``store._GRAMS_EVERY``-th record of a community, and search reads the matters
+  after the community's mark (``heads.grams``) from their texts. ``verify`` rebuilds and compares
+  both.
 
 The trigger functions are ``SECURITY DEFINER`` (they run as the schema's owner): the
 application role writes ``heads``, ``matters`` and ``grams`` only through them.
@@ -46,15 +49,17 @@ Community names are the key: a county's communities need distinct names (e.g. �
 
 from __future__ import annotations
 
+import itertools
 import re
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from sealdesk.core.register import store
 from sealdesk.core.register.store import (GENESIS, KINDS, MATTER_COLUMNS, SEARCHED, Problem, Record, RegisterError,
                                           VerifyResult, _matching, body_text, now, verify_chain)
 
 SCHEMA = "sealdesk"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: search n-grams by batch (heads.grams, grams.batch/seqs)
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 _STATE = ("CASE WHEN void IS NOT NULL THEN 'voided' WHEN outcome = 'refuse' THEN 'refused' "
@@ -96,8 +101,10 @@ CREATE TABLE communities (
     jurisdiction text NOT NULL DEFAULT '',
     created      text NOT NULL
 );
--- Each community's chain head, moved only by the insert trigger.
-CREATE TABLE heads (community text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL);
+-- Each community's chain head, moved only by the insert trigger, and the record up to which its
+-- matters are in ``grams`` (search reads the matters after it from their texts).
+CREATE TABLE heads (community text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL,
+                    grams bigint NOT NULL DEFAULT 0);
 -- The columns in the order of store.COLUMNS, so a row is a store.Record.
 CREATE TABLE records (
     seq bigint NOT NULL, kind text NOT NULL, ref bigint, at text NOT NULL, actor text NOT NULL,
@@ -121,14 +128,28 @@ CREATE UNIQUE INDEX matters_number ON matters (community, number);
 CREATE INDEX matters_state ON matters (community, state, seq);
 CREATE INDEX matters_day ON matters (community, day, seq);
 CREATE INDEX matters_county_day ON matters (day) INCLUDE (community, outcome, void);
-CREATE TABLE grams (community text NOT NULL, gram text NOT NULL, seq bigint NOT NULL,
-                    PRIMARY KEY (community, gram, seq));
+-- Search's n-grams by batch, as in a register file: for each batch of a community's matters (``batch``
+-- the record up to which it reaches) and each n-gram of their texts, the matters that have it
+-- (``seqs``, ascending, space separated). A batch is written every {store._GRAMS_EVERY} records of the
+-- community: a row per matter and n-gram was most of the index trigger's cost.
+CREATE TABLE grams (community text NOT NULL, gram text NOT NULL, batch bigint NOT NULL, seqs text NOT NULL,
+                    PRIMARY KEY (community, gram, batch));
 
 -- Every one- and two-character substring of the texts (as store.grams_of).
 CREATE FUNCTION grams_of(texts text[]) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $$
     SELECT DISTINCT substr(t, i, n) FROM unnest(texts) AS t, generate_series(1, length(t)) AS i,
            (VALUES (1), (2)) AS v(n)
      WHERE t IS NOT NULL AND i + n - 1 <= length(t)
+$$;
+
+-- The batch of a community's matters after its mark up to record ``upto``; the mark moves to ``upto``.
+CREATE FUNCTION index_tail(c text, upto bigint) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO grams
+    SELECT c, g, upto, string_agg(m.seq::text, ' ' ORDER BY m.seq)
+      FROM matters m, grams_of(ARRAY[{", ".join("m." + c for c in SEARCHED)}]) AS g
+     WHERE m.community = c AND m.seq > (SELECT h.grams FROM heads h WHERE h.community = c) AND m.seq <= upto
+     GROUP BY g;
+    UPDATE heads SET grams = upto WHERE community = c;
 $$;
 
 CREATE FUNCTION records_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -204,9 +225,6 @@ BEGIN
                {_from_record("NEW", "b")},
                CASE NEW.outcome WHEN 'refuse' THEN 'refused' WHEN 'commitment' THEN 'commitment'
                                 ELSE 'awaiting_approval' END;
-        INSERT INTO grams SELECT NEW.community, g, NEW.seq
-          FROM grams_of(ARRAY[b #>> '{{decision,query}}', b #>> '{{decision,item,name}}', b #>> '{{resident,name}}',
-                              b #>> '{{decision,purpose}}', b #>> '{{decision,requester}}']) AS g;
     ELSIF NEW.kind IN ('approve', 'stamp', 'file', 'void') THEN
         UPDATE matters SET approve = CASE NEW.kind WHEN 'approve' THEN NEW.seq ELSE approve END,
                            approver = CASE NEW.kind WHEN 'approve' THEN NEW.actor ELSE approver END,
@@ -215,6 +233,9 @@ BEGIN
                            void = CASE NEW.kind WHEN 'void' THEN NEW.seq ELSE void END
          WHERE community = NEW.community AND seq = NEW.ref;
         UPDATE matters SET state = {_STATE} WHERE community = NEW.community AND seq = NEW.ref;
+    END IF;
+    IF NEW.seq % {store._GRAMS_EVERY} = 0 THEN
+        PERFORM index_tail(NEW.community, NEW.seq);
     END IF;
     RETURN NULL;
 END $$;
@@ -249,8 +270,47 @@ def _rebuilt(cond: str, acts: str = "true") -> str:
 
 
 _REBUILT = _rebuilt("r.community = %(c)s", "a.community = %(c)s")
-_GRAMS_OF_MATTERS = ("SELECT m.community, g, m.seq FROM matters m, grams_of(ARRAY["
-                     + ", ".join("m." + c for c in SEARCHED) + "]) AS g")
+_TEXTS = "grams_of(ARRAY[" + ", ".join("m." + c for c in SEARCHED) + "]) AS g"
+# ``grams`` as a rebuild writes it: batches every _GRAMS_EVERY records of a community, the last one
+# ending at its head (``heads`` must hold the heads already).
+_GRAMS_BATCHED = (
+    "SELECT m.community, g, least((m.seq + {n} - 1) / {n} * {n}, h.seq) AS batch, "
+    "string_agg(m.seq::text, ' ' ORDER BY m.seq) FROM matters m JOIN heads h ON h.community = m.community, "
+    + _TEXTS + " WHERE {cond} GROUP BY m.community, g, 3")
+# ``grams`` as the community's matters say it should be, given the batches it holds (the record each
+# ends at) and the mark: what verify compares.
+_GRAMS_EXPECTED = (
+    "WITH mark AS (SELECT coalesce((SELECT grams FROM heads WHERE community = %(c)s), 0) AS upto), "
+    "keys AS (SELECT DISTINCT batch FROM grams WHERE community = %(c)s AND batch <= (SELECT upto FROM mark) "
+    "UNION SELECT upto FROM mark), "
+    "ranges AS (SELECT batch, coalesce(lag(batch) OVER (ORDER BY batch), 0) AS lo FROM keys) "
+    "SELECT g, r.batch, string_agg(m.seq::text, ' ' ORDER BY m.seq) FROM ranges r "
+    "JOIN matters m ON m.community = %(c)s AND m.seq > r.lo AND m.seq <= r.batch, " + _TEXTS
+    + " GROUP BY g, r.batch")
+
+
+def _batched(cond: str) -> str:
+    return _GRAMS_BATCHED.format(n=store._GRAMS_EVERY, cond=cond)
+
+
+def _ddl_part(head: str, end: str) -> str:
+    """One statement of the schema's DDL, from ``head`` to ``end`` (what an upgrade creates anew)."""
+    i = _DDL.index(head)
+    return _DDL[i:_DDL.index(end, i) + len(end)]
+
+
+# Schema 1 to 2: the n-grams become rows per batch (the table keeps its grants), the trigger writes
+# batches, and the n-grams are rebuilt up to each community's head.
+_UPGRADES = {1: [
+    "ALTER TABLE heads ADD COLUMN grams bigint NOT NULL DEFAULT 0",
+    "TRUNCATE grams",
+    "ALTER TABLE grams DROP CONSTRAINT grams_pkey, DROP COLUMN seq, ADD COLUMN batch bigint NOT NULL, "
+    "ADD COLUMN seqs text NOT NULL, ADD PRIMARY KEY (community, gram, batch)",
+    _ddl_part("CREATE FUNCTION index_tail", "\n$$;"),
+    _ddl_part("CREATE FUNCTION records_index", "END $$;").replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+    "UPDATE heads SET grams = seq",
+    f"INSERT INTO grams {_batched('true')}",
+]}
 
 
 def reindex_county(url: str) -> dict:
@@ -264,11 +324,11 @@ def reindex_county(url: str) -> dict:
             conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
             conn.execute("TRUNCATE matters, grams, heads")
             conn.execute(f"INSERT INTO matters ({', '.join(MATTER_COLUMNS)}) {_rebuilt('true')}")
-            conn.execute("ALTER TABLE grams DROP CONSTRAINT grams_pkey")
-            conn.execute(f"INSERT INTO grams {_GRAMS_OF_MATTERS}")
-            conn.execute("ALTER TABLE grams ADD PRIMARY KEY (community, gram, seq)")
-            conn.execute("INSERT INTO heads SELECT DISTINCT ON (community) community, seq, hash FROM records "
+            conn.execute("INSERT INTO heads SELECT DISTINCT ON (community) community, seq, hash, seq FROM records "
                          "ORDER BY community, seq DESC")
+            conn.execute("ALTER TABLE grams DROP CONSTRAINT grams_pkey")
+            conn.execute(f"INSERT INTO grams {_batched('true')}")
+            conn.execute("ALTER TABLE grams ADD PRIMARY KEY (community, gram, batch)")
             conn.execute("INSERT INTO communities (name, created) SELECT community, min(at) FROM records "
                          "GROUP BY community ON CONFLICT (name) DO NOTHING")
         counts = conn.execute("SELECT (SELECT count(*) FROM matters), (SELECT count(*) FROM grams), "
@@ -306,11 +366,26 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def install(url: str, app_role: str = "") -> bool:
+def _upgrade(conn) -> bool:
+    """Bring an existing schema up to SCHEMA_VERSION (in the caller's transaction); whether it was older."""
+    row = conn.execute(f"SELECT value FROM {SCHEMA}.meta WHERE key = 'schema'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    if version >= SCHEMA_VERSION:
+        return False
+    conn.execute(f"SET LOCAL search_path = {SCHEMA}, pg_catalog")
+    for v in range(version, SCHEMA_VERSION):
+        for stmt in _UPGRADES[v]:
+            conn.execute(stmt)
+    conn.execute("UPDATE meta SET value = %s WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+    return True
+
+
+def install(url: str, app_role: str = "") -> str:
     """Create the register's schema in the database at ``url`` (connected as its owner) and grant
     ``app_role`` what the counter needs: read everything, insert records, nothing else.
 
-    Returns False when the schema exists already (the grants are still applied)."""
+    Returns ``"created"``, ``"upgraded"`` (an older schema brought up to date, every record kept) or
+    ``"present"``; the grants are applied in each case."""
     import psycopg
 
     if app_role and not _ROLE.match(app_role):
@@ -323,6 +398,9 @@ def install(url: str, app_role: str = "") -> bool:
                 conn.execute(_DDL)
                 conn.execute(f"INSERT INTO {SCHEMA}.meta VALUES ('schema', %s), ('created', %s)",
                              (str(SCHEMA_VERSION), now().isoformat()))
+                state = "created"
+            else:
+                state = "upgraded" if _upgrade(conn) else "present"
             if app_role:
                 s = SCHEMA
                 conn.execute(f"GRANT USAGE ON SCHEMA {s} TO {app_role}")
@@ -332,7 +410,7 @@ def install(url: str, app_role: str = "") -> bool:
                 conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.records, {s}.matters, {s}.grams, {s}.heads, "
                              f"{s}.meta FROM {app_role}")
                 conn.execute(f"REVOKE DELETE, TRUNCATE ON {s}.communities FROM {app_role}")
-        return not exists
+        return state
     except psycopg.Error as exc:
         raise RegisterError(f"建立 PostgreSQL 登记簿结构失败：{_first_line(exc)}") from None
     finally:
@@ -348,6 +426,9 @@ def _check_schema(conn, url_label: str) -> None:
     if int(row[0]) > SCHEMA_VERSION:
         raise RegisterError(f"PostgreSQL 登记簿由更新版本的 sealdesk 建立（结构版本 {row[0]}，本程序支持 "
                             f"{SCHEMA_VERSION}），请升级 sealdesk")
+    if int(row[0]) < SCHEMA_VERSION:
+        raise RegisterError(f"PostgreSQL 登记簿的结构版本 {row[0]} 需要升级到 {SCHEMA_VERSION}：请县局管理员以数据库"
+                            "所有者身份运行 sealdesk county setup --url …（升级时保留全部记录）")
 
 
 def url_label(url: str) -> str:
@@ -524,24 +605,47 @@ class PgRegister:
         if states:
             where.append("m.state = ANY(%s)")
             params.append(list(states))
-        if search:
-            grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
-                                                                            for i in range(len(search) - 1)))
-            sql = (f"SELECT m.seq, m.number, {', '.join('m.' + c for c in SEARCHED)} FROM grams g "
-                   "JOIN matters m ON m.community = g.community AND m.seq = g.seq "
-                   "WHERE g.community = %s AND g.gram = %s")
-            for _ in grams[1:]:
-                sql += (" AND EXISTS (SELECT 1 FROM grams h WHERE h.community = g.community AND h.gram = %s "
-                        "AND h.seq = g.seq)")
-            sql += "".join(f" AND {w}" for w in where) + " ORDER BY g.seq DESC"
-            cursor = self._q(sql, (self.community, *grams, *params))
-        else:
+        if not search:
             sql = "SELECT m.seq, m.number FROM matters m WHERE " + " AND ".join(where) + " ORDER BY m.seq DESC"
             if limit:
                 sql += " LIMIT %s"
                 params.append(limit)
-            cursor = self._q(sql, tuple(params))
-        return _matching(cursor, search, limit)
+            return self._q(sql, tuple(params)).fetchall()
+        # As in a register file (Register.find): the matters after the community's mark from their
+        # texts, then the batches' n-grams newest first; one snapshot for both.
+        texts = ", ".join("m." + c for c in SEARCHED)
+        cond = " AND ".join(where)
+        grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2] for i in range(len(search) - 1)))
+        with self._snapshot():
+            row = self._q("SELECT grams FROM heads WHERE community = %s", (self.community,)).fetchone()
+            indexed = row[0] if row else 0
+            tail = self._q(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE {cond} AND m.seq > %s "
+                           "ORDER BY m.seq DESC", (*params, indexed))
+            rows = _matching(tail, search, limit, always=True)
+            if limit and len(rows) >= limit:
+                return rows
+            postings = self._q("SELECT batch, seqs FROM grams WHERE community = %s AND gram = ANY(%s) AND batch <= %s "
+                               "ORDER BY batch DESC", (self.community, grams, indexed)).fetchall()
+            for _, group in itertools.groupby(postings, key=lambda r: r[0]):
+                lists = [seqs for _, seqs in group]
+                if len(lists) < len(grams):
+                    continue
+                found = set(lists[0].split())
+                for other in lists[1:]:
+                    found.intersection_update(other.split())
+                try:
+                    seqs = sorted((q for q in map(int, found) if q <= indexed), reverse=True)
+                except ValueError:
+                    raise RegisterError(f"{self.path} 中 {self.community} 的搜索索引（grams 表）已损坏，无法搜索；"
+                                        "记录本身不受影响，请县局管理员运行 sealdesk register verify 检查并重建索引") from None
+                if not seqs:
+                    continue
+                cursor = self._q(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE {cond} AND m.seq = ANY(%s) "
+                                 "ORDER BY m.seq DESC", (*params, seqs))
+                rows += _matching(cursor, search, limit - len(rows) if limit else None)
+                if limit and len(rows) >= limit:
+                    break
+            return rows
 
     def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
         cond = "community = %s AND day BETWEEN %s AND %s AND void IS NULL"
@@ -565,7 +669,8 @@ class PgRegister:
                 c.execute("DELETE FROM grams WHERE community = %(c)s", p)
                 c.execute("DELETE FROM matters WHERE community = %(c)s", p)
                 c.execute(f"INSERT INTO matters ({cols}) {_REBUILT}", p)
-                c.execute(f"INSERT INTO grams {_GRAMS_OF_MATTERS} WHERE m.community = %(c)s", p)
+                c.execute("UPDATE heads SET grams = seq WHERE community = %(c)s", p)
+                c.execute(f"INSERT INTO grams {_batched('m.community = %(c)s')}", p)
         except psycopg.errors.InsufficientPrivilege:
             raise RegisterError("重建 PostgreSQL 登记簿的索引需要数据库所有者的权限，请县局管理员操作") from None
 
@@ -578,17 +683,21 @@ class PgRegister:
                       f"({_REBUILT} EXCEPT ALL {stored})) AS d", p).fetchone()[0]
         if bad is not None:
             return self._index_problem(bad, "登记事项索引（matters 表）")
-        rebuilt = f"SELECT seq, g FROM ({_GRAMS_OF_MATTERS} WHERE m.community = %(c)s) AS x(c, g, seq)"
-        stored = "SELECT seq, gram FROM grams WHERE community = %(c)s"
-        # Count and checksum first (one pass each, no sort); the row-by-row difference only when they differ.
-        mix = "SELECT count(*), coalesce(sum(hashtextextended(g, seq)::numeric), 0) FROM ({}) AS y(seq, g)"
-        if self._q(mix.format(stored), p).fetchone() == self._q(mix.format(rebuilt), p).fetchone():
+        mark = self._q("SELECT grams, seq FROM heads WHERE community = %(c)s", p).fetchone()
+        if mark is not None and not 0 <= mark[0] <= mark[1]:
+            return Problem(mark[1], "搜索索引（grams 表）的进度记录（heads 表 grams）与记录不符（记录本身完好，可重建索引）")
+        stored = "SELECT gram, batch, seqs FROM grams WHERE community = %(c)s"
+        # Each side's rows the other lacks, then the first matter they disagree on (store._first_difference).
+        diff = self._q(f"SELECT 'have', * FROM (({stored}) EXCEPT ({_GRAMS_EXPECTED})) AS a UNION ALL "
+                       f"SELECT 'want', * FROM (({_GRAMS_EXPECTED}) EXCEPT ({stored})) AS b", p).fetchall()
+        if not diff:
             return None
-        bad = self._q(f"SELECT min(seq) FROM (({stored} EXCEPT ALL {rebuilt}) UNION ALL "
-                      f"({rebuilt} EXCEPT ALL {stored})) AS d", p).fetchone()[0]
-        if bad is not None:
-            return self._index_problem(bad, "搜索索引（grams 表）")
-        return None
+        have = {(g, b): seqs for side, g, b, seqs in diff if side == "have"}
+        want = {(g, b): seqs for side, g, b, seqs in diff if side == "want"}
+        first = min(b for _, _, b, _ in diff)
+        bad = store._first_difference({f"{g}\x00{b}": v for (g, b), v in have.items()},
+                                      {f"{g}\x00{b}": v for (g, b), v in want.items()}, first)
+        return self._index_problem(bad, "搜索索引（grams 表）")
 
     def _index_problem(self, seq: int, what: str) -> Problem:
         row = self._q(f"SELECT number FROM ({_REBUILT}) AS r WHERE seq = %(s)s",

@@ -15,8 +15,9 @@ at once, where SQLite's busy handler would sleep and retry. The serial number
 concurrent writers can neither skip nor reuse one.
 
 Search reads ``grams``, n-grams of the searched texts, which writers add for many matters at
-once: every ``_GRAMS_EVERY`` records, in that append's transaction. Writing them with each matter
-touched a page per n-gram and was most of an append's cost beyond a bare insert. The matters not
+once: every ``_GRAMS_EVERY`` records, in that append's transaction, one row per n-gram listing the
+batch's matters that have it. Writing them with each matter touched a page per n-gram and was most
+of an append's cost beyond a bare insert. The matters not
 yet in ``grams`` (the tail after ``meta.grams``, at most about that many records) are read and
 matched directly, in the same read transaction, so a search finds a matter the moment it is
 registered.
@@ -43,9 +44,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 APPLICATION_ID = 0x5345414C  # "SEAL": marks the file as a sealdesk register
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 GENESIS = "0" * 64
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 COLUMNS = ("seq", "kind", "ref", "at", "actor", "role", "community", "year", "serial",
            "outcome", "item", "list", "grounds", "body", "prev", "hash")
@@ -127,8 +127,16 @@ CREATE TABLE matters (
 );
 CREATE UNIQUE INDEX matters_number ON matters(community, number);
 CREATE INDEX matters_state ON matters(state, seq);
-CREATE INDEX matters_day ON matters(day, seq);
-CREATE TABLE grams (gram TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (gram, seq)) WITHOUT ROWID;
+-- Runs of matters of the same day: the first matter record of each run and its day. Records come in
+-- time order, so a day is one run (or a few, if the clock was put back); a row is written once a
+-- day, where an index on ``day`` took a page of every append.
+CREATE TABLE runs (seq INTEGER PRIMARY KEY, day TEXT NOT NULL);
+-- Search's n-grams, by batch: for each batch of matters (``batch`` the record up to which it reaches)
+-- and each one- or two-character n-gram of their searched texts, the matters that have it (``seqs``,
+-- ascending, space separated). A batch's rows sit together, so writing one touches a few pages, where
+-- a row per matter and n-gram touched a page per n-gram.
+CREATE TABLE grams (batch INTEGER NOT NULL, gram TEXT NOT NULL, seqs TEXT NOT NULL,
+                    PRIMARY KEY (batch, gram)) WITHOUT ROWID;
 CREATE TRIGGER matters_add AFTER INSERT ON records WHEN NEW.kind = 'matter' BEGIN
     INSERT INTO matters (seq, community, number, at, day, outcome, item, list, query, item_name, purpose,
                          requester, resident, cites, verifiable, state)
@@ -137,6 +145,8 @@ CREATE TRIGGER matters_add AFTER INSERT ON records WHEN NEW.kind = 'matter' BEGI
            """ + _FROM_RECORD.format(r="NEW") + """,
            CASE NEW.outcome WHEN 'refuse' THEN 'refused' WHEN 'commitment' THEN 'commitment'
                             ELSE 'awaiting_approval' END;
+    INSERT INTO runs (seq, day) SELECT NEW.seq, substr(NEW.at, 1, 10)
+     WHERE substr(NEW.at, 1, 10) IS NOT (SELECT day FROM runs ORDER BY seq DESC LIMIT 1);
 END;
 CREATE TRIGGER matters_act AFTER INSERT ON records WHEN NEW.kind IN ('approve', 'stamp', 'file', 'void') BEGIN
     UPDATE matters SET approve = CASE NEW.kind WHEN 'approve' THEN NEW.seq ELSE approve END,
@@ -203,22 +213,27 @@ def grams_of(texts) -> set[str]:
     return set().union(*(_text_grams(str(t)) for t in texts if t is not None))
 
 
-# The n-grams' checksum: the sum over rows of (seq mod P) × (value of the gram mod P); a term is
-# below P², so SQLite's 64-bit sum holds two billion rows. Python sums a matter's grams first.
-_GRAM_P = 65521
+# ``runs`` as the matters say it should be: each matter whose day differs from the matter before it.
+_RUNS = "SELECT seq, day FROM (SELECT seq, day, lag(day) OVER (ORDER BY seq) AS before FROM matters) " \
+        "WHERE before IS NOT day"
 
 
-def _gram_value(gram: str) -> int:
-    return (ord(gram[0]) * 1114112 + (ord(gram[1]) if len(gram) > 1 else 0) + 1) % _GRAM_P
-
-
-_GRAM_MIX_SQL = (f"(seq % {_GRAM_P}) * ((unicode(gram) * 1114112 + coalesce(unicode(substr(gram, 2)), 0) + 1) "
-                 f"% {_GRAM_P})")
+def _day_ranges(c, start: str, end: str) -> list[tuple[int, int | None]]:
+    """The record ranges [lo, hi) (hi None: to the end) holding the matters of days ``start``..``end``:
+    the runs of those days, adjacent ones merged (one range unless the clock was put back)."""
+    ranges: list[list] = []
+    for lo, hi in c.execute("SELECT lo, hi FROM (SELECT seq AS lo, day, lead(seq) OVER (ORDER BY seq) AS hi "
+                            "FROM runs) WHERE day BETWEEN ? AND ? ORDER BY lo", (start, end)):
+        if ranges and ranges[-1][1] == lo:
+            ranges[-1][1] = hi
+        else:
+            ranges.append([lo, hi])
+    return [(lo, hi) for lo, hi in ranges]
 
 
 def _migrate_3(c: sqlite3.Connection) -> None:
     for stmt in ("DROP TRIGGER IF EXISTS matters_add", "DROP TRIGGER IF EXISTS matters_act",
-                 "DROP TABLE IF EXISTS matters", "DROP TABLE IF EXISTS grams"):  # a half-made index of a copy
+                 "DROP TABLE IF EXISTS matters", "DROP TABLE IF EXISTS grams", "DROP TABLE IF EXISTS runs"):  # a half-made index
         c.execute(stmt)
     for stmt in _statements(_MATTERS):
         c.execute(stmt)
@@ -226,26 +241,70 @@ def _migrate_3(c: sqlite3.Connection) -> None:
 
 
 def _fill_index(c: sqlite3.Connection) -> None:
-    """(Re)build ``matters`` and ``grams`` from the records."""
+    """(Re)build ``matters``, ``runs`` and ``grams`` from the records."""
     c.execute("DELETE FROM matters")
-    c.execute("DELETE FROM grams")
     c.execute(f"INSERT INTO matters ({', '.join(MATTER_COLUMNS)}) {_REBUILT}")
-    last = 0
-    while True:
-        rows = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq > ? ORDER BY seq LIMIT 5000",
-                         (last,)).fetchall()
-        if not rows:
-            break
-        c.executemany("INSERT INTO grams VALUES (?, ?)", [(g, r[0]) for r in rows for g in grams_of(r[1:])])
-        last = rows[-1][0]
-    c.execute(f"INSERT OR REPLACE INTO meta VALUES ('grams', {_HEAD_SEQ})")
+    _fill_search(c)
+
+
+def _fill_search(c: sqlite3.Connection) -> None:
+    """(Re)build ``runs`` and ``grams`` from ``matters``: n-grams in batches of ``_GRAMS_EVERY`` records
+    up to the last record, which becomes the mark."""
+    c.execute("DELETE FROM runs")
+    c.execute(f"INSERT INTO runs {_RUNS}")
+    c.execute("DELETE FROM grams")
+    head = c.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
+    batch: list[tuple] = []
+    end = 0
+    for row in c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters ORDER BY seq"):
+        if row[0] > end:  # the rows so far are the batch ending at ``end``
+            if batch:
+                c.executemany("INSERT INTO grams VALUES (?, ?, ?)", _postings(end, batch))
+                batch = []
+            end = min(-(-row[0] // _GRAMS_EVERY) * _GRAMS_EVERY, head)
+        batch.append(row)
+    if batch:
+        c.executemany("INSERT INTO grams VALUES (?, ?, ?)", _postings(end, batch))
+    c.execute("INSERT OR REPLACE INTO meta VALUES ('grams', ?)", (str(head),))
+
+
+def _first_difference(have: dict[str, str], want: dict[str, str], fallback: int) -> int:
+    """The first matter whose n-grams differ between two batches' rows (n-gram: its matters)."""
+    def by_matter(rows: dict[str, str]) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for gram, seqs in rows.items():
+            for s in seqs.split():
+                out.setdefault(int(s), set()).add(gram)
+        return out
+    try:
+        a, b = by_matter(have), by_matter(want)
+    except ValueError:  # not a list of numbers: the batch as a whole is damaged
+        return fallback
+    return min((seq for seq in a.keys() | b.keys() if a.get(seq) != b.get(seq)), default=fallback)
 
 
 # ``grams`` is written in batches: the append of every _GRAMS_EVERY-th record adds the matters after
-# ``meta.grams`` (their n-grams share pages, where one matter's touched a page each); search reads
-# those few matters directly.
+# ``meta.grams``; search reads those few matters directly.
 _GRAMS_EVERY = 1024
-_HEAD_SEQ = "(SELECT CAST(coalesce(max(seq), 0) AS TEXT) FROM records)"
+
+
+def _postings(batch: int, rows) -> list[tuple[int, str, str]]:
+    """The ``grams`` rows of a batch: (batch, n-gram, its matters), from (seq, *texts) rows in order."""
+    out: dict[str, list[str]] = {}
+    get = out.get
+    for row in rows:
+        seq = str(row[0])
+        grams: set[str] = set()
+        for t in row[1:]:
+            if t is not None:
+                grams |= _text_grams(t if type(t) is str else str(t))
+        for g in grams:
+            seqs = get(g)
+            if seqs is None:
+                out[g] = [seq]
+            else:
+                seqs.append(seq)
+    return [(batch, g, " ".join(seqs)) for g, seqs in out.items()]
 
 
 def _indexed(c: sqlite3.Connection) -> int | None:
@@ -259,25 +318,41 @@ def _indexed(c: sqlite3.Connection) -> int | None:
 
 
 def _index_tail(c: sqlite3.Connection, upto: int) -> None:
-    """Add the n-grams of the matters after ``meta.grams`` up to record ``upto`` (in a writer's
-    transaction). Without a readable mark it does nothing: a damaged search index must not stop
-    the register from recording (search and ``verify`` report it)."""
+    """Add the n-grams of the matters after ``meta.grams`` up to record ``upto``, as one batch (in a
+    writer's transaction). Without a readable mark it does nothing: a damaged search index must not
+    stop the register from recording (search and ``verify`` report it)."""
     indexed = _indexed(c)
     if indexed is None:
         return
-    rows = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq > ? AND seq <= ?",
-                     (indexed, upto)).fetchall()
-    # OR IGNORE: n-grams already there (a mark edited back) are the same rows, not a reason to refuse.
-    c.executemany("INSERT OR IGNORE INTO grams VALUES (?, ?)", [(g, r[0]) for r in rows for g in grams_of(r[1:])])
+    # A mark edited back: the batches already written stand, the new one starts after them.
+    last = c.execute("SELECT max(batch) FROM grams").fetchone()[0] or 0
+    rows = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq > ? AND seq <= ? ORDER BY seq",
+                     (max(indexed, last), upto)).fetchall()
+    c.executemany("INSERT OR REPLACE INTO grams VALUES (?, ?, ?)", _postings(upto, rows))
     c.execute("UPDATE meta SET value = ? WHERE key = 'grams'", (str(upto),))
 
 
 def _migrate_4(c: sqlite3.Connection) -> None:
     # Up to schema 3 every append wrote its matter's n-grams: ``grams`` is complete to the last record.
-    c.execute(f"INSERT OR REPLACE INTO meta VALUES ('grams', {_HEAD_SEQ})")
+    c.execute("INSERT OR REPLACE INTO meta VALUES ('grams', (SELECT CAST(coalesce(max(seq), 0) AS TEXT) "
+              "FROM records))")
 
 
-MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {1: _PAPER_INDEX, 2: _migrate_3, 3: _migrate_4}
+def _migrate_5(c: sqlite3.Connection) -> None:
+    # The index on matters(day) becomes the ``runs`` table, which the matter trigger now keeps, and
+    # ``grams`` holds a row per batch and n-gram instead of per matter and n-gram. (From schema 2,
+    # ``_migrate_3`` has made both already: this is then a rebuild of them.)
+    for stmt in ("DROP INDEX IF EXISTS matters_day", "DROP TRIGGER IF EXISTS matters_add",
+                 "DROP TABLE IF EXISTS runs", "DROP TABLE IF EXISTS grams"):
+        c.execute(stmt)
+    for stmt in _statements(_MATTERS):
+        if any(k in stmt for k in ("CREATE TABLE runs", "CREATE TABLE grams", "CREATE TRIGGER matters_add")):
+            c.execute(stmt)
+    _fill_search(c)
+
+
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
+    1: _PAPER_INDEX, 2: _migrate_3, 3: _migrate_4, 4: _migrate_5}
 
 
 def verify_chain(rows, read_head: Callable[[], tuple[int, str]], check_index: Callable[[], "Problem | None"] | None,
@@ -434,16 +509,6 @@ class VerifyResult:
         }
 
 
-def _refuse_foreign(path: Path) -> None:
-    try:
-        with open(path, "rb") as f:
-            header = f.read(100)
-    except OSError as exc:
-        raise RegisterError(f"无法读取登记簿 {path}：{exc.strerror}") from None
-    if header and not header.startswith(_SQLITE_MAGIC):
-        raise RegisterError(f"{path} 不是 sealdesk 登记簿（不是 SQLite 数据库文件），已拒绝打开，文件未改动")
-
-
 def _create_file(path: Path, mode: int, group: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -467,9 +532,11 @@ class Register:
         exists = self.path.exists()
         if not exists and not create:
             raise RegisterError(f"登记簿 {self.path} 不存在")
-        if exists:
-            _refuse_foreign(self.path)
-        else:
+        # An existing file is not opened here to look at its header: closing any descriptor of the
+        # file drops every POSIX lock this process holds on it, including those of its open
+        # registers, and another process closing its own connection then takes itself for the last
+        # one and removes the WAL under them. SQLite reads the header and refuses a foreign file.
+        if not exists:
             _create_file(self.path, mode, group)
         try:
             self.conn = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=timeout,
@@ -480,6 +547,9 @@ class Register:
             self._prepare(community)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+                raise RegisterError(f"{self.path} 不是 sealdesk 登记簿（不是 SQLite 数据库文件），已拒绝打开，"
+                                    "文件未改动") from None
             raise RegisterError(f"登记簿 {self.path} 已损坏或不是 sealdesk 登记簿（{exc}），已拒绝打开，文件未改动") from None
         lock = Path(str(self.path) + ".lock")
         try:
@@ -647,9 +717,20 @@ class Register:
 
     def matter_rows(self, after: int, limit: int, day: tuple[str, str] | None = None) -> list[tuple[int, int]]:
         """(record, 登记号) of the next ``limit`` matters after record ``after``, in chain order."""
-        cond, params = ("AND day BETWEEN ? AND ? ", day) if day else ("", ())
-        return self.conn.execute(f"SELECT seq, number FROM matters WHERE seq > ? {cond}ORDER BY seq LIMIT ?",
-                                 (after, *params, limit)).fetchall()
+        if not day:
+            return self.conn.execute("SELECT seq, number FROM matters WHERE seq > ? ORDER BY seq LIMIT ?",
+                                     (after, limit)).fetchall()
+        rows: list[tuple[int, int]] = []
+        for lo, hi in _day_ranges(self.conn, *day):
+            if hi is not None and hi <= after + 1:
+                continue
+            rows += self.conn.execute("SELECT seq, number FROM matters WHERE seq > ? AND seq >= ? AND seq < ? "
+                                      "AND day BETWEEN ? AND ? ORDER BY seq LIMIT ?",
+                                      (after, lo, hi if hi is not None else 1 << 62, *day,
+                                       limit - len(rows))).fetchall()
+            if len(rows) >= limit:
+                break
+        return rows
 
     def find(self, states: tuple[str, ...] | None, search: str, limit: int | None) -> list[tuple[int, int]]:
         """(record, 登记号) of matters newest first, in one of ``states`` and/or matching ``search``.
@@ -685,26 +766,71 @@ class Register:
                 return rows
             grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
                                                                             for i in range(len(search) - 1)))
-            sql = (f"SELECT m.seq, m.number, {texts} FROM grams g "
-                   "JOIN matters m ON m.seq = g.seq WHERE g.gram = ? AND g.seq <= ?")
-            for _ in grams[1:]:
-                sql += " AND EXISTS (SELECT 1 FROM grams h WHERE h.gram = ? AND h.seq = g.seq)"
-            sql += cond + " ORDER BY g.seq DESC"
-            cursor = c.execute(sql, (grams[0], indexed, *grams[1:], *params))
-            return rows + _matching(cursor, search, limit - len(rows) if limit else None)
+            candidates = self._candidates(grams, indexed)
+            try:
+                for seqs in candidates:
+                    cursor = c.execute(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE m.seq IN "
+                                       f"({','.join('?' * len(seqs))}){cond} ORDER BY m.seq DESC", (*seqs, *params))
+                    rows += _matching(cursor, search, limit - len(rows) if limit else None)
+                    if limit and len(rows) >= limit:
+                        break
+            finally:
+                candidates.close()
+            return rows
         finally:
             if own:
                 c.execute("COMMIT")
 
+    def _candidates(self, grams: list[str], indexed: int) -> Iterator[list[int]]:
+        """The matters that have every one of ``grams``, batch by batch, newest first (a batch's
+        matters newest first too). The batches are visited by seeking from one to the next below
+        it (the table's key leads with the batch), a growing number per statement: a common name
+        fills its page from the newest batch or two, a name found nowhere visits all of them."""
+        c = self.conn
+        marks = ",".join("?" * len(grams))
+        below, step = indexed + 1, 4
+        while below is not None:
+            rows = c.execute(
+                "WITH RECURSIVE b(batch, n) AS (SELECT (SELECT max(batch) FROM grams WHERE batch < ?), 1 "
+                "UNION ALL SELECT (SELECT max(batch) FROM grams WHERE batch < b.batch), n + 1 FROM b "
+                "WHERE b.batch IS NOT NULL AND n < ?) "
+                f"SELECT b.batch, g.seqs FROM b LEFT JOIN grams g ON g.batch = b.batch AND g.gram IN ({marks}) "
+                "WHERE b.batch IS NOT NULL", (below, step, *grams)).fetchall()
+            if not rows:
+                return
+            below, step = min(r[0] for r in rows), min(step * 4, 4096)
+            for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+                lists = [seqs for _, seqs in group]
+                if None in lists or len(lists) < len(grams):
+                    continue  # a batch without one of the n-grams has no matter with all of them
+                found = set(lists[0].split())
+                for other in lists[1:]:
+                    found.intersection_update(other.split())
+                try:
+                    # (Only matters up to the mark: a newer one was read from its texts already.)
+                    seqs = sorted((seq for seq in map(int, found) if seq <= indexed), reverse=True)
+                except ValueError:
+                    raise RegisterError(f"登记簿 {self.path} 的搜索索引（grams 表）已损坏，无法搜索；记录本身不受影响，"
+                                        "请运行 sealdesk register verify 检查并重建索引") from None
+                if seqs:
+                    yield seqs
+
     def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
         """The matters of days ``start``..``end`` that stand (not voided): their count per outcome, and
         the first record of each distinct (item, query, purpose, requester, citations, list, verifiable)."""
-        cond, params = "day BETWEEN ? AND ? AND void IS NULL", (start, end)
-        counts = dict(self.conn.execute(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
-                                        params))
+        ranges = _day_ranges(self.conn, start, end)
+        if not ranges:
+            return {}, []
+        # The period's runs as a table of record ranges: each is a range of the matters' key.
+        spans = "WITH spans(lo, hi) AS (VALUES " + ", ".join("(?, ?)" for _ in ranges) + ") "
+        params = [v for lo, hi in ranges for v in (lo, hi if hi is not None else 1 << 62)]
+        cond = "FROM spans JOIN matters m ON m.seq >= spans.lo AND m.seq < spans.hi " \
+               "WHERE m.day BETWEEN ? AND ? AND m.void IS NULL"
+        params += [start, end]
+        counts = dict(self.conn.execute(f"{spans}SELECT m.outcome, count(*) {cond} GROUP BY m.outcome", params))
         firsts = [seq for (seq,) in self.conn.execute(
-            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
-            "list, verifiable ORDER BY 1", params)]
+            f"{spans}SELECT min(m.seq) {cond} GROUP BY m.item_name, m.query, m.purpose, m.requester, m.cites, "
+            "m.list, m.verifiable ORDER BY 1", params)]
         return counts, firsts
 
     def _export_page(self, after: int, limit: int) -> tuple[list[tuple], list[tuple]]:
@@ -766,51 +892,59 @@ class Register:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def check_index(self) -> Problem | None:
-        """Compare ``matters`` and ``grams`` with what the records say; the first matter that differs.
+        """Compare ``matters``, ``runs`` and ``grams`` with what the records say; the first matter that differs.
 
-        One ordered walk of the table beside its rebuild from the records, then the n-grams by count
-        and checksum (their per-matter comparison runs only when those differ). ``grams`` holds the
-        matters up to record ``meta.grams`` and none after it.
+        One ordered walk of each table beside its rebuild. ``grams`` holds the matters up to record
+        ``meta.grams`` and none after it, each batch exactly the n-grams of its matters (those after the
+        batch before it).
         """
         c = self.conn
         indexed = _indexed(c)
         if indexed is None or not 0 <= indexed <= self.head()[0]:
             return Problem(self.head()[0], "搜索索引（grams 表）的进度记录（meta 表 grams）缺失或与记录不符"
                                            "（记录本身完好，可重建索引）")
-        searched = [MATTER_COLUMNS.index(k) for k in SEARCHED]
         stored = c.execute(f"SELECT {', '.join(MATTER_COLUMNS)} FROM matters ORDER BY seq")
         rebuilt = c.execute(f"{_REBUILT} ORDER BY seq")
-        count = mix = 0
-        values: dict[str, int] = {}
         for a, b in itertools.zip_longest(stored, rebuilt):
             if a != b:
                 stored.close()
                 rebuilt.close()
                 return self._index_problem(min(r[0] for r in (a, b) if r is not None), "登记事项索引（matters 表）")
-            if a[0] > indexed:
-                continue
-            gs = grams_of(a[i] for i in searched)
-            count += len(gs)
-            total = 0
-            for g in gs:
-                v = values.get(g)
-                if v is None:
-                    v = values[g] = _gram_value(g)
-                total += v
-            mix += (a[0] % _GRAM_P) * total
-        have = c.execute(f"SELECT count(*), coalesce(sum({_GRAM_MIX_SQL}), 0) FROM grams").fetchone()
-        if (count, mix) == tuple(have):
+        for a, b in itertools.zip_longest(c.execute("SELECT seq, day FROM runs ORDER BY seq").fetchall(),
+                                          c.execute(f"{_RUNS} ORDER BY seq").fetchall()):
+            if a != b:
+                return self._index_problem(min(r[0] for r in (a, b) if r is not None), "按日期的索引（runs 表）")
+        bad = self._check_grams(indexed)
+        return None if bad is None else self._index_problem(bad, "搜索索引（grams 表）")
+
+    def _check_grams(self, indexed: int) -> int | None:
+        """The first matter whose n-grams in ``grams`` are not those of its texts, batch by batch."""
+        c = self.conn
+        matters = c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq <= ? ORDER BY seq",
+                            (indexed,))
+        pending = next(matters, None)
+        stored = c.execute("SELECT batch, gram, seqs FROM grams ORDER BY batch")
+        try:
+            for batch, group in itertools.groupby(stored, key=lambda r: r[0]):
+                have = {gram: seqs for _, gram, seqs in group}
+                members = []
+                while pending is not None and pending[0] <= batch:
+                    members.append(pending)
+                    pending = next(matters, None)
+                if batch > indexed:  # n-grams of matters the mark says are not in
+                    return min([int(s) for seqs in have.values() for s in seqs.split() if s.isdigit()] or [indexed])
+                want = {gram: seqs for _, gram, seqs in _postings(batch, members)}
+                if have != want:
+                    return _first_difference(have, want, members[0][0] if members else batch)
+            # Matters the mark says are in, without n-grams (a matter without any text has none).
+            while pending is not None:
+                if grams_of(pending[1:]):
+                    return pending[0]
+                pending = next(matters, None)
             return None
-        expected: dict[int, set[str]] = {}
-        # Something differs: find the first matter whose n-grams are not what its row says (slow path).
-        actual: dict[int, set[str]] = {}
-        for g, seq in c.execute("SELECT gram, seq FROM grams"):
-            actual.setdefault(seq, set()).add(g)
-        for row in c.execute(f"SELECT seq, {', '.join(SEARCHED)} FROM matters WHERE seq <= ? ORDER BY seq",
-                             (indexed,)):
-            expected[row[0]] = grams_of(row[1:])
-        bad = min(seq for seq in set(actual) | set(expected) if actual.get(seq) != expected.get(seq))
-        return self._index_problem(bad, "搜索索引（grams 表）")
+        finally:
+            matters.close()
+            stored.close()
 
     def _index_problem(self, seq: int, what: str) -> Problem:
         row = self.conn.execute(f"SELECT number FROM ({_REBUILT}) WHERE seq = ?", (seq,)).fetchone()
