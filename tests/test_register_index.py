@@ -279,3 +279,43 @@ def test_search_and_verify_with_characters_beyond_the_basic_plane(demo):
     assert [r["entry"] for r in desk.list(search="𠮷祥")] == [2]
     assert desk.verify()["ok"]
     desk.close()
+
+
+def test_matter_numbers_are_found_in_a_register_of_interleaved_communities(tmp_path):
+    # Numbers are found by bisecting the record numbers (no index on them): with two communities'
+    # matters and their actions interleaved, each number of each community, and no other.
+    import random
+
+    rnd = random.Random(7)
+    reg = Register(tmp_path / "r.sqlite3", create=True)
+    want: dict[str, list[int]] = {"甲社区": [], "乙社区": []}
+    for _ in range(300):
+        community = rnd.choice(["甲社区", "甲社区", "乙社区"])
+        rec = reg.append("matter", actor="clerk", role="clerk", community=community,
+                         body={"decision": {"query": "居住证明"}}, outcome="issue")
+        want[community].append(rec.seq)
+        for _ in range(rnd.randrange(3)):
+            reg.append("paper", actor="clerk", role="clerk", community=community, body={"sha256": "0"}, ref=rec.seq)
+    for community, seqs in want.items():
+        for number, seq in enumerate(seqs, 1):
+            assert reg.matter_seq(number, community) == seq, (community, number)
+        assert reg.matter_seq(len(seqs) + 1, community) is None
+        assert reg.matter_seq(0, community) is None and reg.matter_seq(-3, community) is None
+        assert reg.matter_seq(10 ** 30, community) is None
+    assert reg.matter_seq(1, "丙社区") is None  # two communities: a third name is none of them
+    assert reg.verify().ok
+    reg.close()
+
+
+@FILE_ONLY
+def test_a_renamed_community_still_finds_its_matters_by_number(demo):
+    # (A county's database keys chains by the community's name: there a rename is a new community.)
+    import dataclasses
+
+    from sealdesk.core.register.community import load_community, save_community
+
+    cli = demo()
+    fill(cli, 2)
+    c = load_community(cli.home)
+    save_community(dataclasses.replace(c, name="幸福社区居民委员会（更名）"), overwrite=True)
+    assert cli.json("register", "show", "2")["entry"] == 2

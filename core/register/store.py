@@ -125,7 +125,9 @@ CREATE TABLE matters (
     approve   INTEGER, approver TEXT, stamp INTEGER, file INTEGER, void INTEGER,  -- the acting records
     state     TEXT NOT NULL
 );
-CREATE UNIQUE INDEX matters_number ON matters(community, number);
+-- No index on (community, number): numbers grow with ``seq`` in each community, so a number is
+-- found by bisecting the table's key (Register.matter_seq) and the next one is the last matter's
+-- plus one; an index took a page of every append. ``verify`` compares the numbers with the records.
 CREATE INDEX matters_state ON matters(state, seq);
 -- Runs of matters of the same day: the first matter record of each run and its day. Records come in
 -- time order, so a day is one run (or a few, if the clock was put back); a row is written once a
@@ -141,7 +143,7 @@ CREATE TRIGGER matters_add AFTER INSERT ON records WHEN NEW.kind = 'matter' BEGI
     INSERT INTO matters (seq, community, number, at, day, outcome, item, list, query, item_name, purpose,
                          requester, resident, cites, verifiable, state)
     SELECT NEW.seq, NEW.community,
-           (SELECT coalesce(max(number), 0) + 1 FROM matters WHERE community = NEW.community),
+           coalesce((SELECT number FROM matters WHERE community = NEW.community ORDER BY seq DESC LIMIT 1), 0) + 1,
            """ + _FROM_RECORD.format(r="NEW") + """,
            CASE NEW.outcome WHEN 'refuse' THEN 'refused' WHEN 'commitment' THEN 'commitment'
                             ELSE 'awaiting_approval' END;
@@ -289,22 +291,29 @@ _GRAMS_EVERY = 1024
 
 
 def _postings(batch: int, rows) -> list[tuple[int, str, str]]:
-    """The ``grams`` rows of a batch: (batch, n-gram, its matters), from (seq, *texts) rows in order."""
-    out: dict[str, list[str]] = {}
-    get = out.get
+    """The ``grams`` rows of a batch: (batch, n-gram, its matters), from (seq, *texts) rows.
+
+    By distinct text first: the item, use and requesting unit repeat from matter to matter, so
+    their n-grams are taken once for all the matters that share them."""
+    by_text: dict[object, list[int]] = {}
     for row in rows:
-        seq = str(row[0])
-        grams: set[str] = set()
+        seq = row[0]
         for t in row[1:]:
             if t is not None:
-                grams |= _text_grams(t if type(t) is str else str(t))
-        for g in grams:
-            seqs = get(g)
-            if seqs is None:
-                out[g] = [seq]
+                seqs = by_text.get(t)
+                if seqs is None:
+                    by_text[t] = [seq]
+                else:
+                    seqs.append(seq)
+    by_gram: dict[str, set[int]] = {}
+    for t, seqs in by_text.items():
+        for g in _text_grams(t if type(t) is str else str(t)):
+            have = by_gram.get(g)
+            if have is None:
+                by_gram[g] = set(seqs)
             else:
-                seqs.append(seq)
-    return [(batch, g, " ".join(seqs)) for g, seqs in out.items()]
+                have.update(seqs)
+    return [(batch, g, " ".join(map(str, sorted(seqs)))) for g, seqs in by_gram.items()]
 
 
 def _indexed(c: sqlite3.Connection) -> int | None:
@@ -339,10 +348,12 @@ def _migrate_4(c: sqlite3.Connection) -> None:
 
 
 def _migrate_5(c: sqlite3.Connection) -> None:
-    # The index on matters(day) becomes the ``runs`` table, which the matter trigger now keeps, and
-    # ``grams`` holds a row per batch and n-gram instead of per matter and n-gram. (From schema 2,
+    # The index on matters(day) becomes the ``runs`` table, which the matter trigger now keeps, the
+    # index on (community, number) goes (numbers are bisected), and ``grams`` holds a row per batch
+    # and n-gram instead of per matter and n-gram. (From schema 2,
     # ``_migrate_3`` has made both already: this is then a rebuild of them.)
-    for stmt in ("DROP INDEX IF EXISTS matters_day", "DROP TRIGGER IF EXISTS matters_add",
+    for stmt in ("DROP INDEX IF EXISTS matters_day", "DROP INDEX IF EXISTS matters_number",
+                 "DROP TRIGGER IF EXISTS matters_add",
                  "DROP TABLE IF EXISTS runs", "DROP TABLE IF EXISTS grams"):
         c.execute(stmt)
     for stmt in _statements(_MATTERS):
@@ -687,13 +698,33 @@ class Register:
 
     # -- the matters index -------------------------------------------------------------
     def matter_seq(self, number: int, community: str) -> int | None:
-        """The record of matter 登记号 ``number`` of ``community`` (or of the register's only community)."""
-        row = self.conn.execute("SELECT seq FROM matters WHERE community = ? AND number = ?",
-                                (community, number)).fetchone()
-        if row is None:
-            rows = self.conn.execute("SELECT seq FROM matters WHERE number = ? LIMIT 2", (number,)).fetchall()
-            row = rows[0] if len(rows) == 1 else None
-        return row[0] if row else None
+        """The record of matter 登记号 ``number`` of ``community`` (or, for a community renamed in its
+        configuration, of the one community the register's matters belong to)."""
+        seq = self._bisect_number(number, community)
+        if seq is None:
+            ends = self.conn.execute("SELECT (SELECT community FROM matters ORDER BY seq LIMIT 1), "
+                                     "(SELECT community FROM matters ORDER BY seq DESC LIMIT 1)").fetchone()
+            if ends[0] is not None and ends[0] == ends[1] != community:
+                seq = self._bisect_number(number, ends[0])
+        return seq
+
+    def _bisect_number(self, number: int, community: str) -> int | None:
+        """Matter ``number`` of ``community`` by bisection on the record number: the community's
+        numbers grow with it (the trigger gives the last one plus one), about 20 lookups at a
+        million matters."""
+        probe = "SELECT seq, number FROM matters WHERE seq >= ? AND community = ? ORDER BY seq LIMIT 1"
+        if not 1 <= number <= 2 ** 62:
+            return None
+        lo, hi = 1, (self.conn.execute("SELECT max(seq) FROM matters").fetchone()[0] or 0) + 1
+        while lo < hi:  # the first record from which the community's next matter has a number >= ``number``
+            mid = (lo + hi) // 2
+            row = self.conn.execute(probe, (mid, community)).fetchone()
+            if row is None or row[1] >= number:
+                hi = mid
+            else:
+                lo = row[0] + 1
+        row = self.conn.execute(probe, (lo, community)).fetchone()
+        return row[0] if row is not None and row[1] == number else None
 
     def numbers(self, seqs) -> dict[int, int]:
         """Matter record → 登记号, for the given matter records."""
