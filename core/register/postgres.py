@@ -49,7 +49,6 @@ Community names are the key: a county's communities need distinct names (e.g. �
 
 from __future__ import annotations
 
-import itertools
 import re
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -626,20 +625,15 @@ class PgRegister:
                 return rows
             postings = self._q("SELECT batch, seqs FROM grams WHERE community = %s AND gram = ANY(%s) AND batch <= %s "
                                "ORDER BY batch DESC", (self.community, grams, indexed)).fetchall()
-            for _, group in itertools.groupby(postings, key=lambda r: r[0]):
-                lists = [seqs for _, seqs in group]
-                if len(lists) < len(grams):
-                    continue
-                found = set(lists[0].split())
-                for other in lists[1:]:
-                    found.intersection_update(other.split())
+            matches = store.batch_matches(postings, len(grams), indexed)
+            while True:
                 try:
-                    seqs = sorted((q for q in map(int, found) if q <= indexed), reverse=True)
+                    seqs = next(matches, None)
                 except ValueError:
                     raise RegisterError(f"{self.path} 中 {self.community} 的搜索索引（grams 表）已损坏，无法搜索；"
                                         "记录本身不受影响，请县局管理员运行 sealdesk register verify 检查并重建索引") from None
-                if not seqs:
-                    continue
+                if seqs is None:
+                    break
                 cursor = self._q(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE {cond} AND m.seq = ANY(%s) "
                                  "ORDER BY m.seq DESC", (*params, seqs))
                 rows += _matching(cursor, search, limit - len(rows) if limit else None)

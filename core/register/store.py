@@ -270,6 +270,22 @@ def _fill_search(c: sqlite3.Connection) -> None:
     c.execute("INSERT OR REPLACE INTO meta VALUES ('grams', ?)", (str(head),))
 
 
+def batch_matches(rows, grams: int, indexed: int) -> Iterator[list[int]]:
+    """From (batch, seqs) rows grouped by batch, newest first (``seqs`` None where the batch lacks
+    the n-gram): per batch, the matters listed under all ``grams`` n-grams, newest first, up to
+    record ``indexed`` (a newer one was read from its texts already). ValueError: a damaged list."""
+    for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+        lists = [seqs for _, seqs in group]
+        if None in lists or len(lists) < grams:
+            continue  # a batch without one of the n-grams has no matter with all of them
+        found = set(lists[0].split())
+        for other in lists[1:]:
+            found.intersection_update(other.split())
+        seqs = sorted((seq for seq in map(int, found) if seq <= indexed), reverse=True)
+        if seqs:
+            yield seqs
+
+
 def _first_difference(have: dict[str, str], want: dict[str, str], fallback: int) -> int:
     """The first matter whose n-grams differ between two batches' rows (n-gram: its matters)."""
     def by_matter(rows: dict[str, str]) -> dict[int, set[str]]:
@@ -830,21 +846,11 @@ class Register:
             if not rows:
                 return
             below, step = min(r[0] for r in rows), min(step * 4, 4096)
-            for _, group in itertools.groupby(rows, key=lambda r: r[0]):
-                lists = [seqs for _, seqs in group]
-                if None in lists or len(lists) < len(grams):
-                    continue  # a batch without one of the n-grams has no matter with all of them
-                found = set(lists[0].split())
-                for other in lists[1:]:
-                    found.intersection_update(other.split())
-                try:
-                    # (Only matters up to the mark: a newer one was read from its texts already.)
-                    seqs = sorted((seq for seq in map(int, found) if seq <= indexed), reverse=True)
-                except ValueError:
-                    raise RegisterError(f"登记簿 {self.path} 的搜索索引（grams 表）已损坏，无法搜索；记录本身不受影响，"
-                                        "请运行 sealdesk register verify 检查并重建索引") from None
-                if seqs:
-                    yield seqs
+            try:
+                yield from batch_matches(rows, len(grams), indexed)
+            except ValueError:
+                raise RegisterError(f"登记簿 {self.path} 的搜索索引（grams 表）已损坏，无法搜索；记录本身不受影响，"
+                                    "请运行 sealdesk register verify 检查并重建索引") from None
 
     def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
         """The matters of days ``start``..``end`` that stand (not voided): their count per outcome, and
