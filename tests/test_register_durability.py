@@ -7,6 +7,7 @@ writer killed at random points 20 times loses no acknowledged entry.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -14,7 +15,7 @@ import time
 
 from sealdesk.core.register.community import demo_community, save_community
 from sealdesk.core.desk.counter import Desk
-from sealdesk.core.register.store import Register
+from sealdesk.core.register.store import Register, RegisterError
 
 from conftest import VALID_IDS
 
@@ -159,3 +160,64 @@ def test_opening_a_second_register_keeps_the_first_ones_locks(tmp_path):
     assert wal.exists() and wal.stat().st_size > 0  # the other process knew it was not the last
     assert first.verify().ok and first.count() == 3
     first.close()
+
+
+def test_backup_copies_what_is_still_in_the_wal_and_verifies_it(tmp_path, capsys):
+    # A plain copy of the file while a writer holds records in the WAL misses them; the backup
+    # (SQLite's online backup API) has them all, is 0600, verifies, and never replaces a file.
+    import shutil
+    import stat as st
+
+    from sealdesk.core.cli.main import main
+
+    home = _home(tmp_path)
+    desk = Desk(home)
+    desk.register.conn.execute("PRAGMA wal_autocheckpoint = 0")  # nothing written back to the file
+    for i in range(5):
+        _matter(desk, i)
+    plain = tmp_path / "plain.sqlite3"
+    shutil.copyfile(home / "register.sqlite3", plain)  # without its -wal
+    with Register(plain) as reg:
+        assert reg.count() < 15  # what an unaware copy loses
+    capsys.readouterr()
+    assert main(["register", "backup", str(tmp_path / "b.sqlite3"), "--home", str(home)]) == 0
+    out = capsys.readouterr().out
+    assert "共 15 条记录" in out and "校验通过" in out
+    assert st.S_IMODE(os.stat(tmp_path / "b.sqlite3").st_mode) == 0o600
+    with Register(tmp_path / "b.sqlite3") as copy:
+        assert copy.count() == 15 and copy.verify().ok
+    before = (tmp_path / "b.sqlite3").read_bytes()
+    assert main(["register", "backup", str(tmp_path / "b.sqlite3"), "--home", str(home)]) == 2
+    assert "已存在" in capsys.readouterr().err and (tmp_path / "b.sqlite3").read_bytes() == before
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    assert main(["register", "backup", str(folder), "--home", str(home), "--json"]) == 0
+    made = list(folder.glob("register-*.sqlite3"))
+    assert len(made) == 1 and json.loads(capsys.readouterr().out)["records"] == 15
+    desk.close()
+
+
+def test_a_register_in_a_read_only_directory_is_read_not_called_damaged(tmp_path):
+    # An inspector's copy on read-only media: SQLite cannot make its -shm file beside it.
+    import subprocess
+
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        import pytest
+
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        reg = Register(mnt / "r.sqlite3", create=True)
+        for i in range(3):
+            reg.append("matter", actor="a", role="clerk", community="c", body={"x": i})
+        reg.close()
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        with Register(mnt / "r.sqlite3") as ro:
+            assert ro.read_only and ro.count() == 3 and ro.verify().ok
+            import pytest
+
+            with pytest.raises(RegisterError, match="只读"):
+                ro.append("matter", actor="a", role="clerk", community="c", body={})
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)

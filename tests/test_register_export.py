@@ -2,7 +2,8 @@
 
 The export reads its own lean path (one joined query per page, no Record or Matter objects). The
 reference below is the implementation it replaced, kept verbatim: every matter read through the
-register's public calls, built into a Matter, summarised, then written by the CSV or JSON writer.
+register's public calls, built into a Matter, summarised, then written by the CSV or JSON writer
+(the one change since: CSV cells a spreadsheet would run as formulas get a leading apostrophe).
 Both run on the same registers, with matters in every state, papers, hostile text and bodies of
 unusual shape, and must agree to the byte.
 """
@@ -103,9 +104,16 @@ def reference_csv(rows: list[dict]) -> str:
     w = csv.writer(buf)
     w.writerow(EXPORT_FIELDS)
     for rec in rows:
-        w.writerow(["；".join(rec[k]) if k == "citations" else ("" if rec[k] is None else rec[k])
+        w.writerow([_spreadsheet_safe("；".join(rec[k]) if k == "citations" else ("" if rec[k] is None else rec[k]))
                     for k in EXPORT_FIELDS])
     return buf.getvalue()
+
+
+def _spreadsheet_safe(value):
+    """Not in the original (issue 15): a cell starting with = + - @ tab or CR, which Excel and WPS would
+    run as a formula, gets a leading apostrophe; the cell's text is what csv.writer would write (str())."""
+    text = value if type(value) is str else str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def reference_json(rows: list[dict]) -> str:
@@ -126,7 +134,8 @@ def fill_states(cli, tmp_path) -> None:
     """Stamped, approved, awaiting approval, voided (before and after the stamp), refused, commitment,
     papers printed; text with commas, quotes and semicolons; filed where the workflow files."""
     hostile = {2: ("--purpose", "办理公证, 用途；其他"), 3: ("--requester", '某公司"法务部"'),
-               5: ("--purpose", '办理"公证", 用途', "--requester", "某公司,法务部")}
+               5: ("--purpose", '办理"公证", 用途', "--requester", "某公司,法务部"),
+               6: ("--purpose", '=HYPERLINK("x", 1)', "--requester", "@某公司")}  # formulas: neutralised
     e = [request(cli, *TRANSITIONAL, name=n, rid=VALID_IDS[i % len(VALID_IDS)], extra=hostile.get(i, ()))
          ["entry"] for i, n in enumerate(["张三", "李四", "王小明", "欧阳娜娜", "赵六", "钱七", "冯二"])]
     for x in e[:6]:
@@ -159,7 +168,7 @@ def odd_bodies(cli) -> None:
                                "requirements": [True, 1.5, {"a": [1]}],
                                "citations": [{"document": "某文", "provision": None}, {"document": "另文"}]},
                   "resident": {"name": '王"五', "id": ""}, "clerk_name": ""}, "commitment"),
-                ({"decision": {**base, "query": ["居住", "证明"], "requester": 1.5, "purpose": "a\tb ' c；d",
+                ({"decision": {**base, "query": ["居住", "证明"], "requester": -1.5, "purpose": "a\tb ' c；d",
                                "item": {"name": {"x": '"y"'}}, "citations": [{"document": "甲,乙", "provision": "三"}]},
                   "resident": {"name": "王五 ", "id": "11010519491231002X"}}, "issue"),
         ):
@@ -197,6 +206,8 @@ def test_cli_export_bytes_are_the_original_ones(register_home, tmp_path, fmt):
     rows = reference_export(desk)
     desk.close()
     want = reference_csv(rows) if fmt == "csv" else reference_json(rows)
+    assert ("'=HYPERLINK" in want and ",'@某公司," in want and ",'-1.5," in want) if fmt == "csv" else (
+        '"=HYPERLINK' in want and '"requester": -1.5' in want)
     target = tmp_path / f"export.{fmt}"
     code, _, err = register_home("register", "export", "--format", fmt, "-o", str(target))
     assert code == 0, err

@@ -154,6 +154,42 @@ def test_elsewhere_one_person_may_approve_and_stamp_but_the_audit_notes_it(demo)
     assert [f["rule"] for f in a["findings"]] == ["audit.same_person"]
 
 
+def test_audit_judges_each_matter_by_the_jurisdiction_it_was_decided_under(demo):
+    # Decided and stamped under national rules (one person may approve and stamp there), then the
+    # community switched to Shaanxi, which forbids it: the old matter is not a Shaanxi violation.
+    cli = demo("national")
+    config = (cli.home / "community.toml").read_text(encoding="utf-8")
+    config = config.replace('roles = [\n    "director",\n]', 'roles = [\n    "director",\n    "keeper",\n]')
+    (cli.home / "community.toml").write_text(config, encoding="utf-8")
+    d = request(cli, *TRANSITIONAL)
+    cli("approve", str(d["entry"]), "--as", "director")
+    assert cli.json("stamp", str(d["entry"]), "--as", "director")["serial"] == 1
+    (cli.home / "community.toml").write_text(
+        config.replace('jurisdiction = "national"', 'jurisdiction = "shaanxi"'), encoding="utf-8")
+    code, out, _ = cli("audit", "--json")
+    a = json.loads(out)
+    assert code == 0 and a["violations"] == 0 and [f["rule"] for f in a["findings"]] == ["audit.same_person"]
+
+
+def test_audit_with_an_unknown_jurisdiction_is_an_error_not_ok(demo):
+    cli = demo("national")
+    request(cli, *TRANSITIONAL)
+    config = (cli.home / "community.toml").read_text(encoding="utf-8")
+    # A matter decided under a jurisdiction whose plugin is gone.
+    forge(cli, kind="matter", ref=None, serial=None, year=None, outcome="issue", role="clerk", actor="clerk",
+          body=json.dumps({"decision": {"jurisdiction": "gone-county", "date": "2026-11-23"}}))
+    code, out, err = cli("audit")
+    assert code == 2 and "gone-county" in err and "未安装" in err
+    # The configured jurisdiction unknown: the audit cannot say "ok" either.
+    cli = demo("jilin")
+    request(cli, "无犯罪记录证明")
+    config = (cli.home / "community.toml").read_text(encoding="utf-8")
+    (cli.home / "community.toml").write_text(config.replace('jurisdiction = "jilin"', 'jurisdiction = "nowhere"'),
+                                             encoding="utf-8")
+    code, out, err = cli("audit")
+    assert code == 2 and "nowhere" in err
+
+
 def test_yubei_needs_filing_after_stamping(demo):
     cli = demo("chongqing-yubei")
     d = request(cli, "某某专项证明", "--fact", "within_duties", "--fact", "verifiable")

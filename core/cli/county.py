@@ -20,6 +20,7 @@ import sys
 
 from sealdesk.core.cli.register import EXIT_PROBLEM, _print_json
 from sealdesk.core.common.inputs import BadInput, parse_date
+from sealdesk.core.common.outfile import spreadsheet_safe
 
 LABELS = {"issue": "出具", "issue_transitional": "过渡期出具", "commitment": "告知承诺", "refuse": "不予出具"}
 
@@ -96,7 +97,10 @@ def cmd_inventory(args) -> int:
         w = csv.writer(sys.stdout)
         w.writerow(["证明名称", "证明用途", "索要单位", *LABELS.values(), "合计", "涉及乡镇（街道）"])
         for r in inv["rows"]:
-            w.writerow([r["name"], r["purpose"], r["requester"], *(r["outcomes"].get(k, 0) for k in LABELS),
+            # Names, uses and requesting units are typed by clerks: one that starts like a formula is
+            # written as text (a leading '), so a spreadsheet does not run it (core/common/outfile.py).
+            w.writerow([*spreadsheet_safe([r["name"] or "", r["purpose"] or "", r["requester"] or ""]),
+                        *(r["outcomes"].get(k, 0) for k in LABELS),
                         r["total"], "；".join(f"{t or '—'} {n}" for t, n in sorted(r["townships"].items()))])
         return 0
     print(f"证明事项清单（全县汇总）  {inv['from']} 至 {inv['to']}")
@@ -149,7 +153,8 @@ def cmd_audit(args) -> int:
               f"违规 {r['violations']} 项，提示 {r['notices']} 项")
         if not r["ok"]:
             for f in [f for f in r["findings"] if f["severity"] == "violation"][:5]:
-                print(f"      第 {f['entry']} 条：{f['text']}  ［{f['rule']}］")
+                where = f"第 {f['entry']} 条：" if f["entry"] else ""
+                print(f"      {where}{f['text']}  ［{f['rule']}］")
     return 0 if a["ok"] else EXIT_PROBLEM
 
 

@@ -13,43 +13,21 @@ import base64
 import hashlib
 import json
 import os
-import sys
-import tempfile
 
-from sealdesk.core.cli.register import EXIT_PROBLEM, _as, _print_json, add_common, open_desk
+from sealdesk.core.cli.register import EXIT_PROBLEM, EXIT_VOIDED, _as, _print_json, add_common, open_desk
+from sealdesk.core.common.outfile import STDOUT, check_target, write_bytes
 from sealdesk.core.papers.content import MATTER_PAPERS, PAPERS, REPORTS
 from sealdesk.core.register.resident import InvalidInput
 
 
-def write_private(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (``-``: standard output) atomically, mode 0600."""
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise InvalidInput(f"输出目录 {folder} 不存在")
-    if os.path.isdir(target):
-        raise InvalidInput(f"{path} 是目录，请给出文件名，例如 {os.path.join(path, '证明.pdf')}")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sealdesk-", suffix=".pdf")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def _check_output(args) -> None:
+    """Refuse a bad ``-o`` before the paper is made: making it records it in the register."""
+    if args.output != STDOUT:
+        check_target(args.output)
 
 
 def _written(args, out: dict) -> int:
-    write_private(args.output, base64.b64decode(out.pop("pdf")))
+    write_bytes(args.output, base64.b64decode(out.pop("pdf")))
     if args.json:
         _print_json({**out, "file": os.path.abspath(args.output) if args.output != "-" else None})
     elif args.output != "-":
@@ -61,6 +39,7 @@ def _written(args, out: dict) -> int:
 
 
 def cmd_paper(args) -> int:
+    _check_output(args)
     desk = open_desk(args)
     out = desk.paper(args.paper, args.entry, content=args.content, as_login=_as(args))
     return _written(args, out)
@@ -71,6 +50,7 @@ def cmd_report(args) -> int:
 
     start = parse_date(args.date_from) if getattr(args, "date_from", None) else None
     end = parse_date(args.date_to) if getattr(args, "date_to", None) else None
+    _check_output(args)
     out = open_desk(args).report(args.report, start, end, as_login=_as(args))
     return _written(args, out)
 
@@ -81,7 +61,10 @@ def cmd_paper_verify(args) -> int:
             digest = hashlib.sha256(f.read()).hexdigest()
     except OSError as exc:
         raise InvalidInput(f"无法读取 {args.file}：{exc.strerror}") from None
-    r = open_desk(args).find_paper(digest, as_login=_as(args))
+    desk = open_desk(args)
+    r = desk.find_paper(digest, as_login=_as(args))
+    if r["found"] and args.checkpoint:
+        r["checkpoint"] = _paper_checkpoint(args, desk, r["record"])
     if args.json:
         print(json.dumps(r, ensure_ascii=False))
     elif not r["found"]:
@@ -95,7 +78,26 @@ def cmd_paper_verify(args) -> int:
               f"由 {r['printed_by']} 打印，未被改动")
         if r.get("voided_by"):
             print(f"注意：该事项已作废（第 {r['voided_by']} 条记录：{r.get('void_reason') or ''}），此文书不再有效")
-    return 0 if r["found"] else EXIT_PROBLEM
+        c = r.get("checkpoint")
+        if c and c["problem"]:
+            print(f"检查点 {c['file']}：未通过——{c['problem']}")
+        elif c:
+            print(f"依据检查点 {c['file']}（{c['time']}，{c['records']} 条记录）：该文书的记录当时已在登记簿中，此后未被改写")
+    if not r["found"] or (r.get("checkpoint") or {}).get("problem"):
+        return EXIT_PROBLEM
+    return EXIT_VOIDED if r.get("voided_by") else 0
+
+
+def _paper_checkpoint(args, desk, record: int) -> dict:
+    """The checkpoint a paper's record is vouched for by: signed by the trusted key, extended by the
+    register, and taken after the record was written."""
+    from sealdesk.core.cli.register import _check_checkpoints
+
+    c = _check_checkpoints(args, desk, [args.checkpoint])[0]
+    if not c["problem"] and c["records"] < record:
+        c["problem"] = (f"该检查点（{c['time']}）只到第 {c['records']} 条记录，早于该文书的第 {record} 条记录，"
+                        "不能为它作证；请用更新的检查点")
+    return c
 
 
 def cmd_fonts(args) -> int:
@@ -135,7 +137,8 @@ def cmd_fonts(args) -> int:
 
 
 def _output_arg(s) -> None:
-    s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）")
+    s.add_argument("--output", "-o", required=True, help="输出的 PDF 文件（- 为标准输出）：新建为仅本人可读（0600），"
+                   "已有的普通文件被替换，不写入目录、设备、符号链接")
 
 
 def add_parsers(sub) -> None:
@@ -155,9 +158,14 @@ def add_parsers(sub) -> None:
         if name == "certificate":
             s.add_argument("--content", help="证明事项：“兹证明……”的内容（第一次打印时必填）")
         s.set_defaults(func=cmd_paper, content=None)
-    s = psub.add_parser("verify", help="校验一份 PDF 是否为本登记簿登记的文书且未被改动")
+    s = psub.add_parser("verify", help="校验一份 PDF 是否为本登记簿登记的文书且未被改动",
+                        description="退出码：0 通过；1 不是本登记簿登记的文书或已被改动；4 是登记的文书，"
+                                    "但其事项已作废（文书不再有效）；2 输入有误")
     add_common(s)
     s.add_argument("file", help="PDF 文件")
+    s.add_argument("--checkpoint", metavar="FILE",
+                   help="对照乡镇或检查人员保存的检查点：证明该文书的记录当时已在登记簿中且未被改写")
+    s.add_argument("--key", help="信任的公钥（文件或 base64；默认本社区的 checkpoint.pub）")
     s.set_defaults(func=cmd_paper_verify)
 
     r = sub.add_parser("report", help="报表：inventory 统计表、retained 拟保留清单、notice 清单公示（PDF）")

@@ -30,6 +30,7 @@ from sealdesk.core.register.workflow import STATUS
 
 EXIT_PROBLEM = 1
 EXIT_REFUSED = 3
+EXIT_VOIDED = 4  # paper verify: the paper is the one registered, but its matter was voided
 
 
 def add_common(p: argparse.ArgumentParser, json_flag: bool = True, as_flag: bool = True,
@@ -113,6 +114,8 @@ def cmd_init(args) -> int:
             raise InvalidInput("--register-url 应为 PostgreSQL 连接地址（postgresql://…）")
         community = replace(community, register_url=args.register_url)
     path = config_path(home)
+    if path.exists() and args.force and community.demo:
+        _refuse_demo_over_records(home)
     if path.exists() and args.force:
         backup = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d%H%M%S}.bak")
         os.replace(path, backup)
@@ -134,6 +137,39 @@ def cmd_init(args) -> int:
     if missing:
         print("注意：尚无" + "、".join(missing) + "，用印流程无法完成", file=sys.stderr)
     return 0
+
+
+def _refuse_demo_over_records(home) -> None:
+    """``init --force --demo`` over a community that is not a demo and whose register holds records:
+    refused, because a demo community lets anyone act as anyone (``--as``) in that register."""
+    from sealdesk.core.register.store import RegisterError
+
+    try:
+        existing = load_community(home)
+    except ConfigError:
+        existing = None  # unreadable: judge by the register file that would be reused
+    if existing is not None and existing.demo:
+        return
+    count = 0
+    try:
+        if existing is not None and existing.register_url:
+            from sealdesk.core.register.postgres import PgRegister
+
+            with PgRegister(existing.register_url, community=existing.name) as reg:
+                count = reg.count()
+        else:
+            path = existing.register_path if existing is not None else home / "register.sqlite3"
+            if path.exists():
+                from sealdesk.core.register.store import Register
+
+                with Register(path) as reg:
+                    count = reg.count()
+    except RegisterError:
+        count = -1  # cannot tell: do not risk it
+    if count:
+        what = f"已有 {count} 条记录" if count > 0 else "无法读取"
+        raise InvalidInput(f"本社区的登记簿{what}，不能把社区改为演示社区（演示社区允许 --as 以他人身份操作）；"
+                           "请用另一个 --home 建立演示社区")
 
 
 def cmd_info(args) -> int:
@@ -327,16 +363,14 @@ def _export_cells(desk):
 
 
 def cmd_export(args) -> int:
+    from sealdesk.core.common.outfile import BOM, STDOUT, might_run, output_file, spreadsheet_safe
+
+    if args.bom and args.format != "csv":
+        raise InvalidInput("--bom 只用于 --format csv（JSON 文件不带 BOM）")
     desk = open_desk(args)
-    out = sys.stdout
-    if args.output:
-        # Names of residents, personal data: the file is 0600 from its creation, and an existing one is
-        # made 0600; not a device or pipe (-o /dev/null as root would close it to everyone else).
-        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchmod(fd, 0o600)
-        out = open(fd, "w", encoding="utf-8", newline="")
-    try:
+    # Names of residents, personal data: a file named with -o is 0600 from its first byte and renamed
+    # into place only when complete; symlinks, directories and devices are refused (core.common.outfile).
+    with output_file(args.output or STDOUT, text=True) as out:
         # Lines are gathered into 64 KB writes: one write per line costs more than the line at a
         # million matters (standard output filters each write for the terminal).
         buf: list[str] = []
@@ -358,6 +392,8 @@ def cmd_export(args) -> int:
                     size = 0
             out.write("".join(buf) + "\n]\n")
         else:
+            if args.bom:
+                out.write(BOM)
             sink = io.StringIO()
             w = csv.writer(sink)
             w.writerow(EXPORT_FIELDS)
@@ -373,6 +409,9 @@ def cmd_export(args) -> int:
                 # no comma, quote or line break inside a cell is the same joined by commas, without the
                 # csv module's scan of every character; any other line the csv module writes itself.
                 line = ",".join(cells)
+                if might_run(line):  # a cell starting with =, +, -, @: Excel and WPS would run it as a formula
+                    cells = spreadsheet_safe(cells)
+                    line = ",".join(cells)
                 if '"' in line or "\n" in line or "\r" in line or line.count(",") != commas:
                     flush()
                     w.writerow(cells)
@@ -387,21 +426,135 @@ def cmd_export(args) -> int:
                     size = 0
             flush()
             out.write(sink.getvalue())
-    finally:
-        if args.output:
-            out.close()
     return 0
 
 
 def cmd_verify(args) -> int:
-    r = open_desk(args).verify()
+    desk = open_desk(args)
+    r = desk.verify()
+    files = getattr(args, "checkpoint", None) or []
+    if files:
+        r["checkpoints"] = _check_checkpoints(args, desk, files)
+        if any(c["problem"] for c in r["checkpoints"]):
+            r["ok"] = False
     if args.json:
         _print_json(r)
-    elif r["ok"]:
-        print(f"登记簿完整：共 {r['records']} 条记录，哈希链校验通过；链头 {r['head']}")
-    else:
+        return 0 if r["ok"] else EXIT_PROBLEM
+    if r["first_bad_entry"] is not None:
         print(f"登记簿校验失败：第 {r['first_bad_entry']} 条记录——{r['problem']}")
+    else:
+        print(f"登记簿哈希链校验通过：共 {r['records']} 条记录；链头 {r['head']}")
+    for c in r.get("checkpoints", []):
+        if c["problem"]:
+            print(f"检查点 {c['file']}：未通过——{c['problem']}")
+        else:
+            print(f"检查点 {c['file']}（{c['time']}，{c['records']} 条记录）：登记簿仍包含它，通过")
+    if r["ok"] and not files:
+        print("注意：未核验检查点；末尾记录被删除、换成旧副本或整体重算哈希，只有对照保存在别处的检查点才能发现"
+              "（sealdesk register verify --checkpoint 文件…）")
     return 0 if r["ok"] else EXIT_PROBLEM
+
+
+def _check_checkpoints(args, desk, files: list[str]) -> list[dict]:
+    """Each checkpoint file: signed by the trusted key, of this community, and extended by the register."""
+    from sealdesk.core.register import checkpoint as C
+
+    register = getattr(desk, "register", None)
+    if register is None:
+        raise InvalidInput("通过登记簿服务核验检查点尚不支持：请在服务器上以服务用户运行 sealdesk register verify --checkpoint")
+    community = load_community(_home(args))
+    key = args.key or C.public_key(_home(args))
+    if os.path.isfile(key):
+        key = open(key, encoding="ascii", errors="replace").read().strip()
+    out = []
+    for f in files:
+        row = {"file": f, "time": None, "records": None, "problem": None}
+        try:
+            try:
+                text = open(f, encoding="utf-8").read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise C.CheckpointError(f"无法读取 {f}：{exc}") from None
+            cp = C.parse(text, f)
+            row.update(time=cp.time, records=cp.records, head=cp.head)
+            C.check_signature(cp, key, f)
+            if cp.community != community.name:
+                raise C.CheckpointError(f"{f} 是 {cp.community} 的检查点，不是本社区（{community.name}）的")
+            row["problem"] = C.extends(register, cp, f)
+        except C.CheckpointError as exc:
+            row["problem"] = str(exc)
+        out.append(row)
+    return out
+
+
+def cmd_clear_alarm(args) -> int:
+    """An inspector lets the counter record again after looking into a failed verify."""
+    desk = open_desk(args)
+    if not hasattr(desk, "clear_alarm"):
+        raise InvalidInput("通过登记簿服务解除告警尚不支持：请在服务器上以服务用户运行 sealdesk register clear-alarm")
+    r = desk.clear_alarm(args.note, as_login=_as(args))
+    if args.json:
+        _print_json(r)
+    elif r["cleared"]:
+        a = r["alarm"]
+        print(f"已解除登记簿校验告警（{a.get('found')} 发现：第 {a.get('first_bad_entry')} 条记录）；核查说明：{r['note']}")
+    else:
+        print(r["message"])
+    return 0
+
+
+def cmd_checkpoint(args) -> int:
+    """Sign the register's head as it is now (after verifying the chain) and print the checkpoint."""
+    from sealdesk.core.register import checkpoint as C
+
+    desk = open_desk(args)
+    r = desk.verify()
+    if not r["ok"]:
+        print(f"登记簿校验失败，不签署检查点：第 {r['first_bad_entry']} 条记录——{r['problem']}", file=sys.stderr)
+        return EXIT_PROBLEM
+    home = _home(args)
+    cp = C.make(home, load_community(home).name, r["records"], r["head"])
+    text = cp.text()
+    if args.output and args.output != "-":
+        from sealdesk.core.common.outfile import write_bytes
+
+        write_bytes(args.output, text.encode("utf-8"))  # refuses directories, devices and symlinks
+        print(f"已签署检查点：{args.output}（{cp.records} 条记录）；请交乡镇（街道）或检查人员保存，连同公钥 "
+              f"{home / C.PUB_NAME}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_backup(args) -> int:
+    """A verified copy of the register file (SQLite's online backup: the WAL's records included)."""
+    from pathlib import Path
+
+    from sealdesk.core.register.store import Register, RegisterError
+
+    community = load_community(_home(args))
+    if community.register_url:
+        raise InvalidInput("县登记簿（PostgreSQL）由数据库管理员用 pg_dump 或复制备份；本命令备份登记簿文件")
+    dest = Path(args.dest)
+    if dest.is_dir():
+        dest = dest / f"register-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
+    source = community.register_path
+    if not source.exists():
+        raise InvalidInput(f"登记簿 {source} 尚不存在，无需备份")
+    try:
+        reg = Register(source)
+    except RegisterError as exc:
+        raise InvalidInput(str(exc)) from None
+    try:
+        r = reg.backup(dest)
+    finally:
+        reg.close()
+    if args.json:
+        _print_json({"backup": str(dest), **r.to_json()})
+    elif r.ok:
+        print(f"已备份到 {dest}：共 {r.count} 条记录，哈希链校验通过；链头 {r.head}")
+    else:
+        print(f"已备份到 {dest}，但备份校验失败：第 {r.problem.seq} 条记录——{r.problem.message}")
+    return 0 if r.ok else EXIT_PROBLEM
 
 
 def cmd_audit(args) -> int:
@@ -439,20 +592,18 @@ def cmd_serve(args) -> int:
         mode = int(args.socket_mode, 8)
     except ValueError:
         raise InvalidInput("--socket-mode 应为八进制权限，例如 0660") from None
-    server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "")
+    if not 0 < args.idle_timeout <= 86400 or args.max_per_user < 1:
+        raise InvalidInput("--idle-timeout 应为 0 到 86400 之间的秒数，--max-per-user 应不小于 1")
+    server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "",
+                            idle_timeout=args.idle_timeout, per_user=args.max_per_user)
     print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_label}，监听 {path}", file=sys.stderr)
     sys.stderr.flush()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.serve_until_stopped()  # SIGTERM or SIGINT: stop accepting, remove the socket, finish requests
     finally:
         server.server_close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
         desk.close()
+    print("sealdesk 登记簿服务已停止", file=sys.stderr)
     return 0
 
 
@@ -516,11 +667,31 @@ def add_parsers(sub) -> None:
     s = rsub.add_parser("export", help="导出登记簿（每个登记事项一条，身份证号隐去中间位）")
     add_common(s, json_flag=False)
     s.add_argument("--format", choices=("json", "csv"), default="json")
-    s.add_argument("--output", "-o", help="输出文件（默认标准输出）")
+    s.add_argument("--output", "-o", help="输出文件（默认标准输出；- 亦为标准输出）：新建为仅本人可读（0600），"
+                   "已有的普通文件被替换，不写入目录、设备、符号链接")
+    s.add_argument("--bom", action="store_true",
+                   help="CSV 开头加 UTF-8 BOM，Excel 直接打开时中文不乱码（仅 --format csv）")
     s.set_defaults(func=cmd_export)
     s = rsub.add_parser("verify", help="校验哈希链：发现改动、删除、插入或调换，指出第一条有问题的记录")
     add_common(s)
+    s.add_argument("--checkpoint", nargs="+", metavar="FILE",
+                   help="对照保存在别处的检查点：发现末尾被删除、换成旧副本、整体重算哈希")
+    s.add_argument("--key", help="信任的公钥（文件或 base64；默认本社区的 checkpoint.pub）")
     s.set_defaults(func=cmd_verify)
+    s = rsub.add_parser("clear-alarm", help="检查人员核查后解除登记簿校验告警（校验未通过后暂停登记）")
+    add_common(s)
+    s.add_argument("--note", required=True, help="核查说明（必填）")
+    s.set_defaults(func=cmd_clear_alarm)
+    s = rsub.add_parser("checkpoint", help="签署检查点：登记簿此刻的记录数和链头，交别处保存")
+    add_common(s, json_flag=False, as_flag=False)
+    s.add_argument("--output", "-o", help="写入的文件（默认标准输出；已有的普通文件被替换，不写入目录、设备、符号链接）")
+    s.set_defaults(func=cmd_checkpoint)
+    s = rsub.add_parser("backup", help="备份登记簿文件（在线备份，含尚未写回的记录），并校验备份",
+                        description="恢复：停止登记簿服务，把备份文件复制为配置中的登记簿路径（权限 0600 或配置的 0660），"
+                                    "再运行 sealdesk register verify")
+    add_common(s, as_flag=False, socket_flag=False)
+    s.add_argument("dest", help="备份文件（不得已存在）或目录（在其中按时间命名）")
+    s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("audit", help="监督检查：扫描登记簿，报告违反规则之处")
     add_common(s)
@@ -531,5 +702,9 @@ def add_parsers(sub) -> None:
     add_common(s, json_flag=False, as_flag=False, socket_flag=False)
     s.add_argument("--listen", help="监听的套接字路径（默认配置中的 service.socket 或 /run/sealdesk/register.sock）")
     s.add_argument("--socket-mode", default="0660", help="套接字权限（默认 0660）")
-    s.add_argument("--socket-group", help="套接字所属用户组：其成员（经办人等）可以连接服务")
+    s.add_argument("--socket-group", help="套接字所属用户组：其成员（经办人等）可以连接服务（服务用户须是该组成员）")
+    s.add_argument("--idle-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="连接空闲多久（秒）即关闭（默认 30；客户端下次请求时自动重连）")
+    s.add_argument("--max-per-user", type=int, default=16, metavar="N",
+                   help="每个登录名同时至多几个连接（默认 16）")
     s.set_defaults(func=cmd_serve)

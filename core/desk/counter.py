@@ -53,6 +53,7 @@ def open_register(community: Community):
     return Register(c.register_path, create=True, mode=c.register_mode, group=c.register_group, community=c.name)
 
 
+ALARM_NAME = "register.alarm"  # beside community.toml while a failed verify awaits an inspector
 _EXPORT_PAGE = 1000
 _OUTCOMES = {o.value: o for o in Outcome}
 _scan = json.JSONDecoder().scan_once
@@ -224,6 +225,52 @@ class Desk:
     def view(self, on: dt.date | None = None):
         return self.registry.view(self.community.jurisdiction, on or dt.date.today())
 
+    # -- the alarm after a failed verify ------------------------------------------------
+    @property
+    def _alarm_path(self) -> Path:
+        return self.home / ALARM_NAME
+
+    def _raise_alarm(self, result: dict) -> None:
+        """A failed ``verify`` stops recording until an inspector has looked (``clear_alarm``): the
+        counter must not go on writing into a register whose records no longer prove themselves."""
+        data = {"found": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "first_bad_entry": result.get("first_bad_entry"), "problem": result.get("problem")}
+        try:
+            fd = os.open(self._alarm_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, ensure_ascii=False)
+        except OSError:  # a read-only copy: nothing records there anyway
+            pass
+
+    def alarm(self) -> dict | None:
+        try:
+            return json.loads(self._alarm_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"found": None, "first_bad_entry": None, "problem": "（告警文件无法读取）"}
+
+    def _check_alarm(self, action: str) -> None:
+        a = self.alarm()
+        if a is not None:
+            raise Refused(action, [("sealdesk.register.alarm",
+                                    f"登记簿校验未通过（{a.get('found') or '时间不明'} 发现：第 {a.get('first_bad_entry')} 条记录，"
+                                    f"{a.get('problem')}）；在检查人员核查前暂停登记。核查后由检查人员运行 "
+                                    "sealdesk register clear-alarm", None)])
+
+    def clear_alarm(self, note: str, login: str | None = None, as_login: str | None = None) -> dict:
+        """An inspector, having looked into a failed verify, lets the counter record again."""
+        person = self.person(login, as_login)
+        if "inspector" not in person.roles:
+            raise Refused("clear-alarm", [("sealdesk.register.alarm.inspector",
+                                           "只有检查人员（inspector）可以解除登记簿校验告警", None)])
+        note = clean_text(note, "核查说明", REASON_MAX, required=True)
+        a = self.alarm()
+        if a is None:
+            return {"cleared": False, "message": "没有登记簿校验告警"}
+        self._alarm_path.unlink(missing_ok=True)
+        return {"cleared": True, "alarm": a, "by": person.login, "note": note}
+
     def person(self, login: str | None = None, as_login: str | None = None) -> Person:
         """The person acting: the caller's login, or ``as_login`` in a demo community."""
         login = login or os_login()
@@ -237,6 +284,13 @@ class Desk:
             raise Refused("act", [("sealdesk.identity.unknown",
                                    f"登录名 {login} 不在本社区人员名单中，请联系管理员在社区配置中登记", None)])
         return p
+
+    @staticmethod
+    def _via(login: str | None, as_login: str | None) -> dict:
+        """What a record keeps of who really acted when ``--as`` names someone else (demo communities
+        only): the operating-system login, beside the acting person the record names."""
+        real = login or os_login()
+        return {"os_login": real} if as_login and as_login != real else {}
 
     def _role(self, action: str, person: Person) -> str:
         return next((r for r in person.roles if r in ROLE_FOR[action]), person.roles[0])
@@ -264,6 +318,7 @@ class Desk:
         reasons = role_reasons("request", person)
         if reasons:
             raise Refused("request", reasons)
+        self._check_alarm("request")
         query = clean_text(query, "证明名称", 100, required=True)
         purpose = clean_text(purpose, "用途", 200)
         requester = clean_text(requester, "索要单位", 100)
@@ -288,6 +343,7 @@ class Desk:
             "decision": out,
             "resident": {"name": name, "id": number},
             "clerk_name": person.name,
+            **self._via(login, as_login),
         }
         rec = self.register.append(
             "matter", actor=person.login, role=self._role("request", person), community=self.community.name,
@@ -306,6 +362,7 @@ class Desk:
 
     def _act(self, action: str, entry: int, login, as_login, body: dict, serial: bool = False) -> dict:
         person = self.person(login, as_login)
+        self._check_alarm(action)
         entry = entry_number(entry)
         workflow = self.view().workflow
 
@@ -317,7 +374,8 @@ class Desk:
 
         ref = self.matter(entry).entry.seq  # the chain refers to the matter's record
         rec = self.register.append(action, actor=person.login, role=self._role(action, person),
-                                   community=self.community.name, ref=ref, body={"name": person.name, **body},
+                                   community=self.community.name, ref=ref,
+                                   body={"name": person.name, **self._via(login, as_login), **body},
                                    serial=serial, guard=guard)
         return self.record_json(rec, entry)
 
@@ -339,7 +397,8 @@ class Desk:
         return self._act("void", entry, login, as_login, {"reason": reason})
 
     # -- papers -----------------------------------------------------------------------
-    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None, number: int | None = None) -> dict:
+    def _record_paper(self, person: Person, paper, pdf: bytes, ref: int | None, number: int | None = None,
+                      via: dict | None = None) -> dict:
         """Append a ``paper`` record with the PDF's SHA-256, unless this very PDF is recorded already."""
         import base64
         import hashlib
@@ -349,7 +408,7 @@ class Desk:
         existing = next((r for r in reg.papers_by_hash(digest) if r.ref == ref), None)
         if existing is None:
             body = {"paper": paper.paper, "label": PAPERS[paper.paper], "sha256": digest, "bytes": len(pdf),
-                    "name": person.name, **paper.body}
+                    "name": person.name, **(via or {}), **paper.body}
             existing = reg.append("paper", actor=person.login, role=self._role("paper" if ref else "report", person),
                                   community=self.community.name, ref=ref, body=body)
             new = True
@@ -363,6 +422,7 @@ class Desk:
         reasons = role_reasons(action, person)
         if reasons:
             raise Refused(action, reasons)
+        self._check_alarm(action)
         return person
 
     def paper(self, paper: str, entry: int, content: str | None = None, login: str | None = None,
@@ -408,7 +468,7 @@ class Desk:
         else:
             built = P.BUILDERS[paper](matter, self.community, view, tpl)
         pdf = render(built, self.community.paper_font or None)
-        return self._record_paper(person, built, pdf, matter.entry.seq, matter.number)
+        return self._record_paper(person, built, pdf, matter.entry.seq, matter.number, self._via(login, as_login))
 
     def report(self, paper: str, start: dt.date | None = None, end: dt.date | None = None,
                login: str | None = None, as_login: str | None = None) -> dict:
@@ -432,7 +492,7 @@ class Desk:
         else:
             built = getattr(R, paper)(self.community, view, tpl, today)
         pdf = render(built, self.community.paper_font or None)
-        return self._record_paper(person, built, pdf, None)
+        return self._record_paper(person, built, pdf, None, via=self._via(login, as_login))
 
     def _inventory_index(self, start: dt.date, end: dt.date) -> tuple[dict[str, int], Iterator[Matter]]:
         """The inventory from the index: matters of the period that stand, counted by outcome, and the
@@ -478,6 +538,8 @@ class Desk:
         out = {"entry": entry, "record": rec.seq, "kind": rec.kind, "kind_label": rec.kind_label, "ref": rec.ref,
                "at": rec.at, "actor": rec.actor, "name": data.get("name") or data.get("clerk_name", ""),
                "role": rec.role, "role_label": ROLES.get(rec.role, rec.role), "hash": rec.hash}
+        if data.get("os_login"):  # acted with --as (a demo community): who really did
+            out["os_login"] = data["os_login"]
         if rec.serial is not None:
             out.update(year=rec.year, serial=rec.serial, serial_text=f"{rec.year}年证明第{rec.serial}号",
                        valid_until=data.get("valid_until"))
@@ -499,6 +561,8 @@ class Desk:
         steps = steps_of(self.view().workflow)
         out = self.summary(matter, steps)
         out["decision"] = matter.entry.data["decision"]
+        if matter.entry.data.get("os_login"):  # registered with --as: who really did
+            out["clerk_os_login"] = matter.entry.data["os_login"]
         out["records"] = [self.record_json(r, matter.number) for r in matter.records]
         return out
 
@@ -599,7 +663,10 @@ class Desk:
                 left -= len(matters)
 
     def verify(self) -> dict:
-        return self.register.verify().to_json()
+        r = self.register.verify().to_json()
+        if not r["ok"]:
+            self._raise_alarm(r)
+        return r
 
     def audit(self) -> dict:
         from sealdesk.core.register.audit import audit

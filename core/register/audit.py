@@ -16,6 +16,7 @@ import datetime as dt
 from collections import Counter
 
 from sealdesk.core.engine.model import Outcome
+from sealdesk.core.register.resident import InvalidInput
 from sealdesk.core.register.workflow import approval_before_stamp, approver_not_keeper, filing_after_stamp, steps_of
 
 ISSUING = frozenset(o.value for o in Outcome if o.issuing)
@@ -33,14 +34,20 @@ class _M:
         self.approve = self.approver = self.stamp = self.file = self.void = None
 
 
-def _workflow_on(registry, jid: str, day: str, cache: dict):
-    w = cache.get(day)
+class UnknownJurisdiction(InvalidInput):
+    """A matter was decided under a jurisdiction this installation does not have: the audit cannot
+    judge it by its rules, and says so instead of reporting it as in order."""
+
+
+def _workflow_on(registry, jid: str | None, day: str, cache: dict):
+    key = (jid, day)
+    w = cache.get(key)
     if w is None:
-        try:
-            w = registry.view(jid, dt.date.fromisoformat(day)).workflow
-        except Exception:  # an unknown or broken jurisdiction: judge by the product's rules only
-            w = ()
-        cache[day] = w
+        if jid not in registry.ids():
+            raise UnknownJurisdiction(f"辖区 {jid!r} 未安装（或其插件未能加载），无法按它的规则审计；"
+                                      "请安装该辖区的插件后再审计")
+        w = registry.view(jid, dt.date.fromisoformat(day)).workflow
+        cache[key] = w
     return w
 
 
@@ -62,7 +69,7 @@ def audit(register, registry, community) -> dict:
     if not chain.ok:
         add(chain.problem.seq, "audit.chain", VIOLATION, "登记簿链条校验失败：" + chain.problem.message)
 
-    jid = community.jurisdiction
+    jid = community.jurisdiction  # today's; each matter is judged by the one it was decided under
     cache: dict = {}
     outcomes: Counter = Counter()
     kinds: Counter = Counter()
@@ -73,6 +80,8 @@ def audit(register, registry, community) -> dict:
     filing_rule = _rule_of(today, filing_after_stamp) if filing else None
     m: _M | None = None
     m_seq = None
+    m_jid = jid
+    known = set(registry.ids())
 
     def close(m, seq):  # what can be said of a matter once all its records are read
         if filing and m is not None and m.stamp is not None and m.file is None and m.void is None:
@@ -81,10 +90,14 @@ def audit(register, registry, community) -> dict:
 
     # Each matter with the records acting on it, matter by matter (``grouped_rows``): the audit holds
     # one matter at a time, whatever the register's size.
-    for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds in register.grouped_rows():
+    for seq, kind, ref, at, actor, role, comm, year, serial, outcome, lst, grounds, decided in register.grouped_rows():
         kinds[kind] += 1
         if kind == "matter":
             close(m, m_seq)
+            m_jid = decided or jid  # a record without one (a foreign writer's): today's jurisdiction
+            if m_jid not in known:
+                raise UnknownJurisdiction(f"第 {seq} 条记录的事项按辖区 {m_jid!r} 决定，该辖区未安装（或其插件"
+                                          "未能加载），无法按它的规则审计；请安装该辖区的插件后再审计")
             numbers[comm] += 1
             matters += 1
             m, m_seq = _M(outcome, lst, grounds, numbers[comm]), seq
@@ -105,7 +118,7 @@ def audit(register, registry, community) -> dict:
                 add(seq, "audit.approve_not_issuing", VIOLATION, f"{who}的决定为 {m.outcome}，不应审批用印", matter=m.number)
             m.approve, m.approver = seq, actor
         elif kind == "stamp":
-            workflow = _workflow_on(registry, jid, at[:10], cache)
+            workflow = _workflow_on(registry, m_jid, at[:10], cache)
             if role != "keeper":
                 add(seq, "audit.keeper_role", VIOLATION, f"{who}由 {actor} 以“{role}”身份用印，用印须由印章保管人进行", matter=m.number)
             if m.outcome not in ISSUING:

@@ -182,6 +182,14 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         raise ConfigError(f"{source}：register.mode 应为八进制权限，例如 \"0600\"") from None
     if mode & 0o007:
         raise ConfigError(f"{source}：register.mode {mode:04o} 让其他用户可以读写登记簿，不允许（用 0600 或 0660）")
+    if mode & ~0o660 or (mode & 0o600) != 0o600:
+        # Execute, setuid/setgid/sticky bits mean nothing on a register file; a mode without owner
+        # read-write locks the service out of its own file.
+        raise ConfigError(f"{source}：register.mode {mode:04o} 不是登记簿可用的权限（用 0600、0640 或 0660）")
+    demo = c.get("demo", False)
+    if not isinstance(demo, bool):
+        # A string "false" is true to Python: demo (and --as) must never be switched on by a typo.
+        raise ConfigError(f"{source}：community.demo 应为 true 或 false（不加引号），而不是 {demo!r}")
     days = c.get("validity_days", 90)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
         raise ConfigError(f"{source}：community.validity_days 应为 1 到 3660 之间的天数")
@@ -191,7 +199,7 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         county=_str(c, "county", "community", required=False),
         jurisdiction=_str(c, "jurisdiction", "community"),
         people=people,
-        demo=bool(c.get("demo", False)),
+        demo=demo,
         register=_str(reg, "path", "register", required=False) or REGISTER_NAME,
         register_mode=mode,
         register_group=_str(reg, "group", "register", required=False),
@@ -220,6 +228,8 @@ def load_community(home: Path) -> Community:
         raise ConfigError(f"尚未配置社区：{path} 不存在。请先运行 sealdesk init（或 sealdesk init --demo 建立演示社区）") from None
     except OSError as exc:
         raise ConfigError(f"无法读取社区配置 {path}：{exc.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(f"社区配置 {path} 以 UTF-8 BOM 开头（记事本“UTF-8 带 BOM”保存）：请另存为不带 BOM 的 UTF-8")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -144,6 +144,7 @@ def counts(url: str, by: str = "item", start: dt.date | None = None, end: dt.dat
 
 def audit(url: str, registry, only: str | None = None) -> dict:
     """Every community's chain and rules, audited one community at a time."""
+    from sealdesk.core.register.audit import UnknownJurisdiction
     from sealdesk.core.register.audit import audit as audit_one
 
     results = []
@@ -151,7 +152,13 @@ def audit(url: str, registry, only: str | None = None) -> dict:
         if only and c.name != only:
             continue
         with PgRegister(url, community=c.name) as reg:
-            a = audit_one(reg, registry, c)
+            try:
+                a = audit_one(reg, registry, c)
+            except UnknownJurisdiction as exc:  # this community cannot be judged here; the others can
+                chain = reg.verify(index=False).to_json()
+                a = {"ok": False, "records": reg.count(), "matters": None, "chain": chain, "violations": 1,
+                     "notices": 0, "findings": [{"entry": None, "matter": None, "rule": "audit.unknown_jurisdiction",
+                                                 "severity": "violation", "text": str(exc), "citation": None}]}
         results.append({"community": c.name, "township": c.township, "jurisdiction": c.jurisdiction,
                         "ok": a["ok"], "records": a["records"], "matters": a["matters"],
                         "chain": a["chain"], "violations": a["violations"], "notices": a["notices"],

@@ -560,7 +560,8 @@ class PgRegister:
 
     def grouped_rows(self) -> Iterator[tuple]:
         """As ``Register.grouped_rows``: matter by matter, streamed (the server sorts)."""
-        return self._stream("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds "
+        return self._stream("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds, "
+                            "CASE WHEN kind = 'matter' THEN (body::json) #>> '{decision,jurisdiction}' END "
                             "FROM records WHERE community = %s ORDER BY coalesce(ref, seq), seq", (self.community,))
 
     def serial_rows(self) -> Iterator[tuple]:

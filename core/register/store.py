@@ -537,17 +537,31 @@ class VerifyResult:
 
 
 def _create_file(path: Path, mode: int, group: str) -> None:
+    """Create the register file with its mode (and group) from the first byte. Another process that
+    created it a moment earlier wins: its file is used (SQLite's lock then orders the two first
+    opens). A group that cannot be given leaves no file behind, so the next try fails the same way
+    instead of making a register without it."""
+    gid = -1
+    if group:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise RegisterError(f"用户组 {group} 不存在，无法建立登记簿") from None
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return
     try:
         os.fchmod(fd, mode)  # the umask must not widen or narrow the configured mode
-        if group:
-            try:
-                os.fchown(fd, -1, grp.getgrnam(group).gr_gid)
-            except KeyError:
-                raise RegisterError(f"用户组 {group} 不存在，无法建立登记簿") from None
-    finally:
+        if gid != -1:
+            os.fchown(fd, -1, gid)
+    except OSError as exc:
         os.close(fd)
+        path.unlink(missing_ok=True)
+        raise RegisterError(f"无法把登记簿 {path} 交给用户组 {group}：{exc.strerror}"
+                            "（建立登记簿的用户须是该组成员）") from None
+    os.close(fd)
 
 
 class Register:
@@ -570,10 +584,17 @@ class Register:
                                         isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise RegisterError(f"无法打开登记簿 {self.path}：{exc}") from None
+        self.read_only = False
         try:
-            self._prepare(community)
+            self._prepare_patiently(community, timeout)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if (exists and getattr(exc, "sqlite_errorname", "") in ("SQLITE_CANTOPEN", "SQLITE_READONLY")
+                    and not os.access(self.path.parent, os.W_OK)):
+                self._open_read_only()
+                return
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                raise RegisterError(f"登记簿 {self.path} 正被其他程序长时间占用（{exc}），请稍后再试") from None
             if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
                 raise RegisterError(f"{self.path} 不是 sealdesk 登记簿（不是 SQLite 数据库文件），已拒绝打开，"
                                     "文件未改动") from None
@@ -584,6 +605,30 @@ class Register:
         except OSError:
             self._lock_fd = None  # read-only access (an inspector's copy): writers still have SQLite's lock
 
+    def _open_read_only(self) -> None:
+        """A register in a directory this process cannot write (an inspector's copy on read-only
+        media, a mounted backup): SQLite cannot make its -shm file there, so the file is read as it
+        is, unchanged — if nothing is waiting in a -wal file beside it, which would be ignored."""
+        wal = Path(str(self.path) + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise RegisterError(f"登记簿 {self.path} 在只读目录中，且有尚未写回主文件的记录（{wal.name}）："
+                                "请把登记簿连同 -wal 文件复制到可写的目录后再查看")
+        try:
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True,
+                                        isolation_level=None, check_same_thread=False)
+            app_id, version, _ = self._state()
+        except sqlite3.DatabaseError as exc:
+            raise RegisterError(f"无法读取只读目录中的登记簿 {self.path}（{exc}）") from None
+        if app_id != APPLICATION_ID:
+            self.conn.close()
+            raise RegisterError(f"{self.path} 不是 sealdesk 登记簿，已拒绝打开，文件未改动")
+        if version != SCHEMA_VERSION:
+            self.conn.close()
+            raise RegisterError(f"只读目录中的登记簿 {self.path} 是结构版本 {version}（本程序为 {SCHEMA_VERSION}），"
+                                "无法就地升级：请复制到可写的目录后再打开")
+        self.read_only = True
+        self._lock_fd = None
+
     def _state(self) -> tuple[int, int, int]:
         c = self.conn
         c.execute("BEGIN")  # one read transaction: a creator committing in between cannot split the answer
@@ -592,6 +637,26 @@ class Register:
                     c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
         finally:
             c.execute("COMMIT")
+
+    def _prepare_patiently(self, community: str, timeout: float) -> None:
+        """``_prepare``, again while another process holds the file in a way SQLite's busy handler
+        does not wait for: the switch to WAL and the first reads of a file another process is
+        creating at the same moment answer "database is locked" at once. Preparing is idempotent."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                return self._prepare(community)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_BUSY", "SQLITE_LOCKED") \
+                        or time.monotonic() > deadline:
+                    raise
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _prepare(self, community: str) -> None:
         c = self.conn
@@ -890,12 +955,14 @@ class Register:
         return matters, acts
 
     def grouped_rows(self) -> Iterator[tuple]:
-        """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds), matter by
-        matter: each matter record, then the records acting on it in chain order (an action whose
-        ``ref`` is no earlier matter comes where its ``ref`` would). The audit's pass, without bodies;
-        SQLite sorts it in its temporary store, not in this process's memory."""
+        """(seq, kind, ref, at, actor, role, community, year, serial, outcome, list, grounds, jurisdiction),
+        matter by matter: each matter record, then the records acting on it in chain order (an action
+        whose ``ref`` is no earlier matter comes where its ``ref`` would). The audit's pass: of the
+        bodies only a matter's jurisdiction (the one it was decided under). SQLite sorts it in its
+        temporary store, not in this process's memory."""
         return self.conn.execute("SELECT seq, kind, ref, at, actor, role, community, year, serial, outcome, list, "
-                                 "grounds FROM records ORDER BY coalesce(ref, seq), seq")
+                                 "grounds, CASE WHEN kind = 'matter' THEN json_extract(body, '$.decision.jurisdiction') "
+                                 "END FROM records ORDER BY coalesce(ref, seq), seq")
 
     def serial_rows(self) -> Iterator[tuple]:
         """(community, year, serial, seq) of every record with a serial, in serial order."""
@@ -1002,6 +1069,8 @@ class Register:
         """
         if kind not in KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
+        if self.read_only:
+            raise RegisterError(f"登记簿 {self.path} 在只读目录中，只能查看，不能登记")
         body_json = body_text(body)
         try:
             with self._transaction() as c:
@@ -1026,6 +1095,36 @@ class Register:
         except sqlite3.OperationalError as exc:
             raise RegisterError(f"写入登记簿失败：{exc}") from None
         return Record(*row, h)
+
+    # -- backup --------------------------------------------------------------------------
+    def backup(self, dest: str | os.PathLike) -> "VerifyResult":
+        """Copy the register to the new file ``dest`` with SQLite's online backup API and verify the copy.
+
+        The copy is of one consistent moment and includes what is still in the WAL (a plain copy of
+        the file while the service runs can miss every record since the last checkpoint). Writers
+        go on meanwhile (WAL: the backup is a reader). ``dest`` is created 0600 and must not exist.
+        """
+        dest = Path(dest)
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            raise RegisterError(f"{dest} 已存在，不覆盖；请另选备份文件名") from None
+        except OSError as exc:
+            raise RegisterError(f"无法建立备份文件 {dest}：{exc.strerror}") from None
+        os.close(fd)
+        try:
+            target = sqlite3.connect(dest)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+            with Register(dest) as copy:
+                return copy.verify()
+        except (sqlite3.Error, RegisterError, OSError) as exc:
+            dest.unlink(missing_ok=True)
+            for extra in ("-wal", "-shm", ".lock"):
+                Path(str(dest) + extra).unlink(missing_ok=True)
+            raise RegisterError(f"备份登记簿失败（未留下不完整的备份）：{exc}") from None
 
     # -- verification ----------------------------------------------------------------
     def verify(self, index: bool = True) -> VerifyResult:

@@ -1,0 +1,188 @@
+"""Signed checkpoints kept outside the register (issue 15, part 1): the attacks that pass ``verify``
+on the file alone — deleting the tail and rewriting the head, putting back an older copy, a
+consistent rewrite with every hash recomputed — are caught against a checkpoint taken earlier."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+
+import pytest
+
+from sealdesk.core.register import checkpoint as C
+from sealdesk.core.register.store import Register, record_hash
+
+from conftest import VALID_IDS
+from test_register import fill, reg_path, sql
+
+
+def take(cli, tmp_path, name="cp1.txt"):
+    out = tmp_path / name
+    code, _, err = cli("register", "checkpoint", "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def check(cli, *files, key=None):
+    argv = ["register", "verify", "--json", "--checkpoint", *map(str, files)]
+    if key:
+        argv += ["--key", str(key)]
+    code, out, err = cli(*argv)
+    return code, json.loads(out) if out else err
+
+
+def test_a_checkpoint_is_signed_text_and_the_key_is_private(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    cp = take(cli, tmp_path)
+    text = cp.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    assert lines[:3] == ["sealdesk register checkpoint", "community 幸福社区居民委员会", "records 10"]
+    assert lines[3].startswith("head ") and lines[4].startswith("time ") and lines[5] == ""
+    assert lines[6].startswith("— ed25519 ")
+    assert stat.S_IMODE((cli.home / C.KEY_NAME).stat().st_mode) == 0o600
+    code, r = check(cli, cp)
+    assert code == 0 and r["ok"] and r["checkpoints"][0]["problem"] is None
+    # More records later: the register still extends the old checkpoint.
+    fill(cli)
+    code, r = check(cli, cp)
+    assert code == 0 and r["ok"]
+
+
+def test_deleting_the_tail_and_rewriting_the_head_is_caught(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    cp = take(cli, tmp_path)
+    sql(cli, "DELETE FROM records WHERE seq >= 9; "
+             "UPDATE meta SET value = (SELECT seq || ' ' || hash FROM records WHERE seq = 8) WHERE key = 'head'")
+    with Register(reg_path(cli)) as reg:
+        reg.reindex()  # and the derived index rebuilt, as an insider would
+    code, out, _ = cli("register", "verify", "--json")
+    assert code == 0 and json.loads(out)["ok"]  # the file alone cannot tell
+    code, r = check(cli, cp)
+    assert code == 1 and not r["ok"] and "只有 8 条" in r["checkpoints"][0]["problem"]
+
+
+def test_an_older_copy_put_back_is_caught(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    old = tmp_path / "old.sqlite3"
+    with Register(reg_path(cli)) as reg:
+        reg.backup(old)
+    fill(cli)
+    cp = take(cli, tmp_path)
+    for suffix in ("-wal", "-shm"):
+        (reg_path(cli).parent / (reg_path(cli).name + suffix)).unlink(missing_ok=True)
+    shutil.copyfile(old, reg_path(cli))
+    code, r = check(cli, cp)
+    assert code == 1 and "更早的副本" in r["checkpoints"][0]["problem"]
+
+
+def test_a_consistent_rewrite_with_recomputed_hashes_is_caught(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    cp = take(cli, tmp_path)
+    # Rewrite a resident's name and recompute every hash after it: the chain verifies again.
+    with Register(reg_path(cli)) as reg:
+        rows = [list(r) for r in reg.rows()]
+    prev = rows[0][14]
+    for r in rows:
+        r[14] = prev
+        if r[0] == 4:
+            r[13] = r[13].replace("居民乙", "居民戊")
+        r[15] = record_hash(r[:15])
+        prev = r[15]
+    stmts = ["DROP TRIGGER IF EXISTS matters_add", "DELETE FROM records"]
+    import sqlite3
+
+    con = sqlite3.connect(reg_path(cli))
+    for s in stmts:
+        con.execute(s)
+    con.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{rows[-1][0]} {rows[-1][15]}",))
+    con.commit()
+    con.close()
+    with Register(reg_path(cli)) as reg:
+        reg.reindex()
+        assert reg.verify().ok  # the file alone passes
+    code, r = check(cli, cp)
+    assert code == 1 and "改写" in r["checkpoints"][0]["problem"]
+
+
+def test_a_forged_or_foreign_checkpoint_is_refused(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    cp = take(cli, tmp_path)
+    text = cp.read_text(encoding="utf-8")
+    edited = tmp_path / "edited.txt"
+    edited.write_text(text.replace("records 10", "records 9"), encoding="utf-8")
+    code, r = check(cli, edited)
+    assert code == 1 and "签名无效" in r["checkpoints"][0]["problem"]
+    # Signed with another key (someone made a new key and re-signed): the trusted key says no.
+    other = demo("jilin")
+    fill(other)
+    theirs = take(other, tmp_path, "theirs.txt")
+    code, r = check(cli, theirs)
+    assert code == 1 and "不是用本社区的密钥签署" in r["checkpoints"][0]["problem"]
+    # An inspector's own copy of the public key is what counts, not the one beside the register.
+    pub = tmp_path / "inspector.pub"
+    pub.write_text((cli.home / C.PUB_NAME).read_text())
+    (cli.home / C.PUB_NAME).write_text((other.home / C.PUB_NAME).read_text())  # replaced by an insider
+    code, r = check(cli, cp, key=pub)
+    assert code == 0 and r["ok"]
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(b"\xff\xfe not a checkpoint")
+    code, r = check(cli, garbage, key=pub)
+    assert code == 1 and r["checkpoints"][0]["problem"]
+
+
+def test_a_broken_chain_is_not_signed(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    sql(cli, "UPDATE records SET actor = 'x' WHERE seq = 3")
+    code, out, err = cli("register", "checkpoint")
+    assert code == 1 and "不签署" in err and out == ""
+
+
+def test_checkpoint_format_round_trips(tmp_path):
+    cp = C.make(tmp_path, "甲社区", 3, "a" * 64)
+    again = C.parse(cp.text())
+    assert again == cp
+    C.check_signature(again, C.public_key(tmp_path))
+    with pytest.raises(C.CheckpointError):
+        C.check_signature(C.Checkpoint("甲社区", 4, cp.head, cp.time, cp.key, cp.signature), C.public_key(tmp_path))
+    assert VALID_IDS  # (conftest import used by fill)
+
+
+def test_paper_verify_names_the_checkpoint_it_relies_on(demo, tmp_path):
+    from test_papers import issued
+
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    early = take(cli, tmp_path, "early.txt")  # before the certificate was printed
+    out = tmp_path / "c.pdf"
+    printed = cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", "属实", "--as", "clerk")
+    cp = take(cli, tmp_path)
+    code, stdout, _ = cli("paper", "verify", str(out), "--checkpoint", str(cp))
+    assert code == 0 and f"依据检查点 {cp}" in stdout
+    r = cli.json("paper", "verify", str(out), "--checkpoint", str(cp))
+    assert r["checkpoint"]["problem"] is None and r["checkpoint"]["records"] >= printed["record"]
+    code, stdout, _ = cli("paper", "verify", str(out), "--checkpoint", str(early))
+    assert code == 1 and "早于该文书" in stdout
+    other = demo("jilin")
+    fill(other)
+    theirs = take(other, tmp_path, "theirs.txt")
+    code, stdout, _ = cli("paper", "verify", str(out), "--checkpoint", str(theirs))
+    assert code == 1 and "不是用本社区的密钥签署" in stdout
+
+
+def test_checkpoint_output_is_refused_where_no_file_should_be_written(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere.txt")
+    for target in (tmp_path / "adir", tmp_path / "link", tmp_path / "missing" / "cp.txt"):
+        code, _, err = cli("register", "checkpoint", "-o", str(target))
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "elsewhere.txt").exists()
