@@ -180,10 +180,10 @@ def output_file(path: str, *, text: bool = False, encoding: str = "utf-8") -> It
         except OSError:
             pass
         raise
-    _sync_folder(folder)
+    sync_folder(folder)
 
 
-def _sync_folder(folder: str) -> None:
+def sync_folder(folder: str | os.PathLike) -> None:
     """Make the rename durable; a file system that cannot sync a directory has done what it can."""
     try:
         fd = os.open(folder, os.O_RDONLY)

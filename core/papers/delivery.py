@@ -30,6 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from sealdesk.core.common.outfile import sync_folder as _sync_folder
 from sealdesk.core.papers.content import PAPERS
 
 FOLDER_NAME = "papers"
@@ -154,19 +155,6 @@ def _place(tmp: str, target: Path) -> bool:
         return False
     os.replace(tmp, target)
     return True
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save(result: dict, community, when: dt.date | None = None) -> Path:
