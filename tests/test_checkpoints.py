@@ -186,3 +186,37 @@ def test_checkpoint_output_is_refused_where_no_file_should_be_written(demo, tmp_
         code, _, err = cli("register", "checkpoint", "-o", str(target))
         assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "elsewhere.txt").exists()
+
+
+def test_the_service_signs_checkpoints_as_the_register_grows(demo, tmp_path):
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.desk.service import Checkpointer
+
+    cli = demo()
+    fill(cli)
+    folder = tmp_path / "collect"
+    registry = Desk(cli.home).registry
+    cp = Checkpointer(cli.home, registry, folder, every=3600)
+    first = cp.once()
+    assert first is not None and first.parent == folder and stat.S_IMODE(first.stat().st_mode) == 0o644
+    assert cp.once() is None  # nothing new: no new checkpoint
+    fill(cli)
+    second = cp.once()
+    assert second is not None and "records 20" in second.read_text(encoding="utf-8")
+    code, r = check(cli, first, second)
+    assert code == 0 and r["ok"]
+    # The thread: one at start, then it stops when told.
+    t = Checkpointer(cli.home, registry, tmp_path / "thread", every=3600)
+    t.start()
+    for _ in range(100):
+        if list((tmp_path / "thread").glob("checkpoint-*.txt")):
+            break
+        import time
+
+        time.sleep(0.05)
+    t.stopped.set()
+    t.join(5)
+    assert not t.is_alive() and len(list((tmp_path / "thread").glob("checkpoint-*.txt"))) == 1
+    # A broken chain is not signed.
+    sql(cli, "UPDATE records SET actor = 'x' WHERE seq = 2")
+    assert cp.once() is None

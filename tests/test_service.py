@@ -712,7 +712,9 @@ def serve_process(tmp_path):
     p.sock, p.home, p.err_path = sock, home, err_path
     with open(err_path, "w") as err:
         p.proc = subprocess.Popen([sys.executable, "-m", "sealdesk.core.cli.main", "serve", "--home", str(home),
-                                   "--listen", sock, "--socket-mode", "0666"],
+                                   "--listen", sock, "--socket-mode", "0666",
+                                   # no checkpoint thread: its start-up (signing) would be measured as growth
+                                   "--checkpoint-every", "0"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
 
     def ready():
@@ -763,8 +765,10 @@ def test_a_line_too_long_is_refused_while_it_is_read(serve_process):
     reply = json.loads(c.makefile("rb").readline())
     sender.join(30)
     assert reply["ok"] is False and "请求过长" in reply["error"]["message"]
-    with pytest.raises(ConnectionResetError):  # closed, with the rest of the line never read
-        c.recv(10)
+    try:  # closed, with the rest of the line never read: a reset, or an end of file if it came first
+        assert c.recv(10) == b""
+    except ConnectionResetError:
+        pass
     c.close()
     grew = _proc_kb(pid, "VmHWM") - before
     assert grew < 5 * 1024, f"the service grew {grew} kB reading a 10 MB line"

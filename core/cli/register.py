@@ -594,13 +594,26 @@ def cmd_serve(args) -> int:
         raise InvalidInput("--socket-mode 应为八进制权限，例如 0660") from None
     if not 0 < args.idle_timeout <= 86400 or args.max_per_user < 1:
         raise InvalidInput("--idle-timeout 应为 0 到 86400 之间的秒数，--max-per-user 应不小于 1")
+    if not 0 <= args.checkpoint_every <= 10080:
+        raise InvalidInput("--checkpoint-every 应为 0（不写）到 10080 之间的分钟数")
     server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "",
                             idle_timeout=args.idle_timeout, per_user=args.max_per_user)
     print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_label}，监听 {path}", file=sys.stderr)
     sys.stderr.flush()
+    checkpoints = None
+    if args.checkpoint_every > 0 and not community.register_url:
+        from pathlib import Path
+
+        from sealdesk.core.desk.service import Checkpointer
+
+        folder = Path(args.checkpoint_folder) if args.checkpoint_folder else home / "checkpoints"
+        checkpoints = Checkpointer(home, desk.registry, folder, args.checkpoint_every * 60)
+        checkpoints.start()
     try:
         server.serve_until_stopped()  # SIGTERM or SIGINT: stop accepting, remove the socket, finish requests
     finally:
+        if checkpoints is not None:
+            checkpoints.stopped.set()
         server.server_close()
         desk.close()
     print("sealdesk 登记簿服务已停止", file=sys.stderr)
@@ -707,4 +720,8 @@ def add_parsers(sub) -> None:
                    help="连接空闲多久（秒）即关闭（默认 30；客户端下次请求时自动重连）")
     s.add_argument("--max-per-user", type=int, default=16, metavar="N",
                    help="每个登录名同时至多几个连接（默认 16）")
+    s.add_argument("--checkpoint-every", type=float, default=60, metavar="MINUTES",
+                   help="每隔多少分钟签署一个检查点（登记簿有新记录时；默认 60，0 为不写）")
+    s.add_argument("--checkpoint-folder", metavar="DIR",
+                   help="检查点写入的目录，供乡镇或检查人员收取（默认配置目录下的 checkpoints）")
     s.set_defaults(func=cmd_serve)
