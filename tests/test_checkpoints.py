@@ -220,3 +220,13 @@ def test_the_service_signs_checkpoints_as_the_register_grows(demo, tmp_path):
     # A broken chain is not signed.
     sql(cli, "UPDATE records SET actor = 'x' WHERE seq = 2")
     assert cp.once() is None
+
+
+def test_verifying_without_a_public_key_asks_for_one_and_makes_none(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    other = demo("jilin")
+    theirs = take(other, tmp_path, "theirs.txt")
+    code, _, err = cli("register", "verify", "--checkpoint", str(theirs))
+    assert code == 2 and "--key" in err
+    assert not (cli.home / C.KEY_NAME).exists() and not (cli.home / C.PUB_NAME).exists()

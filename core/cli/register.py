@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 
-from sealdesk.core.register.community import (ROLES, ConfigError, config_path, demo_community, load_community, parse_person_arg,
+from sealdesk.core.register.community import (REGISTER_NAME, ROLES, ConfigError, config_path, demo_community, load_community, parse_person_arg,
                         resolve_home, save_community, Community)
 from sealdesk.core.register.store import minutes as _local
 from sealdesk.core.register.resident import InvalidInput, clean_text
@@ -158,7 +158,7 @@ def _refuse_demo_over_records(home) -> None:
             with PgRegister(existing.register_url, community=existing.name) as reg:
                 count = reg.count()
         else:
-            path = existing.register_path if existing is not None else home / "register.sqlite3"
+            path = existing.register_path if existing is not None else home / REGISTER_NAME
             if path.exists():
                 from sealdesk.core.register.store import Register
 
@@ -462,16 +462,21 @@ def _check_checkpoints(args, desk, files: list[str]) -> list[dict]:
     register = getattr(desk, "register", None)
     if register is None:
         raise InvalidInput("通过登记簿服务核验检查点尚不支持：请在服务器上以服务用户运行 sealdesk register verify --checkpoint")
+    from pathlib import Path
+
     community = load_community(_home(args))
-    key = args.key or C.public_key(_home(args))
-    if os.path.isfile(key):
-        key = open(key, encoding="ascii", errors="replace").read().strip()
+    try:
+        key = args.key or C.public_key(_home(args))
+        if os.path.isfile(key):
+            key = Path(key).read_text(encoding="ascii", errors="replace").strip()
+    except C.CheckpointError as exc:
+        raise InvalidInput(str(exc)) from None
     out = []
     for f in files:
         row = {"file": f, "time": None, "records": None, "problem": None}
         try:
             try:
-                text = open(f, encoding="utf-8").read()
+                text = Path(f).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise C.CheckpointError(f"无法读取 {f}：{exc}") from None
             cp = C.parse(text, f)

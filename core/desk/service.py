@@ -524,16 +524,12 @@ class Checkpointer(threading.Thread):
             if r["records"] == self.last:
                 return None
             cp = C.make(self.home, desk.community.name, r["records"], r["head"])
+            from sealdesk.core.common.outfile import write_bytes
+
             self.folder.mkdir(mode=0o755, parents=True, exist_ok=True)
             path = self.folder / f"checkpoint-{dt.datetime.now():%Y%m%d-%H%M%S}-{cp.records}.txt"
-            tmp = path.with_name(path.name + ".tmp")
-            # Public by design (0644): a checkpoint holds no personal data and is made to be copied.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(cp.text())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_bytes(str(path), cp.text().encode("utf-8"))  # temp file, fsync, rename, as every output
+            os.chmod(path, 0o644)  # public by design: no personal data, and made to be copied
             self.last = cp.records
             return path
         except Exception as exc:  # noqa: BLE001 - the service goes on serving; the line says why

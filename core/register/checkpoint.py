@@ -109,12 +109,13 @@ def signing_key(home: Path):
 
 
 def public_key(home: Path) -> str:
-    """The community's public key (base64), as handed to those who collect its checkpoints."""
+    """The community's public key (base64), as handed to those who collect its checkpoints. A
+    verifier never makes a key: without one, nothing has been signed here to check against."""
     path = Path(home) / PUB_NAME
     try:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        return _raw_public(signing_key(home).public_key())
+        raise CheckpointError(f"本社区尚无检查点公钥（{path}）：请用 --key 给出保存检查点一方的公钥") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"无法读取公钥 {path}：{exc}") from None
 
