@@ -230,3 +230,141 @@ def test_verifying_without_a_public_key_asks_for_one_and_makes_none(demo, tmp_pa
     code, _, err = cli("register", "verify", "--checkpoint", str(theirs))
     assert code == 2 and "--key" in err
     assert not (cli.home / C.KEY_NAME).exists() and not (cli.home / C.PUB_NAME).exists()
+
+
+class _Service:
+    """``sealdesk serve`` of a demo community in a real process, and the CLI pointed at it."""
+
+    def __init__(self, cli, tmp_path):
+        import os
+        import subprocess
+        import sys
+        import time
+
+        self.cli, self.sock = cli, str(tmp_path / "s.sock")
+        self.proc = subprocess.Popen([sys.executable, "-m", "sealdesk.core.cli.main", "serve", "--home",
+                                      str(cli.home), "--listen", self.sock, "--checkpoint-every", "0"],
+                                     stderr=subprocess.PIPE, text=True)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                break
+            time.sleep(0.05)
+        assert os.path.exists(self.sock), self.proc.stderr.read() if self.proc.poll() is not None else "no socket"
+
+    def __call__(self, *argv):
+        who = () if "--as" in argv else ("--as", "inspector")  # the service knows people, not root
+        return self.cli(*argv, *who, "--socket", self.sock)
+
+    def json(self, *argv):
+        code, out, err = self(*argv, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.proc.stderr.close()
+
+
+def test_checkpoints_signed_and_checked_through_the_service(demo, tmp_path):
+    # The clerk's CLI has no key and no register: the service signs with the key it owns, and checks
+    # the checkpoint files the CLI reads against the register it holds; clear-alarm goes there too.
+    cli = demo()
+    fill(cli)
+    svc = _Service(cli, tmp_path)
+    try:
+        out = tmp_path / "via-service.txt"
+        code, _, err = svc("register", "checkpoint", "-o", str(out))
+        assert code == 0, err
+        assert "records 10" in out.read_text(encoding="utf-8")
+        code, r = check(svc, out)
+        assert code == 0 and r["ok"] and r["checkpoints"][0]["records"] == 10
+        # Deleting the tail behind the service's back: caught through the service, and the alarm
+        # the failed verify raised stops the counter there until an inspector clears it.
+        sql(cli, "DELETE FROM records WHERE seq > 7")
+        sql(cli, "UPDATE meta SET value = (SELECT seq || ' ' || hash FROM records WHERE seq = 7) WHERE key = 'head'")
+        code, r = check(svc, out)
+        assert code == 1 and "只有 7 条" in r["checkpoints"][0]["problem"]
+        assert r["records"] == 7  # the chain itself still verifies: only the checkpoint tells
+        request = ("request", "无犯罪记录证明", "--resident-name", "张三", "--resident-id", VALID_IDS[0], "--as", "clerk")
+        code, _, err = svc(*request)
+        assert code == 3 and "clear-alarm" in err  # a register cut behind a checkpoint stops the counter
+        code, _, err = svc("register", "clear-alarm", "--note", "已核查", "--as", "clerk")
+        assert code == 3 and "检查人员" in err
+        code, stdout, err = svc("register", "clear-alarm", "--note", "已核查", "--as", "inspector")
+        assert code == 0 and "已解除" in stdout, err
+        assert svc(*request)[0] == 0
+    finally:
+        svc.stop()
+
+
+def test_a_failed_verify_through_the_service_stops_the_counter_until_cleared(demo, tmp_path):
+    cli = demo()
+    fill(cli)
+    svc = _Service(cli, tmp_path)
+    try:
+        sql(cli, "UPDATE records SET actor = 'x' WHERE seq = 2")
+        code, out, _ = svc("register", "verify")
+        assert code == 1 and "第 2 条" in out
+        request = ("request", "无犯罪记录证明", "--resident-name", "张三", "--resident-id", VALID_IDS[0], "--as", "clerk")
+        code, _, err = svc(*request)
+        assert code == 3 and "clear-alarm" in err
+        code, out, err = svc("register", "clear-alarm", "--note", "已恢复备份", "--as", "inspector")
+        assert code == 0 and "已解除" in out, err
+        assert svc(*request)[0] == 0
+    finally:
+        svc.stop()
+
+
+def test_as_on_a_read_is_held_to_the_rule_locally_and_through_the_service(demo, tmp_path):
+    from sealdesk.core.register.community import load_community, save_community
+    from dataclasses import replace
+
+    cli = demo()
+    fill(cli, 1)
+    svc = _Service(cli, tmp_path)
+    try:
+        # A demo community: --as names who reads; a name not of the community is refused, not ignored.
+        for argv in (("register", "show", "1"), ("register", "list"), ("register", "verify"), ("audit",),
+                     ("register", "export")):
+            assert svc(*argv, "--as", "inspector")[0] in (0, 1), argv
+            code, _, err = svc(*argv, "--as", "nosuch")
+            assert code == 3 and "nosuch" in err, argv
+            code, _, err = cli(*argv, "--as", "nosuch")
+            assert code == 3 and "nosuch" in err, argv
+    finally:
+        svc.stop()
+    # Not a demo community: --as on a read is refused as on a write.
+    save_community(replace(load_community(cli.home), demo=False), overwrite=True)
+    code, _, err = cli("register", "show", "1", "--as", "director")
+    assert code == 3 and "演示社区" in err
+
+
+def test_a_copy_taken_while_the_service_runs_says_its_newest_records_may_be_missing(demo, tmp_path, capsys):
+    from conftest import Cli
+
+    cli = demo()
+    fill(cli)
+    svc = _Service(cli, tmp_path)
+    try:
+        fill(svc)  # 10 more records, written through the service: in the -wal file, not yet in the file
+        copy = tmp_path / "copy" / "register.sqlite3"
+        copy.parent.mkdir()
+        shutil.copyfile(reg_path(cli), copy)  # cp of the file alone, as the issue's insider did
+        code, out, _ = cli("register", "verify", "--json")
+        assert code == 0 and "warning" not in json.loads(out)  # the register itself: nothing to say
+        with Register(copy) as reg:
+            assert reg.count() < 20  # what the copy lost
+            warning = reg.copy_warning()
+        assert warning and "-wal" in warning and "register backup" in warning
+        shutil.copyfile(cli.home / "community.toml", copy.parent / "community.toml")
+        code, out, _ = Cli(copy.parent, capsys)("register", "verify")  # an inspector's look at the copy
+        assert code == 0 and "复制" in out and "register backup" in out
+        backup = tmp_path / "b.sqlite3"
+        assert cli("register", "backup", str(backup))[0] == 0
+        with Register(backup) as reg:
+            assert reg.copy_warning() is None and reg.count() == 20
+    finally:
+        svc.stop()
+    with Register(reg_path(cli)) as reg:  # stopped: the mark is cleared, the file holds everything
+        assert reg.copy_warning() is None and "in_use" not in reg.meta() and reg.count() == 20

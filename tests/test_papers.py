@@ -547,3 +547,154 @@ def test_the_townships_official_font_comes_first_and_a_missing_one_is_reported(d
     config.write_text(base + '\n[papers]\nfont = "/nonexistent/仿宋.ttf"\n', encoding="utf-8")
     code, _, err = cli("paper", "refusal", str(entry), "-o", str(official), "--as", "clerk")
     assert code == 2 and "/nonexistent/仿宋.ttf" in err and "不存在" in err
+
+
+# -- the check code (核验码) -------------------------------------------------------------------------
+def grouped(record_hash: str) -> str:
+    """A record's code as papers print it: the hash's first 16 hex characters in fours."""
+    return " ".join(record_hash[i:i + 4] for i in range(0, 16, 4))
+
+
+def without_check(paper):
+    """The same paper with nothing beside its seal: as it was printed before it carried the code."""
+    for b in paper.blocks:
+        if b.kind == "seal":
+            b.extra["check"] = []
+    return paper
+
+
+def pages(pdf: bytes, tmp_path) -> int:
+    f = tmp_path / "pages.pdf"
+    f.write_bytes(pdf)
+    return text(f).count("\f")
+
+
+@pytest.mark.parametrize("content", ["属实", "该居民" + "在本社区居住并从事个体经营" * 22])  # 289 characters
+def test_every_jurisdictions_certificate_carries_its_stamp_records_code_on_no_extra_page(demo, tmp_path, registry,
+                                                                                        content):
+    # Issue 15: a receiving unit quotes the code to the community. It is set beside the seal, in rows
+    # the seal already takes: no jurisdiction's certificate (two copies, one page each) gains a page.
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.papers import content as P
+    from sealdesk.core.papers.typeset import render
+
+    for jid in registry.ids():
+        cli = demo(jid)
+        entry = issued(cli)
+        out = tmp_path / f"{jid}.pdf"
+        cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", content, "--as", "clerk")
+        stamp = next(r for r in cli.json("register", "show", str(entry))["records"] if r["kind"] == "stamp")
+        desk = Desk(cli.home, registry=registry)
+        matter = desk.matter(entry)
+        d = matter.entry.data["decision"]
+        view = registry.view(d["jurisdiction"], dt.date.fromisoformat(d["date"]))
+        tpl = P.template("certificate", view, registry)
+        paper = P.certificate(matter, desk.community, view, tpl, content)
+        desk.close()
+        assert render(paper) == out.read_bytes(), jid  # the very paper the desk printed
+        t = text(out)
+        lines = t.splitlines()
+        copies = len(tpl.get("copies") or [""])
+        # each on a line of its own, whole (the code and the numbers never broken), on every copy
+        assert lines.count(f"核验码：{grouped(stamp['hash'])}") == copies, (jid, t)
+        assert lines.count(f"用印记录：第 {stamp['record']} 条") == copies, jid
+        assert lines.count(f"登记号：{entry}") == copies, jid
+        assert t.count("\f") == pages(render(without_check(paper)), tmp_path) == copies, jid
+
+
+def test_the_check_lines_never_move_what_follows_the_seal(tmp_path):
+    # The seal at every height down the page and over the page break: the same pages with or
+    # without the lines beside it, and the same place for the footer.
+    from sealdesk.core.papers.content import Block, Paper
+    from sealdesk.core.papers.typeset import render
+
+    check = ["登记号：1234567", "用印记录：第 12345678 条", "核验码：0123 4567 89ab cdef"]
+    created = dt.datetime(2026, 1, 10, 9, tzinfo=dt.timezone.utc)
+    for n in range(0, 26):
+        blocks = [Block("title", "证明"), *[Block("para", f"第{i}行") for i in range(n)],
+                  Block("seal", "幸福社区居民委员会", extra={"date": "2026年1月10日", "label": "（盖章）", "check": check}),
+                  Block("footer", "本证明一式两份。")]
+        paper = Paper("certificate", "证明", blocks, created)
+        with_check = render(paper)
+        f = tmp_path / "p.pdf"
+        f.write_bytes(with_check)
+        t = text(f)
+        assert "核验码：0123 4567 89ab cdef" in t.splitlines(), n
+        bare = render(without_check(paper))
+        assert t.count("\f") == pages(bare, tmp_path), n
+        assert footer_y(with_check, tmp_path) == footer_y(bare, tmp_path), n
+
+
+def footer_y(pdf: bytes, tmp_path) -> list[str]:
+    f = tmp_path / "f.pdf"
+    f.write_bytes(pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(f), "-"], capture_output=True, text=True, check=True).stdout
+    return re.findall(r'yMin="([\d.]+)"[^>]*>本证明一式两份。<', bbox)
+
+
+@pytest.mark.parametrize("signer", ["幸福社区居民委员会", "某村村委会", "重庆市渝北区龙溪街道花卉园东路社区居民委员会"])
+def test_check_lines_stay_whole_and_clear_of_a_long_signer(tmp_path, signer):
+    from sealdesk.core.papers.content import Block, Paper
+    from sealdesk.core.papers.typeset import render
+
+    check = ["登记号：123456", "用印记录：第 12345678 条", "核验码：0123 4567 89ab cdef"]
+    paper = Paper("certificate", "证明", [
+        Block("title", "证明"),
+        Block("seal", signer, extra={"date": "2026年1月10日", "label": "（基层群众性自治组织盖章）", "check": check}),
+    ], dt.datetime(2026, 1, 10, 9, tzinfo=dt.timezone.utc))
+    f = tmp_path / "s.pdf"
+    f.write_bytes(render(paper))
+    lines = text(f).splitlines()
+    assert all(line in lines for line in check), lines
+    bbox = subprocess.run(["pdftotext", "-bbox", str(f), "-"], capture_output=True, text=True, check=True).stdout
+    words = [(float(x0), float(x1), w) for x0, x1, w in
+             re.findall(r'xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<', bbox)]
+    ours = " ".join(check).split()
+    right = max(x1 for x0, x1, w in words if w in ours)
+    seal = min(x0 for x0, x1, w in words if w in (signer, "2026年1月10日", "（基层群众性自治组织盖章）"))
+    assert right < seal - 3 / 25.4 * 72, (right, seal)  # clear of signer, date and label
+    assert min(x0 for x0, x1, w in words if w in ours) >= 25 / 25.4 * 72 - 1  # inside the left margin
+
+
+def test_refusal_and_commitment_carry_their_decision_records_code_and_show_and_verify_print_it(demo, tmp_path):
+    cli = demo("national")
+    refused = request(cli, "无犯罪记录证明")
+    promised = request(cli, "居住证明", "赵" + RARE, "--fact", "commitment_ok")
+    consulted = request(cli, "小区公共设施改造同意证明", "孙" + RARE, "--fact", "public_interest", "--fact", "verifiable",
+                        "--fact", "within_duties", "--fact", "basis_provided")
+    for entry, paper in ((refused, "refusal"), (promised, "commitment")):
+        out = tmp_path / f"{paper}.pdf"
+        cli.json("paper", paper, str(entry), "-o", str(out), "--as", "clerk")
+        show = cli.json("register", "show", str(entry))
+        lines = text(out).splitlines()
+        assert f"核验码：{grouped(show['hash'])}" in lines and f"登记记录：第 {show['record']} 条" in lines, paper
+        assert f"登记号：{entry}" in lines
+        code, stdout, _ = cli("register", "show", str(entry))
+        first = next(line for line in stdout.splitlines() if line.strip().startswith(str(show["record"])))
+        assert "登记" in first and f"核验码 {grouped(show['hash'])}" in first, stdout
+        code, stdout, _ = cli("paper", "verify", str(out))
+        assert code == 0 and f"核验码 {grouped(show['hash'])}（登记记录第 {show['record']} 条）" in stdout
+    out = tmp_path / "consultation.pdf"
+    cli.json("paper", "consultation", str(consulted), "-o", str(out), "--as", "clerk")
+    assert "核验码" not in text(out)  # the committee's own minutes: no third party quotes them
+    assert "核验码" not in cli("register", "show", str(consulted))[1]
+    assert "check_code" not in cli.json("paper", "verify", str(out))
+
+
+def test_show_and_verify_print_the_certificates_code_beside_its_stamp_record(demo, tmp_path):
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    out = tmp_path / "c.pdf"
+    cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", "属实", "--as", "clerk")
+    show = cli.json("register", "show", str(entry))
+    stamp = next(r for r in show["records"] if r["kind"] == "stamp")
+    code = grouped(stamp["hash"])
+    assert f"核验码：{code}" in text(out).splitlines()
+    _, stdout, _ = cli("register", "show", str(entry))
+    coded = [line for line in stdout.splitlines() if "核验码" in line]
+    assert len(coded) == 1 and "用印" in coded[0] and str(stamp["record"]) in coded[0] and code in coded[0], stdout
+    assert stamp["hash"].startswith(code.replace(" ", ""))  # the start of the hash register show prints in full
+    r = cli.json("paper", "verify", str(out))
+    assert (r["check_code"], r["check_record"], r["check_label"]) == (code, stamp["record"], "用印记录")
+    _, stdout, _ = cli("paper", "verify", str(out))
+    assert f"核验码 {code}（用印记录第 {stamp['record']} 条）" in stdout

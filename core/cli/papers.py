@@ -76,6 +76,8 @@ def cmd_paper_verify(args) -> int:
             what += f"，{r['serial_text']}）" if r.get("serial_text") else "）"
         print(f"通过：{args.file} 是第 {r['record']} 条记录登记的{what}，{r['at'][:16].replace('T', ' ')} "
               f"由 {r['printed_by']} 打印，未被改动")
+        if r.get("check_code"):  # what the paper prints beside its seal (papers printed before it was added lack it)
+            print(f"核验码 {r['check_code']}（{r['check_label']}第 {r['check_record']} 条）")
         if r.get("voided_by"):
             print(f"注意：该事项已作废（第 {r['voided_by']} 条记录：{r.get('void_reason') or ''}），此文书不再有效")
         c = r.get("checkpoint")

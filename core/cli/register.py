@@ -301,7 +301,7 @@ def _pad(s: str, w: int) -> str:
 
 def cmd_list(args) -> int:
     desk = open_desk(args)
-    rows = desk.list(status=args.status, limit=args.limit, search=args.search or "")
+    rows = desk.list(status=args.status, limit=args.limit, search=args.search or "", as_login=_as(args))
     if args.json:
         _print_json(rows)
         return 0
@@ -318,7 +318,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    s = open_desk(args).show(args.entry)
+    s = open_desk(args).show(args.entry, as_login=_as(args))
     if args.json:
         _print_json(s)
         return 0
@@ -333,9 +333,18 @@ def cmd_show(args) -> int:
         print(f"编号：{s['year']}年证明第{s['serial']}号  有效期至 {s['valid_until']}")
     print("依据：" + "；".join(s["citations"]))
     print("记录：")
-    print(f"  {s['record']:>6}  {_local(s['at'])}  登记  {s['clerk_name']}（{s['clerk']}）")
+    # 核验码: the short code the matter's papers print for the record behind them (the stamp record on
+    # a certificate, the matter's own record on a refusal or commitment), so a receiving unit that
+    # quotes it can be answered from here.
+    from sealdesk.core.papers.content import check_code, check_kinds
+
+    coded = check_kinds(s["outcome"])
+    code = f"  核验码 {check_code(s['hash'])}" if "matter" in coded else ""
+    print(f"  {s['record']:>6}  {_local(s['at'])}  登记  {s['clerk_name']}（{s['clerk']}）{code}")
     for r in s["records"]:
         extra = f"  {r['serial_text']}" if r.get("serial_text") else (f"  原因：{r['reason']}" if r.get("reason") else "")
+        if r["kind"] in coded:
+            extra += f"  核验码 {check_code(r['hash'])}"
         print(f"  {r['record']:>6}  {_local(r['at'])}  {r['kind_label']}  {r['name']}（{r['actor']}）{extra}")
     print(f"哈希：{s['hash']}")
     return 0
@@ -347,18 +356,20 @@ EXPORT_FIELDS = ("entry", "record", "at", "status", "jurisdiction", "query", "it
                  "void_reason", "citations", "hash")
 
 
-def _export_cells(desk):
+def _export_cells(desk, as_login=None):
     """Per matter, the EXPORT_FIELDS of its summary as text: None empty, other values as str(), the
     citations joined by "；". The register file's desk builds them itself; the service sends dicts."""
     table = getattr(desk, "export_table", None)
     if table is not None:
+        if as_login:
+            desk.person(None, as_login)  # --as on a read: held to the same rule as on a write
         yield from table(EXPORT_FIELDS)
         return
     from sealdesk.core.desk.counter import table_cells
 
     pick = operator.itemgetter(*EXPORT_FIELDS)
     cited = EXPORT_FIELDS.index("citations")
-    for rec in desk.export():
+    for rec in desk.export(as_login=as_login):
         yield table_cells(pick(rec), cited)
 
 
@@ -381,7 +392,7 @@ def cmd_export(args) -> int:
             pick = operator.itemgetter(*EXPORT_FIELDS)
             out.write("[")
             sep = "\n"
-            for rec in desk.export():
+            for rec in desk.export(as_login=_as(args)):
                 line = sep + encode(dict(zip(EXPORT_FIELDS, pick(rec))))
                 sep = ",\n"
                 buf.append(line)
@@ -404,7 +415,7 @@ def cmd_export(args) -> int:
                     sink.write("\r\n".join(buf) + "\r\n")
                     buf.clear()
 
-            for cells in _export_cells(desk):
+            for cells in _export_cells(desk, _as(args)):
                 # The cells are what csv.writer writes (None empty, other values as str()): a line with
                 # no comma, quote or line break inside a cell is the same joined by commas, without the
                 # csv module's scan of every character; any other line the csv module writes itself.
@@ -431,7 +442,7 @@ def cmd_export(args) -> int:
 
 def cmd_verify(args) -> int:
     desk = open_desk(args)
-    r = desk.verify()
+    r = desk.verify(as_login=_as(args))
     files = getattr(args, "checkpoint", None) or []
     if files:
         r["checkpoints"] = _check_checkpoints(args, desk, files)
@@ -444,6 +455,8 @@ def cmd_verify(args) -> int:
         print(f"登记簿校验失败：第 {r['first_bad_entry']} 条记录——{r['problem']}")
     else:
         print(f"登记簿哈希链校验通过：共 {r['records']} 条记录；链头 {r['head']}")
+    if r.get("warning"):
+        print(f"注意：{r['warning']}")
     for c in r.get("checkpoints", []):
         if c["problem"]:
             print(f"检查点 {c['file']}：未通过——{c['problem']}")
@@ -456,46 +469,33 @@ def cmd_verify(args) -> int:
 
 
 def _check_checkpoints(args, desk, files: list[str]) -> list[dict]:
-    """Each checkpoint file: signed by the trusted key, of this community, and extended by the register."""
-    from sealdesk.core.register import checkpoint as C
-
-    register = getattr(desk, "register", None)
-    if register is None:
-        raise InvalidInput("通过登记簿服务核验检查点尚不支持：请在服务器上以服务用户运行 sealdesk register verify --checkpoint")
+    """Each checkpoint file: signed by the trusted key, of this community, and extended by the register.
+    The files and ``--key`` are read here; the register (the file's or the service's) checks them."""
     from pathlib import Path
 
-    community = load_community(_home(args))
-    try:
-        key = args.key or C.public_key(_home(args))
+    key = None
+    if args.key:
+        key = args.key
         if os.path.isfile(key):
-            key = Path(key).read_text(encoding="ascii", errors="replace").strip()
-    except C.CheckpointError as exc:
-        raise InvalidInput(str(exc)) from None
+            try:
+                key = Path(key).read_text(encoding="ascii", errors="replace").strip()
+            except OSError as exc:
+                raise InvalidInput(f"无法读取公钥 {args.key}：{exc.strerror}") from None
     out = []
     for f in files:
-        row = {"file": f, "time": None, "records": None, "problem": None}
         try:
-            try:
-                text = Path(f).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise C.CheckpointError(f"无法读取 {f}：{exc}") from None
-            cp = C.parse(text, f)
-            row.update(time=cp.time, records=cp.records, head=cp.head)
-            C.check_signature(cp, key, f)
-            if cp.community != community.name:
-                raise C.CheckpointError(f"{f} 是 {cp.community} 的检查点，不是本社区（{community.name}）的")
-            row["problem"] = C.extends(register, cp, f)
-        except C.CheckpointError as exc:
-            row["problem"] = str(exc)
-        out.append(row)
+            text = Path(f).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            out.append({"file": f, "time": None, "records": None,
+                        "problem": f"无法读取 {f}：{getattr(exc, 'strerror', None) or exc}"})
+            continue
+        out.append(desk.check_checkpoint(text, f, key, as_login=_as(args)))
     return out
 
 
 def cmd_clear_alarm(args) -> int:
     """An inspector lets the counter record again after looking into a failed verify."""
     desk = open_desk(args)
-    if not hasattr(desk, "clear_alarm"):
-        raise InvalidInput("通过登记簿服务解除告警尚不支持：请在服务器上以服务用户运行 sealdesk register clear-alarm")
     r = desk.clear_alarm(args.note, as_login=_as(args))
     if args.json:
         _print_json(r)
@@ -508,25 +508,20 @@ def cmd_clear_alarm(args) -> int:
 
 
 def cmd_checkpoint(args) -> int:
-    """Sign the register's head as it is now (after verifying the chain) and print the checkpoint."""
-    from sealdesk.core.register import checkpoint as C
-
-    desk = open_desk(args)
-    r = desk.verify()
+    """Sign the register's head as it is now (after verifying the chain) and print the checkpoint.
+    Through the service, the service signs it with the key it owns."""
+    r = open_desk(args).checkpoint(as_login=_as(args))
     if not r["ok"]:
         print(f"登记簿校验失败，不签署检查点：第 {r['first_bad_entry']} 条记录——{r['problem']}", file=sys.stderr)
         return EXIT_PROBLEM
-    home = _home(args)
-    cp = C.make(home, load_community(home).name, r["records"], r["head"])
-    text = cp.text()
     if args.output and args.output != "-":
         from sealdesk.core.common.outfile import write_bytes
 
-        write_bytes(args.output, text.encode("utf-8"))  # refuses directories, devices and symlinks
-        print(f"已签署检查点：{args.output}（{cp.records} 条记录）；请交乡镇（街道）或检查人员保存，连同公钥 "
-              f"{home / C.PUB_NAME}", file=sys.stderr)
+        write_bytes(args.output, r["text"].encode("utf-8"))  # refuses directories, devices and symlinks
+        print(f"已签署检查点：{args.output}（{r['records']} 条记录）；请交乡镇（街道）或检查人员保存，连同公钥 "
+              f"{r['public_key_file']}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(r["text"])
     return 0
 
 
@@ -563,7 +558,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    a = open_desk(args).audit()
+    a = open_desk(args).audit(as_login=_as(args))
     if args.json:
         _print_json(a)
         return 0 if a["ok"] else EXIT_PROBLEM
@@ -603,6 +598,9 @@ def cmd_serve(args) -> int:
         raise InvalidInput("--checkpoint-every 应为 0（不写）到 10080 之间的分钟数")
     server = RegisterServer(path, desk, mode=mode, group=args.socket_group or "",
                             idle_timeout=args.idle_timeout, per_user=args.max_per_user)
+    held = getattr(desk.register, "hold", None)  # a register file: a copy without its -wal is then told apart
+    if held is not None:
+        held()
     print(f"sealdesk 登记簿服务：{community.name}，登记簿 {community.register_label}，监听 {path}", file=sys.stderr)
     sys.stderr.flush()
     checkpoints = None
@@ -620,6 +618,11 @@ def cmd_serve(args) -> int:
         if checkpoints is not None:
             checkpoints.stopped.set()
         server.server_close()
+        if held is not None:
+            try:
+                desk.register.release()
+            except Exception as exc:  # noqa: BLE001 - stopping goes on; the mark only warns a copy
+                print(f"sealdesk: 无法清除登记簿的使用标记：{exc}", file=sys.stderr)
         desk.close()
     print("sealdesk 登记簿服务已停止", file=sys.stderr)
     return 0
@@ -701,7 +704,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--note", required=True, help="核查说明（必填）")
     s.set_defaults(func=cmd_clear_alarm)
     s = rsub.add_parser("checkpoint", help="签署检查点：登记簿此刻的记录数和链头，交别处保存")
-    add_common(s, json_flag=False, as_flag=False)
+    add_common(s, json_flag=False)
     s.add_argument("--output", "-o", help="写入的文件（默认标准输出；已有的普通文件被替换，不写入目录、设备、符号链接）")
     s.set_defaults(func=cmd_checkpoint)
     s = rsub.add_parser("backup", help="备份登记簿文件（在线备份，含尚未写回的记录），并校验备份",

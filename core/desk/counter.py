@@ -285,6 +285,12 @@ class Desk:
                                    f"登录名 {login} 不在本社区人员名单中，请联系管理员在社区配置中登记", None)])
         return p
 
+    def _reader(self, login: str | None, as_login: str | None) -> None:
+        """A read names nobody in the register, but ``--as`` on one is held to the same rule as on a
+        write (demo communities only, people of the community): never silently ignored."""
+        if as_login:
+            self.person(login, as_login)
+
     @staticmethod
     def _via(login: str | None, as_login: str | None) -> dict:
         """What a record keeps of who really acted when ``--as`` names someone else (demo communities
@@ -511,6 +517,7 @@ class Desk:
 
     def find_paper(self, sha256: str, login: str | None = None, as_login: str | None = None) -> dict:
         """Which register record printed the PDF with this SHA-256 (``paper verify``)."""
+        self._reader(login, as_login)
         sha256 = clean_text(sha256, "SHA-256", 64).lower()
         recs = self.register.papers_by_hash(sha256)
         if not recs:
@@ -529,6 +536,14 @@ class Desk:
             out["resident_name"] = matter.entry.data["resident"]["name"]
             if matter.stamp is not None:
                 out["serial_text"] = f"{matter.stamp.year}年证明第{matter.stamp.serial}号"
+            # The code the paper prints beside its seal (the record that authorised it), to compare
+            # with the paper in hand and with what a receiving unit quotes.
+            from sealdesk.core.papers.content import check_code, check_label, check_record
+
+            behind = check_record(out["paper"], matter)
+            if behind is not None:
+                out.update(check_record=behind.seq, check_label=check_label(behind.kind),
+                           check_code=check_code(behind.hash))
         return out
 
     # -- reading ----------------------------------------------------------------------
@@ -556,7 +571,8 @@ class Desk:
                 if r.seq != m.seq]
         return next(_summaries([row], acts, "file" in steps))
 
-    def show(self, entry: int) -> dict:
+    def show(self, entry: int, login: str | None = None, as_login: str | None = None) -> dict:
+        self._reader(login, as_login)
         matter = self.matter(entry)
         steps = steps_of(self.view().workflow)
         out = self.summary(matter, steps)
@@ -602,8 +618,10 @@ class Desk:
             return ("filed",) if filing else ()
         return (status,)
 
-    def list(self, status: str | None = None, limit: int | None = 50, search: str = "") -> list[dict]:
+    def list(self, status: str | None = None, limit: int | None = 50, search: str = "",
+             login: str | None = None, as_login: str | None = None) -> list[dict]:
         """Matters newest first, by status and/or a search of names and items; the index answers, one page read."""
+        self._reader(login, as_login)
         if status and status not in STATUS:
             raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
         steps = steps_of(self.view().workflow)
@@ -616,13 +634,15 @@ class Desk:
         rows = self.register.find(states, search, limit)
         return [self.summary(m, steps) for m in self._page(rows)]
 
-    def export(self, after: int = 0, limit: int | None = None) -> Iterator[dict]:
+    def export(self, after: int = 0, limit: int | None = None, login: str | None = None,
+               as_login: str | None = None) -> Iterator[dict]:
         """Every matter's summary in entry order, streamed; ``after`` (a summary's ``record``) and
         ``limit`` read one page of it (the service pages long exports).
 
         The same dicts as :meth:`summary` of each matter, built from raw rows read a page at a time
         (a million matters: no Record or Matter objects, the acting records in the same page).
         """
+        self._reader(login, as_login)
         steps = steps_of(self.view().workflow)
         page = getattr(self.register, "_export_page", None)
         if page is None:  # a register without the raw page (PostgreSQL): through the matters
@@ -662,14 +682,59 @@ class Desk:
             if left is not None:
                 left -= len(matters)
 
-    def verify(self) -> dict:
+    def verify(self, login: str | None = None, as_login: str | None = None) -> dict:
+        self._reader(login, as_login)
         r = self.register.verify().to_json()
         if not r["ok"]:
             self._raise_alarm(r)
+        warning = getattr(self.register, "copy_warning", None)
+        if warning is not None and (text := warning()):
+            r["warning"] = text
         return r
 
-    def audit(self) -> dict:
+    def checkpoint(self, login: str | None = None, as_login: str | None = None) -> dict:
+        """Sign the register's head as it is now, after verifying the chain (a chain that does not
+        verify is not signed, and raises the alarm as any failed verify does): ``{"ok", "text",
+        "records", …}``, or the failed verify's answer with ``ok`` false."""
+        from sealdesk.core.register import checkpoint as C
+
+        r = self.verify(login, as_login)
+        if not r["ok"]:
+            return r
+        cp = C.make(self.home, self.community.name, r["records"], r["head"])
+        return {"ok": True, "text": cp.text(), "records": cp.records, "head": cp.head, "time": cp.time,
+                "public_key_file": str(self.home / C.PUB_NAME)}
+
+    def check_checkpoint(self, text: str, source: str = "检查点", key: str | None = None,
+                         login: str | None = None, as_login: str | None = None) -> dict:
+        """One checkpoint's text: signed by the trusted ``key`` (base64; default the community's own
+        public key), of this community, and extended by the register. ``problem`` says why not."""
+        from sealdesk.core.register import checkpoint as C
+
+        self._reader(login, as_login)
+        try:
+            trusted = key or C.public_key(self.home)
+        except C.CheckpointError as exc:
+            raise InvalidInput(str(exc)) from None
+        row = {"file": source, "time": None, "records": None, "problem": None}
+        try:
+            cp = C.parse(text, source)
+            row.update(time=cp.time, records=cp.records, head=cp.head)
+            C.check_signature(cp, trusted, source)
+            if cp.community != self.community.name:
+                raise C.CheckpointError(f"{source} 是 {cp.community} 的检查点，不是本社区（{self.community.name}）的")
+            row["problem"] = C.extends(self.register, cp, source)
+            if row["problem"]:  # signed here and no longer extended: the register was cut or rewritten
+                self._raise_alarm({"first_bad_entry": min(cp.records, self.register.count() + 1),
+                                   "problem": row["problem"]})
+        except C.CheckpointError as exc:
+            row["problem"] = str(exc)
+        return row
+
+    def audit(self, login: str | None = None, as_login: str | None = None) -> dict:
         from sealdesk.core.register.audit import audit
+
+        self._reader(login, as_login)
 
         return audit(self.register, self.registry, self.community)
 

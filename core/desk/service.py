@@ -96,8 +96,9 @@ IDLE_TIMEOUT = 30.0  # seconds a connection may wait for its next request, or ta
 STOP_GRACE = 10.0  # seconds a stopping service waits for requests in progress to finish
 PAGE = 500  # matters per export page and per list reply (about 0.5 MB of JSON)
 
-READ_OPS = {"info", "show", "list", "export", "verify", "audit", "allowed", "find_paper"}
-WRITE_OPS = {"request", "approve", "stamp", "file", "void", "paper", "report"}
+READ_OPS = {"info", "show", "list", "export", "verify", "audit", "allowed", "find_paper", "checkpoint",
+            "check_checkpoint"}
+WRITE_OPS = {"request", "approve", "stamp", "file", "void", "paper", "report", "clear_alarm"}
 
 
 class ServiceError(Exception):
@@ -215,6 +216,13 @@ def handle(desk, login: str, req: dict) -> dict:
         elif op == "verify":
             with _snapshot(desk):
                 result = desk.verify()
+        elif op == "checkpoint":  # signed with the key the service owns
+            with _snapshot(desk):
+                result = desk.checkpoint()
+        elif op == "check_checkpoint":
+            result = desk.check_checkpoint(args["text"], args.get("source") or "检查点", args.get("key"))
+        elif op == "clear_alarm":
+            result = desk.clear_alarm(args.get("note", ""), **who)
         else:
             with _snapshot(desk):
                 result = desk.audit()
@@ -741,3 +749,12 @@ class RemoteDesk:
 
     def find_paper(self, sha256, login=None, as_login=None):
         return self.call("find_paper", as_login, sha256=sha256)
+
+    def checkpoint(self, login=None, as_login=None):
+        return self.call("checkpoint", as_login)
+
+    def check_checkpoint(self, text, source="检查点", key=None, login=None, as_login=None):
+        return self.call("check_checkpoint", as_login, text=text, source=source, key=key)
+
+    def clear_alarm(self, note, login=None, as_login=None):
+        return self.call("clear_alarm", as_login, note=note)

@@ -12,6 +12,11 @@ This module builds a paper as a list of blocks (:mod:`sealdesk.core.papers.types
 out). ID numbers print in full only where the paper's model has the field and it identifies
 the person to a third party (certificate: 附件4 "身份证号"; commitment: the promisor);
 refusal notices, consultation records and reports mask them.
+
+A paper that leaves the committee (certificate, refusal notice, commitment) carries, beside its
+seal, the short code of the register record behind it (:func:`check_lines`): a receiving unit
+reads it out and the community finds it with ``register show``. The wording is sealdesk's, not
+a template's: it is the register's, the same in every jurisdiction.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sealdesk.core.engine.model import citation_label
 from sealdesk.core.register.resident import mask_id
+from sealdesk.core.register.store import KINDS
 
 from sealdesk.core.engine.wording import (  # noqa: F401  (the papers' names and fields, re-exported)
     FIELDS,
@@ -132,9 +138,54 @@ def matter_fields(matter, community, view, date: dt.date) -> dict:
     }
 
 
-def _seal(t: dict, ctx: dict) -> Block:
+# -- the check code (核验码) ------------------------------------------------------------------
+CHECK_CHARS = 16  # hex characters of the record's hash (64 bits)
+
+# The record whose hash a paper carries: the one that authorised it. A certificate is printed on
+# the strength of its stamp record (用印); a refusal notice and a commitment on the decision itself,
+# the matter's own record (登记). A consultation record stays with the committee: no code.
+CHECKED = {"certificate": "stamp", "refusal": "matter", "commitment": "matter"}
+
+
+def check_code(record_hash: str) -> str:
+    """The short form of a record's hash that papers print and a receiving unit reads out over the
+    phone: its first 16 hex characters in groups of four, ``1a2b 3c4d 5e6f 7a8b`` (the start of the
+    ``哈希`` that ``register show`` prints)."""
+    h = record_hash[:CHECK_CHARS].lower()
+    return " ".join(h[i:i + 4] for i in range(0, len(h), 4))
+
+
+def check_label(kind: str) -> str:
+    """``用印记录``, ``登记记录``: what the paper calls the record whose code it carries."""
+    return KINDS.get(kind, kind) + "记录"
+
+
+def check_kinds(outcome) -> set[str]:
+    """The kinds of record whose codes a matter of ``outcome`` prints on its papers."""
+    return {CHECKED[p] for p in papers_for(outcome) if p in CHECKED}
+
+
+def check_record(paper: str, matter):
+    """The record whose code ``paper`` of ``matter`` carries (its stamp or its own record), or None."""
+    kind = CHECKED.get(paper)
+    return matter.stamp if kind == "stamp" else matter.entry if kind == "matter" else None
+
+
+def check_lines(paper: str, matter) -> list[str]:
+    """The lines a paper prints beside its seal so a receiving unit can quote the record behind it:
+    ``登记号：N``, ``用印记录：第 S 条``, ``核验码：1a2b 3c4d 5e6f 7a8b`` (none for a paper without one)."""
+    rec = check_record(paper, matter)
+    if rec is None:
+        return []
+    number = matter.number if matter.number is not None else matter.entry.seq
+    return [f"登记号：{number}", f"{check_label(rec.kind)}：第 {rec.seq} 条", f"核验码：{check_code(rec.hash)}"]
+
+
+def _seal(t: dict, ctx: dict, check: list[str] | None = None) -> Block:
+    # ``check``: the check lines (:func:`check_lines`), set in the empty space left of signer and date.
     return Block("seal", fill(t.get("signer", "{committee}"), ctx), extra={"date": fill(t["date"], ctx),
-                                                                          "label": t.get("seal", "")})
+                                                                          "label": t.get("seal", ""),
+                                                                          "check": check or []})
 
 
 def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
@@ -165,7 +216,7 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
             Block("number", fill(tpl["number"], ctx)),
             Block("addressee", fill(tpl["addressee"], ctx)),
             *[Block("para", p) for p in fill(tpl["body"], ctx)],
-            _seal(tpl, ctx),
+            _seal(tpl, ctx, check_lines("certificate", matter)),
             Block("footer", fill(tpl.get("footer", ""), ctx)),
         ]
     return Paper("certificate", fill(tpl["title"], ctx), pages, _at(stamp.at), body={"content": content})
@@ -239,7 +290,7 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
         Block("heading", tpl["citations_heading"]),
         *[Block("item", citation_label(c)) for c in d.get("citations", [])],
         Block("para", fill(tpl["closing"], ctx)),
-        _seal(tpl, ctx),
+        _seal(tpl, ctx, check_lines("refusal", matter)),
     ]
     return Paper("refusal", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
 
@@ -265,7 +316,7 @@ def commitment(matter, community, view, tpl: dict) -> Paper:
         Block("heading", tpl["consequence_heading"]),
         Block("para", clause + (f"（{cite}）" if cite else "")),
         Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
-        _seal(tpl, ctx),
+        _seal(tpl, ctx, check_lines("commitment", matter)),
         Block("footer", fill(tpl.get("footer", ""), ctx)),
     ]
     return Paper("commitment", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))

@@ -5,10 +5,12 @@ a page is, top right), ``addressee`` (flush left), ``heading`` (bold), ``para`` 
 indented two characters), ``item`` (hanging list line), ``fields`` (a bordered form, label and
 value), ``table`` (columns with widths in mm, header repeated on each page), ``signatures``
 (signature lines), ``seal`` (signer and date flush right, with a dashed circle where the seal
-goes), ``footer`` (small print under a rule), ``subtitle``, ``note`` and ``page`` (page break).
+goes, and flush left in the same rows its ``check`` lines: 登记号, record and 核验码),
+``footer`` (small print under a rule), ``subtitle``, ``note`` and ``page`` (page break).
 
 Text is set with ``WrapMode.CHAR`` (Chinese breaks between any two characters, so a long
-unbroken string wraps instead of running off the page) and is never parsed as markup.
+unbroken string wraps instead of running off the page) and is never parsed as markup. The
+check lines are the exception: each is one unwrapped cell, so a code or number is never broken.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ SMALL = 10.5  # 五号
 TITLE = 22  # 二号
 LINE = 8.5  # mm per body line (about 1.7 lines)
 RED = (200, 30, 30)
+CHECK_LINE = 6  # mm per check line (登记号, record, 核验码) beside the seal, set in SMALL
+CHECK_GAP = 6  # mm between the check lines and the seal
+CHECK_MIN = 5  # pt: the smallest the check lines are set when a long signer leaves little room
 INDENT = "\u3000\u3000"  # two ideographic spaces: the first-line indent of Chinese paragraphs
 SIGN_LINE = "_" * 16
 SIGN_DATE = "日期：____年__月__日"
@@ -167,17 +172,40 @@ def _seal(pdf, b):
         pdf.set_x(x)
         pdf.cell(width, LINE, t, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     label = b.extra.get("label")
+    cx, cy, r = x + width / 2, y + LINE, 21
+    edge = min(x, cx - r)  # the seal's leftmost ink: signer and date, the circle, its label
     if label:
         pdf.set_font("serif", "", SMALL)
         pdf.set_x(x - 10)
+        edge = min(edge, cx - pdf.get_string_width(label) / 2)
         pdf.cell(width + 20, 6, label, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    cx, cy, r = x + width / 2, y + LINE, 21
+    _check(pdf, b.extra.get("check"), pdf.get_y(), edge - CHECK_GAP)
     with pdf.local_context():
         pdf.set_draw_color(*RED)
         pdf.set_line_width(0.4)
         pdf.set_dash_pattern(dash=2, gap=1.5)
         pdf.circle(cx, cy, r, style="D")
     pdf.set_y(max(pdf.get_y(), cy + r) + 4)
+
+
+def _check(pdf, lines, bottom: float, edge: float):
+    # The check lines (登记号, the record, 核验码: content.check_lines) flush left in the seal's rows,
+    # the last one ending at ``bottom`` (the seal label's line), in space the seal already takes: a
+    # paper gets no extra line or page from them. Each line is one cell, never wrapped (a code or a
+    # number is read out whole); if the seal leaves too little room (a very long signer), the lines
+    # are set smaller rather than broken or run into the seal.
+    if not lines:
+        return
+    room = edge - pdf.l_margin
+    pdf.set_font("serif", "", SMALL)
+    widest = max(pdf.get_string_width(t) for t in lines)
+    if widest > room:
+        pdf.set_font("serif", "", max(CHECK_MIN, SMALL * room / widest))
+    y = bottom - CHECK_LINE * len(lines)
+    for i, t in enumerate(lines):
+        pdf.set_xy(pdf.l_margin, y + i * CHECK_LINE)
+        pdf.cell(max(room, 0), CHECK_LINE, t, align=Align.L)
+    pdf.set_xy(pdf.l_margin, bottom)
 
 
 def _footer(pdf, b):

@@ -1096,6 +1096,51 @@ class Register:
             raise RegisterError(f"写入登记簿失败：{exc}") from None
         return Record(*row, h)
 
+    # -- held by a service --------------------------------------------------------------
+    # A copy of the file alone, taken while the service runs, is an older, intact register: the
+    # newest records are in the -wal file beside it. The service therefore writes into the file
+    # itself (meta ``in_use``, checkpointed into the main file at once) where it is held, and clears
+    # it when it stops; a file that says so but has no -wal beside it and is not where the service
+    # held it is such a copy, and verify says so (:meth:`copy_warning`).
+    def hold(self) -> None:
+        """Mark the file as held by this long-running writer (``sealdesk serve``) until :meth:`release`."""
+        if self.read_only:
+            return
+        mark = json.dumps({"path": os.path.realpath(self.path), "host": os.uname().nodename, "pid": os.getpid(),
+                           "since": now().isoformat()}, ensure_ascii=False)
+        with self._transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('in_use', ?)", (mark,))
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # into the main file, where a copy sees it
+
+    def release(self) -> None:
+        if self.read_only:
+            return
+        with self._transaction() as c:
+            c.execute("DELETE FROM meta WHERE key = 'in_use'")
+
+    def copy_warning(self) -> str | None:
+        """Why this file may lack its newest records (a copy taken while the service held the
+        original, without the -wal file), or None."""
+        raw = self.meta().get("in_use")
+        if not raw:
+            return None
+        wal = Path(str(self.path) + "-wal")
+        try:
+            if wal.stat().st_size > 0:
+                return None
+        except OSError:
+            pass
+        try:
+            mark = json.loads(raw)
+            held = mark["path"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        if held == os.path.realpath(self.path) and mark.get("host") == os.uname().nodename:
+            return None  # the file itself, after the service stopped without clearing (a crash)
+        return (f"这是登记簿服务运行时（{str(mark.get('since', ''))[:16].replace('T', ' ')} 起，{held}）"
+                "复制的文件，旁边没有 -wal 文件：复制时尚未写回文件的最新记录不在其中，上面的记录数可能偏少。"
+                "请连同 -wal 文件一起复制，或用 sealdesk register backup 备份")
+
     # -- backup --------------------------------------------------------------------------
     def backup(self, dest: str | os.PathLike) -> "VerifyResult":
         """Copy the register to the new file ``dest`` with SQLite's online backup API and verify the copy.
@@ -1119,6 +1164,7 @@ class Register:
             finally:
                 target.close()
             with Register(dest) as copy:
+                copy.release()  # a backup is complete: not a copy missing its -wal
                 return copy.verify()
         except (sqlite3.Error, RegisterError, OSError) as exc:
             dest.unlink(missing_ok=True)
