@@ -13,11 +13,25 @@ disk:
   one writer, then 8 writer processes, in paired rounds (median of the rounds'
   ratios). Each matter has its own resident name, so the search n-grams are as
   varied as a real register's. Target: at most 1.5× the bare cost.
+* the same appends with checkpoints on (``--checkpoint-every N``, default 4096; 0: off):
+  the register service's own ``Checkpointer.once()`` (a full ``verify``, sign, write
+  and fsync a file) in a thread of this process, as the service runs it — for one
+  writer the process that appends, for 8 beside them — woken every N appends
+  instead of every hour, each paired round against the bare baseline as above
+  (the bare half starts once a checkpoint in progress has finished). Target: at
+  most 1.5×. 4,096 appends is already far more often than the service's hourly checkpoint
+  at any community's pace; at 256 the checkpointer never rests (docs/register.md has both).
+  ``--checkpoint-snapshot``: each verify also inside ``service._snapshot`` (Register.verify
+  reads one snapshot by itself since this bench found it did not).
 * verify and audit over 1,000,000 records (a third matters with real decision
   bodies, a third approvals, a third stamps), against a bare full scan of the
-  same table. Targets: verify under 20 s, audit under 30 s.
+  same table. Targets: verify under 20 s, audit under 30 s. Then a checkpoint of
+  it (``sealdesk register checkpoint -o FILE``) and ``sealdesk register verify
+  --checkpoint FILE``, each a fresh process, against the same scan. Target:
+  under 20 s.
 
     .venv/bin/python bench/register_bench.py [--appends 8192] [--rounds 8] [--records 1000000]
+        [--checkpoint-every 4096] [--checkpoint-snapshot]
 
   (``--records 0``: the appends only.)
 
@@ -116,40 +130,158 @@ def _run(args):
     return _bare_writer(path, n, payload) if kind == "bare" else _register_writer(path, n, payload)
 
 
-def appends(tmp: Path, n: int, writers: int, body: dict, rounds: int = 8) -> tuple[float, float, float]:
-    """(register appends/s, bare inserts/s, cost ratio): medians over paired rounds.
+class Checkpointing:
+    """The register service's checkpoints during the appends: its ``Checkpointer.once()`` (a full
+    ``Desk.verify``, then sign and write the checkpoint file with fsync, core/desk/service.py) in a
+    thread of this process, as the service runs it in its own, woken every ``every`` appends (the head
+    polled every 5 ms) instead of every ``--checkpoint-every`` minutes. Paused (a checkpoint in
+    progress finished first) while the bare baseline runs. With ``snapshot`` each verify runs in one
+    read transaction, as the service's ``verify`` request does (``service._snapshot``)."""
+
+    def __init__(self, home: Path, every: int, snapshot: bool = False):
+        import threading
+
+        from sealdesk.core.desk.service import Checkpointer
+
+        desk = Desk(home)
+        registry = desk.registry
+        desk.close()
+        self.home, self.every, self.snapshot = home, every, snapshot
+        self.checkpointer = Checkpointer(home, registry, home / "checkpoints", every=0)
+        self.poll = Register(home / "register.sqlite3")
+        self.at = 0  # the head when the last checkpoint was tried
+        self.tried: list[float] = []  # seconds each once() took
+        self.signed = 0
+        self.appending = 0.0  # seconds of the register's halves of the rounds
+        self.log = []
+        self.allowed = threading.Event()
+        self.stopped = threading.Event()
+        self.busy = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, name="bench:checkpoints", daemon=True)
+
+    def _once(self) -> None:
+        import contextlib
+        import io
+
+        err = io.StringIO()
+        t = time.perf_counter()
+        with contextlib.redirect_stderr(err):  # once() reports a failure on stderr; counted here
+            path = self.checkpointer.once()
+        self.tried.append(time.perf_counter() - t)
+        self.signed += path is not None
+        if err.getvalue():
+            self.log.append(err.getvalue().strip())
+
+    def _loop(self) -> None:
+        while not self.stopped.is_set():
+            if not self.allowed.wait(0.05):
+                continue
+            with self.busy:
+                if self.allowed.is_set():
+                    seq = self.poll.head()[0]
+                    if seq - self.at >= self.every:
+                        self.at = seq
+                        self._once()
+            time.sleep(0.005)
+
+    def start(self) -> None:
+        if self.snapshot:
+            from sealdesk.core.desk import service
+
+            verify = self._verify = Desk.verify
+
+            def snapshot_verify(desk, *a, **k):
+                with service._snapshot(desk):
+                    return verify(desk, *a, **k)
+            Desk.verify = snapshot_verify
+        self._once()  # the service signs one when it starts
+        self.thread.start()
+
+    def resume(self) -> None:
+        self.allowed.set()
+
+    def pause(self) -> None:
+        self.allowed.clear()
+        with self.busy:  # a checkpoint in progress finishes first
+            pass
+
+    def stop(self) -> None:
+        self.pause()
+        self.stopped.set()
+        self.thread.join()
+        self.poll.close()
+        if self.snapshot:
+            Desk.verify = self._verify
+
+    def summary(self) -> str:
+        failed = len(self.log)  # once() said why it signed nothing (else the register had not grown)
+        alarm = (self.home / "register.alarm").exists()
+        s = (f"{len(self.tried)} checkpoints tried (one at start), {self.signed} signed, "
+             f"{statistics.median(self.tried) * 1000:.0f} ms each (median; longest "
+             f"{max(self.tried) * 1000:.0f} ms), {sum(self.tried):.2f}s in all beside "
+             f"{self.appending:.2f}s of appends")
+        if failed:
+            s += (f"; {failed} refused: verify failed while appends went on"
+                  f"{', register.alarm raised' if alarm else ''} (first: {self.log[0] if self.log else '?'})")
+        return s
+
+
+def appends(tmp: Path, n: int, writers: int, body: dict, rounds: int = 8, checkpoint_every: int = 0,
+            snapshot: bool = False) -> tuple[float, float, float, Checkpointing | None]:
+    """(register appends/s, bare inserts/s, cost ratio, the checkpoints or None): medians over paired rounds.
 
     Each round times the same number of bare inserts and of appends back to back (which goes first
     alternates), so that drift in the disk's fsync latency and in the load of a shared machine falls
-    on both alike; the ratio is the median of the rounds' ratios.
+    on both alike; the ratio is the median of the rounds' ratios. With ``checkpoint_every`` the
+    register is a community's (a home with its community.toml) and :class:`Checkpointing` runs
+    during the appends.
     """
-    bare = tmp / f"bare-{writers}.sqlite3"
+    bare = tmp / f"bare-{writers}{'-cp' if checkpoint_every else ''}.sqlite3"
     con = sqlite3.connect(bare)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute(BARE_TABLE)
     con.close()
-    ours = tmp / f"register-{writers}.sqlite3"
+    checkpoints = None
+    if checkpoint_every:
+        home = tmp / f"home-cp-{writers}"
+        save_community(demo_community(home, "national"))
+        ours = home / "register.sqlite3"
+    else:
+        ours = tmp / f"register-{writers}.sqlite3"
     Register(ours, create=True).close()
     per = max(1, n // writers // rounds)
     payload = {"bare": (bare, bare_row(body)), "register": (ours, body)}
     spent: dict[str, list[float]] = {"bare": [], "register": []}
     ctx = mp.get_context("fork")
     with ctx.Pool(writers) as pool:
-        for r in range(rounds):
-            for kind in (("bare", "register") if r % 2 == 0 else ("register", "bare")):
-                path, pl = payload[kind]
-                t = time.perf_counter()
-                if writers == 1:
-                    _run((kind, str(path), per, pl))
-                else:
-                    pool.map(_run, [(kind, str(path), per, pl)] * writers)
-                spent[kind].append(time.perf_counter() - t)
+        if checkpoint_every:  # after the fork of the pool's workers: the thread stays in this process
+            checkpoints = Checkpointing(home, checkpoint_every, snapshot)
+            checkpoints.start()
+        try:
+            for r in range(rounds):
+                for kind in (("bare", "register") if r % 2 == 0 else ("register", "bare")):
+                    path, pl = payload[kind]
+                    if checkpoints is not None and kind == "register":
+                        checkpoints.resume()
+                    elif checkpoints is not None:
+                        checkpoints.pause()
+                    t = time.perf_counter()
+                    if writers == 1:
+                        _run((kind, str(path), per, pl))
+                    else:
+                        pool.map(_run, [(kind, str(path), per, pl)] * writers)
+                    spent[kind].append(time.perf_counter() - t)
+        finally:
+            if checkpoints is not None:
+                checkpoints.stop()
+                checkpoints.appending = sum(spent["register"])
     total = per * writers * rounds
     with Register(ours) as reg:
         assert reg.verify().ok and reg.count() == total
     each = per * writers
     ratio = statistics.median(o / b for o, b in zip(spent["register"], spent["bare"]))
-    return each / statistics.median(spent["register"]), each / statistics.median(spent["bare"]), ratio
+    return (each / statistics.median(spent["register"]), each / statistics.median(spent["bare"]), ratio,
+            checkpoints)
 
 
 # -- a million records --------------------------------------------------------------------
@@ -407,6 +539,10 @@ def main(argv=None) -> int:
                    help="appends per number of writers (in 8 rounds: 1,024 a round, so one batch of n-grams each)")
     p.add_argument("--records", type=int, default=1_000_000, help="records for verify and audit (0: appends only)")
     p.add_argument("--rounds", type=int, default=8, help="paired rounds of the append bench")
+    p.add_argument("--checkpoint-every", type=int, default=4096, metavar="N",
+                   help="then the appends again with the service's checkpoints every N appends (0: not)")
+    p.add_argument("--checkpoint-snapshot", action="store_true",
+                   help="each checkpoint's verify in one read transaction (as the service's verify request)")
     p.add_argument("--scale", type=int, metavar="N",
                    help="only the query bench: build N matters and time list, search, status filter, export "
                         "and inventory (time and peak memory) beside bare SQLite queries")
@@ -431,10 +567,18 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="sealdesk-bench-", dir=os.environ.get("BENCH_DIR")) as d:
         tmp = Path(d)
         for writers in (1, 8):
-            ours, bare, ratio = appends(tmp, args.appends, writers, body, args.rounds)
+            ours, bare, ratio, _ = appends(tmp, args.appends, writers, body, args.rounds)
             print(f"durable appends, {writers} writer{'s' if writers > 1 else ''}: register {ours:,.0f}/s, "
                   f"bare SQLite insert+commit of the same row {bare:,.0f}/s -> cost ratio {ratio:.2f}x "
                   f"(median of {args.rounds} paired rounds; target <= 1.5x)")
+        for writers in (1, 8) if args.checkpoint_every else ():
+            ours, bare, ratio, cps = appends(tmp, args.appends, writers, body, args.rounds, args.checkpoint_every,
+                                             args.checkpoint_snapshot)
+            print(f"durable appends with checkpoints every {args.checkpoint_every} appends"
+                  f"{' (verify in one snapshot)' if args.checkpoint_snapshot else ''}, {writers} "
+                  f"writer{'s' if writers > 1 else ''}: register {ours:,.0f}/s, bare SQLite insert+commit of the "
+                  f"same row {bare:,.0f}/s -> cost ratio {ratio:.2f}x (median of {args.rounds} paired rounds; "
+                  f"target <= 1.5x); {cps.summary()}")
         if not args.records:
             return 0
 
@@ -467,6 +611,22 @@ def main(argv=None) -> int:
         print(f"audit: {ta:.2f}s ({ta / scan:.1f}x the bare scan; target < 30 s), "
               f"{a['matters']:,} matters, {a['violations']} violations")
         desk.close()
+        # A checkpoint of it, then what an inspector runs against it: fresh sealdesk processes (start-up
+        # included, whole peak RSS), as a community and an inspector type them.
+        from sealdesk.core.register import checkpoint as C
+
+        cli = [sys.executable, "-m", "sealdesk.core.cli"]
+        env = {"SEALDESK_HOME": str(home), "SEALDESK_SOCKET": ""}
+        cp_file = tmp / "checkpoint.txt"
+        ts, ms, _ = _command([*cli, "register", "checkpoint", "-o", str(cp_file)], tmp / "out.txt", env)
+        cp = C.parse(cp_file.read_text(encoding="utf-8"), str(cp_file))
+        assert cp.records == args.records, cp
+        print(f"register checkpoint -o FILE: {ts:.2f}s, {ms:.0f} MB peak RSS ({ts / scan:.1f}x the bare scan; "
+              f"verify, sign, write)")
+        # exit 0 only if the chain verifies and the register extends the checkpoint (else 1: check=True raises)
+        tc, mc, _ = _command([*cli, "register", "verify", "--checkpoint", str(cp_file)], tmp / "out.txt", env)
+        print(f"register verify --checkpoint FILE: {tc:.2f}s, {mc:.0f} MB peak RSS ({tc / scan:.1f}x the bare "
+              f"scan; target < 20 s)")
     return 0
 
 

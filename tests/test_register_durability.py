@@ -221,3 +221,34 @@ def test_a_register_in_a_read_only_directory_is_read_not_called_damaged(tmp_path
                 ro.append("matter", actor="a", role="clerk", community="c", body={})
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def _append_until(path, stop):
+    w = Register(path)
+    while not stop.is_set():
+        w.append("matter", actor="a", role="clerk", community="c", outcome="refuse",
+                 body={"decision": {"query": "证明"}, "resident": {"name": "张三", "id": "x"}})
+    w.close()
+
+
+def test_verify_while_another_process_appends_never_reports_a_deleted_tail(tmp_path):
+    # Records and head read in two transactions: an append between them looked like a cut tail
+    # (30 of 30 verifies failed), and the failed verify stopped the counter with its alarm.
+    import multiprocessing as mp
+
+    path = tmp_path / "r.sqlite3"
+    Register(path, create=True).close()
+    stop = mp.get_context("fork").Event()
+    writer = mp.get_context("fork").Process(target=_append_until, args=(path, stop))
+    writer.start()
+    try:
+        with Register(path) as reg:
+            while reg.count() < 50:
+                time.sleep(0.01)
+            results = [reg.verify() for _ in range(15)]
+            grew = reg.count()
+    finally:
+        stop.set()
+        writer.join(30)
+    assert all(r.ok for r in results), [r.problem.message for r in results if not r.ok][:1]
+    assert results[-1].count > results[0].count or grew > results[0].count  # appends did go on meanwhile

@@ -1180,8 +1180,19 @@ class Register:
         which reads the records themselves, checks the chain only (the index check is most of the time
         on a large register).
         """
-        return verify_chain(self.rows(), self._meta_head, self.check_index if index else None,
-                            sqlite3.DatabaseError, "meta")
+        # One read transaction: the records, the head and the index as of one moment. Read in
+        # separate ones, an append committed meanwhile looks like a deleted tail (and raises the alarm).
+        c = self.conn
+        if c.in_transaction:
+            return verify_chain(self.rows(), self._meta_head, self.check_index if index else None,
+                                sqlite3.DatabaseError, "meta")
+        c.execute("BEGIN")
+        try:
+            return verify_chain(self.rows(), self._meta_head, self.check_index if index else None,
+                                sqlite3.DatabaseError, "meta")
+        finally:
+            if c.in_transaction:
+                c.execute("COMMIT")  # a read transaction: this only ends the snapshot
 
     def _meta_head(self) -> tuple[int, str]:
         seq_text, _, head_hash = self.meta().get("head", "").partition(" ")
