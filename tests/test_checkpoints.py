@@ -368,3 +368,30 @@ def test_a_copy_taken_while_the_service_runs_says_its_newest_records_may_be_miss
         svc.stop()
     with Register(reg_path(cli)) as reg:  # stopped: the mark is cleared, the file holds everything
         assert reg.copy_warning() is None and "in_use" not in reg.meta() and reg.count() == 20
+
+
+def test_paper_verify_uses_the_newest_checkpoint_of_the_folder_by_itself(demo, tmp_path):
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.core.desk.service import Checkpointer
+    from test_papers import issued
+
+    cli = demo("shaanxi")
+    entry = issued(cli)
+    out = tmp_path / "c.pdf"
+    cli.json("paper", "certificate", str(entry), "-o", str(out), "--content", "属实", "--as", "clerk")
+    code, stdout, _ = cli("paper", "verify", str(out))
+    assert code == 0 and "检查点" not in stdout  # none taken yet: nothing claimed
+    folder = cli.home / "checkpoints"  # where sealdesk serve writes them by default
+    Checkpointer(cli.home, Desk(cli.home).registry, folder, 3600).once()
+    code, stdout, _ = cli("paper", "verify", str(out))
+    assert code == 0 and "依据检查点" in stdout and str(folder) in stdout
+    fill(cli, 1)
+    out2 = tmp_path / "c2.pdf"
+    entry2 = issued(cli)
+    cli.json("paper", "certificate", str(entry2), "-o", str(out2), "--content", "属实", "--as", "clerk")
+    code, stdout, _ = cli("paper", "verify", str(out2))  # printed after the newest checkpoint
+    assert code == 0 and "下一个检查点签署后" in stdout
+    sql(cli, "DELETE FROM records WHERE seq > 3")  # cut behind the checkpoint: the first paper's check fails
+    sql(cli, "UPDATE meta SET value = (SELECT seq || ' ' || hash FROM records WHERE seq = 3) WHERE key = 'head'")
+    code, stdout, _ = cli("paper", "verify", str(out))
+    assert code == 1

@@ -63,8 +63,12 @@ def cmd_paper_verify(args) -> int:
         raise InvalidInput(f"无法读取 {args.file}：{exc.strerror}") from None
     desk = open_desk(args)
     r = desk.find_paper(digest, as_login=_as(args))
+    auto = False
+    if r["found"] and not args.checkpoint:
+        args.checkpoint = _latest_checkpoint(args)  # the newest the service wrote, if it is here
+        auto = args.checkpoint is not None
     if r["found"] and args.checkpoint:
-        r["checkpoint"] = _paper_checkpoint(args, desk, r["record"])
+        r["checkpoint"] = _paper_checkpoint(args, desk, r["record"], auto)
     if args.json:
         print(json.dumps(r, ensure_ascii=False))
     elif not r["found"]:
@@ -81,7 +85,10 @@ def cmd_paper_verify(args) -> int:
         if r.get("voided_by"):
             print(f"注意：该事项已作废（第 {r['voided_by']} 条记录：{r.get('void_reason') or ''}），此文书不再有效")
         c = r.get("checkpoint")
-        if c and c["problem"]:
+        if c and c.get("pending"):
+            print(f"最新的检查点 {c['file']}（{c['time']}，{c['records']} 条记录）早于该文书的第 {r['record']} 条记录，"
+                  "下一个检查点签署后才能为它作证；该检查点本身与登记簿相符")
+        elif c and c["problem"]:
             print(f"检查点 {c['file']}：未通过——{c['problem']}")
         elif c:
             print(f"依据检查点 {c['file']}（{c['time']}，{c['records']} 条记录）：该文书的记录当时已在登记簿中，此后未被改写")
@@ -90,13 +97,33 @@ def cmd_paper_verify(args) -> int:
     return EXIT_VOIDED if r.get("voided_by") else 0
 
 
-def _paper_checkpoint(args, desk, record: int) -> dict:
+def _latest_checkpoint(args) -> str | None:
+    """The newest checkpoint file in the community's ``checkpoints/`` folder (where ``sealdesk serve``
+    writes them by default), or None: without ``--checkpoint`` a paper is checked against it."""
+    from pathlib import Path
+
+    from sealdesk.core.cli.register import _home
+
+    folder = Path(_home(args)) / "checkpoints"
+    try:
+        files = [p for p in folder.glob("checkpoint-*.txt") if p.is_file()]
+    except OSError:
+        return None
+    if not files:
+        return None
+    return str(max(files, key=lambda p: (p.stat().st_mtime, p.name)))
+
+
+def _paper_checkpoint(args, desk, record: int, auto: bool = False) -> dict:
     """The checkpoint a paper's record is vouched for by: signed by the trusted key, extended by the
-    register, and taken after the record was written."""
+    register, and taken after the record was written. The newest one found by itself (``auto``) may
+    predate a paper just printed: that is said, not a failure."""
     from sealdesk.core.cli.register import _check_checkpoints
 
     c = _check_checkpoints(args, desk, [args.checkpoint])[0]
-    if not c["problem"] and c["records"] < record:
+    if auto and not c["problem"] and c["records"] < record:
+        c["pending"] = True
+    elif not c["problem"] and c["records"] < record:
         c["problem"] = (f"该检查点（{c['time']}）只到第 {c['records']} 条记录，早于该文书的第 {record} 条记录，"
                         "不能为它作证；请用更新的检查点")
     return c
@@ -166,7 +193,8 @@ def add_parsers(sub) -> None:
     add_common(s)
     s.add_argument("file", help="PDF 文件")
     s.add_argument("--checkpoint", metavar="FILE",
-                   help="对照乡镇或检查人员保存的检查点：证明该文书的记录当时已在登记簿中且未被改写")
+                   help="对照乡镇或检查人员保存的检查点：证明该文书的记录当时已在登记簿中且未被改写"
+                        "（默认用配置目录下 checkpoints/ 中最新的一个，如有）")
     s.add_argument("--key", help="信任的公钥（文件或 base64；默认本社区的 checkpoint.pub）")
     s.set_defaults(func=cmd_paper_verify)
 
