@@ -14,7 +14,7 @@ from sealdesk.core.register.community import demo_community, save_community
 from sealdesk.core.desk.counter import Desk
 from sealdesk.tui.app import SealdeskApp
 from sealdesk.tui.screens.dialogs import AskText, AssertFacts, Message
-from sealdesk.tui.screens.paper import PaperDone
+from sealdesk.tui.screens.paper import CertificatePreview, PaperDone
 from sealdesk.tui.session import Session
 
 from conftest import VALID_IDS
@@ -115,16 +115,19 @@ async def test_issue_through_approval_stamping_and_certificate(session, registry
         await pilot.press("down", "enter")  # 李建国（负责人）
         await pilot.pause()
         assert s.login == "director"
-        await pilot.press("a")
+        await pilot.press("a", "y")  # the matter and what it needs first, y approves (tests/test_tui_register.py)
         await pilot.pause()
         s.switch_person("keeper")
-        await pilot.press("s")
+        await pilot.press("s", "y")
         await pilot.pause()
         assert "2026年证明第1号" in screen_text(app) or "证明第1号" in screen_text(app)
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, AskText)
         await pilot.press(*"该居民与王某系母子关系", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CertificatePreview)  # the wording first (issue 16; tests/test_tui_paper.py)
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PaperDone)
         saved = app.screen.path
@@ -384,7 +387,9 @@ def keybar(app) -> str:
 
 def panel(app) -> str:
     """The decision panel's text as the clerk reads it (lines as written, before wrapping)."""
-    return str(app.screen.query_one("#result").render())
+    status = app.screen.query_one("#status").content.plain
+    body = app.screen.query_one("#result").content.plain
+    return f"{status}\n{body}" if status else body
 
 
 async def test_a_name_near_two_items_lists_them_and_a_digit_picks_one(session, registry):

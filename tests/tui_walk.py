@@ -36,8 +36,8 @@ from typing import Callable, Iterable
 RESIDENT = ("张三", "11010519491231002X")
 DEFAULT_TIMEOUT = 15.0
 
-# The decision panel's top border: "solid" (─) normally, "thick" (▀) while it has the focus.
-ANSWER_FOCUSED = "▀" * 20
+# The line above the decision panel says when the panel has the keys (tui/widgets/rule.py).
+ANSWER_FOCUSED = "决定（按键作用于此）"
 
 
 class WaitTimeout(AssertionError):

@@ -6,16 +6,20 @@ TUI does goes through :class:`~sealdesk.tui.session.Session` to the same Desk th
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.dom import NoScreen
 
 from sealdesk.core.register.resident import InvalidInput
 from sealdesk.core.register.workflow import Refused
 
 from .screens.counter import CounterScreen
 from .screens.dialogs import Choose, Message
+from .commands import PinyinCommands
 from .session import Session
+from .widgets.field import ordered_key
 
 
 # The register and lists screens (DataTable and their modules) are imported on first visit:
@@ -50,6 +54,7 @@ class SafePalette(CommandPalette):
 class SealdeskApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "sealdesk 用印台"
+    COMMANDS = {PinyinCommands}  # Textual's system commands, found by pinyin too (commands.py)
     MODES = {"counter": CounterScreen, "register": register_screen, "lists": lists_screen}
     DEFAULT_MODE = "counter"
     BINDINGS = [
@@ -67,6 +72,32 @@ class SealdeskApp(App):
         self.first_frame_shown = False
         self.scenario = scenario  # sealdesk demo: the cases the counter steps through (F6/F7)
         self.demo_log: list = []  # sealdesk demo: each request decided, for 保存为演示案例
+        # Lines in ASCII (community.toml [tui] ascii_borders, or SEALDESK_ASCII_BORDERS=1 for one terminal).
+        import os
+
+        self.ascii_borders = (os.environ.get("SEALDESK_ASCII_BORDERS", "").lower() in ("1", "true", "yes")
+                              or session.community.ascii_borders)
+        if self.ascii_borders:
+            self.add_class("-ascii")
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys are run one at a time, each to its end, in the order typed (widgets/field.py): the
+        # same steps as App.on_event's, but a key is handled here rather than queued on a widget.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.app_focus = True
+            if self.screen.maximized is not None and event.key == "escape" and self.escape_to_minimize:
+                self.screen.minimize()
+                return
+            if self.focused:
+                try:
+                    self.screen._clear_tooltip()
+                except NoScreen:
+                    pass
+            if await self._check_bindings(event.key, priority=True) or await ordered_key(self, event):
+                return
+            (self.focused or self.screen)._forward_event(event)
+            return
+        await super().on_event(event)
 
     def on_ready(self) -> None:
         # Textual sends Ready once the first frame has been written. Work queued with
@@ -84,7 +115,11 @@ class SealdeskApp(App):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(SafePalette(id="--command-palette"))
+            self.push_screen(SafePalette(id="--command-palette", placeholder="搜索命令：汉字、拼音首字母或全拼…"))
+
+    def action_help_quit(self) -> None:
+        # Textual's Ctrl+C hint is English ("Do you want to quit?"); the clerk's screen is Chinese.
+        self.notify("按 Ctrl+Q 退出 sealdesk（Ctrl+C 在输入框中为复制）", title="要退出吗？")
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -95,13 +130,21 @@ class SealdeskApp(App):
         self.push_screen(HelpScreen())
 
     # -- papers ---------------------------------------------------------------------------
-    def print_paper(self, paper: str, entry: int | None, content: str | None = None) -> None:
+    def print_paper(self, paper: str, entry: int | None, content: str | None = None, confirmed: bool = False) -> None:
+        """Make a paper, record it, save it and show where it is. A certificate whose text is not yet
+        recorded goes through its wording first (screens/paper.py): the facts asked for (``content``,
+        if given, is the clerk's first answer), cleaned, shown in the sentence the paper prints, and
+        printed only when the clerk confirms (then ``confirmed``)."""
+        from sealdesk.core.desk.service import ServiceError
         from sealdesk.core.papers import delivery
         from sealdesk.core.papers.fonts import FontError
+        from sealdesk.core.register.store import RegisterError
 
-        from .screens.paper import PaperDone
+        from .screens.paper import PaperDone, certificate_first
         from .screens.register import refusal_lines
 
+        if paper == "certificate" and entry is not None and not confirmed and certificate_first(self, entry, content):
+            return
         s = self.session
         try:
             if entry is None:
@@ -112,7 +155,7 @@ class SealdeskApp(App):
         except Refused as exc:
             self.push_screen(Message("不能打印", refusal_lines(exc)))
             return
-        except (InvalidInput, FontError, delivery.DeliveryError, OSError) as exc:
+        except (InvalidInput, FontError, delivery.DeliveryError, OSError, RegisterError, ServiceError) as exc:
             self.push_screen(Message("不能打印", [str(exc)]))
             return
         self.push_screen(PaperDone(out, path))
@@ -174,10 +217,14 @@ class SealdeskApp(App):
         open_compare(self, screen)
 
     def _refresh_all(self) -> None:
+        """Every screen's top bar (the one under a closing dialog too): who acts, where, when."""
         from .widgets.topbar import TopBar
 
-        for bar in self.screen.query(TopBar):
-            bar.refresh_bar()
+        screens = {id(s): s for stack in self._screen_stacks.values() for s in stack}
+        screens.update({id(s): s for s in self.screen_stack})
+        for screen in screens.values():
+            for bar in screen.query(TopBar):
+                bar.refresh_bar()
 
     def choose_person(self) -> None:
         c = self.session.community

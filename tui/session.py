@@ -31,6 +31,8 @@ class Session:
         self._registry = registry
         self.socket = socket or os.environ.get("SEALDESK_SOCKET") or None
         self.notice = ""  # one line for the banner: why this community
+        # With --home every file is under it, the demo communities of 切换辖区 too.
+        self.demo_base = Path(resolve_home(home)) / "demo" if home else None
         home = resolve_home(home)
         if not config_path(home).exists() and not self.socket:
             home = self._demo_home("national")
@@ -57,7 +59,7 @@ class Session:
         return self._registry is not None
 
     def _demo_home(self, jid: str) -> Path:
-        home = demo_root() / jid
+        home = (self.demo_base or demo_root()) / jid
         if not config_path(home).exists():
             save_community(demo_community(home, jid, self.registry.jurisdictions[jid].name))
         return home

@@ -573,6 +573,8 @@ def _run(argv: list[str], foreign: str | None) -> int:
             if sys.stderr is not None and not isinstance(sys.stderr, _Printable):  # messages quote user data too
                 sys.stderr = _Printable(sys.stderr)
         if not getattr(args, "func", None):
+            if args.command is None:  # only --home/--socket/--as: the clerk's screen, as with no arguments
+                return cmd_tui(args)
             if args.command == "register":
                 raise BadInput("register 需要子命令：list、show、export、verify")
             if args.command == "paper":

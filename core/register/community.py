@@ -75,6 +75,9 @@ class Community:
     paper_font: str = ""  # [papers] font: the township's 仿宋/宋体 file, first in the font chain
     paper_folder: str = ""  # [papers] folder: where the TUI saves papers; relative to home unless absolute
     printer: str = ""  # [papers] printer: the CUPS queue for lp (empty: the default printer)
+    # [tui] ascii_borders: lines and marks in ASCII, for terminals that draw East-Asian-ambiguous
+    # characters (─ “ ” · □ →) two cells wide (Xshell, PuTTY set so): an 80-cell line would wrap.
+    ascii_borders: bool = False
     home: Path = field(default=Path("."), compare=False)
 
     def person(self, login: str) -> Person | None:
@@ -117,6 +120,8 @@ class Community:
                                                   ("printer", self.printer)) if v}
         if papers:
             data["papers"] = papers
+        if self.ascii_borders:
+            data["tui"] = {"ascii_borders": True}
         return data
 
 
@@ -190,6 +195,12 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
     if not isinstance(demo, bool):
         # A string "false" is true to Python: demo (and --as) must never be switched on by a typo.
         raise ConfigError(f"{source}：community.demo 应为 true 或 false（不加引号），而不是 {demo!r}")
+    tui = data.get("tui", {}) or {}
+    if not isinstance(tui, dict):
+        raise ConfigError(f"{source}：[tui] 应为表")
+    ascii_borders = tui.get("ascii_borders", False)
+    if not isinstance(ascii_borders, bool):
+        raise ConfigError(f"{source}：tui.ascii_borders 应为 true 或 false（不加引号），而不是 {ascii_borders!r}")
     days = c.get("validity_days", 90)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
         raise ConfigError(f"{source}：community.validity_days 应为 1 到 3660 之间的天数")
@@ -209,6 +220,7 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         paper_font=_str(papers, "font", "papers", required=False),
         paper_folder=_str(papers, "folder", "papers", required=False),
         printer=_str(papers, "printer", "papers", required=False),
+        ascii_borders=ascii_borders,
         home=Path(home),
     )
 

@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from .base import Screen
 from textual.widgets import DataTable, Static
 
 from sealdesk.core.common.cells import shorten
 from sealdesk.core.training.compare import FIELD_LABELS, candidates_label, compare
 from sealdesk.core.engine.model import Facts, Request
 
+from ..widgets.prose import Prose
 from ..widgets.decision import decision_content
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
@@ -85,7 +86,7 @@ class CompareScreen(Screen):
         yield Static(id="compare_head")
         yield DataTable(id="compare_table", cursor_type="row", zebra_stripes=False)
         with VerticalScroll(id="compare_detail"):
-            yield Static(id="compare_text")
+            yield Prose(id="compare_text")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -148,7 +149,7 @@ class CompareScreen(Screen):
     # -- the selected decision -------------------------------------------------------------------
     def _show(self) -> None:
         table = self.query_one(DataTable)
-        out = self.query_one("#compare_text", Static)
+        out = self.query_one("#compare_text", Prose)
         if not table.row_count:
             out.update(Content("没有可用的辖区"))
             return

@@ -17,12 +17,12 @@ An ``ask`` is answered where it can be:
 
 from __future__ import annotations
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from .base import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -32,7 +32,10 @@ from sealdesk.core.register.resident import InvalidInput
 from sealdesk.core.register.workflow import STATUS, Refused
 
 from ..widgets.decision import decision_content, list_label
+from ..widgets.field import Field
 from ..widgets.keybar import KeyBar
+from ..widgets.prose import Prose
+from ..widgets.rule import Rule
 from ..widgets.topbar import TopBar
 from .dialogs import AssertFacts, Message
 
@@ -46,7 +49,24 @@ FIELDS = ("query", "purpose", "requester", "rname", "rid")
 
 
 class Answer(VerticalScroll, can_focus=True):
-    """The decision panel; focusable so that its one-letter keys work."""
+    """The decision panel; focusable so that its one-letter keys work. The line above it says
+    when it has them (widgets/rule.py), so a move of the focus repaints that line only."""
+
+    # Textual's Widget repaints a widget whole when it gains or loses the focus; nothing in the
+    # panel changes then, so only the rule is redrawn (prevent_default: Widget's handler is skipped).
+    def _on_focus(self, event: events.Focus) -> None:
+        event.prevent_default()
+        self.has_focus = True
+        self.screen.query_one(Rule).show_focus(True)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        self.screen.query_one(Rule).show_focus(False)
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
 
 
 class CounterScreen(Screen):
@@ -68,9 +88,9 @@ class CounterScreen(Screen):
         Binding("down", "suggest(1)", "下一项", show=False),
         Binding("up", "suggest(-1)", "上一项", show=False),
         Binding("escape", "back", "返回填写", show=False),
-        # Enter is handled here, at once, rather than through Input.Submitted: over a slow link
-        # keys arrive in bursts ("公证⏎县民政局⏎"), and a queued message would move the focus only
-        # after the next field's characters had gone to the old one.
+        # Every key runs to its end before the next (widgets/field.py): over a slow link keys
+        # arrive in bursts ("公证⏎县民政局⏎", "jzzm↓⏎"), and Enter moves the focus before the next
+        # field's characters are taken.
         Binding("enter", "enter", "下一项", show=False, priority=True),
         Binding("tab", "move(1)", "下一项", show=False, priority=True),
         Binding("shift+tab", "move(-1)", "上一项", show=False, priority=True),
@@ -93,25 +113,27 @@ class CounterScreen(Screen):
         with Vertical(id="form"):
             with Horizontal(classes="row"):
                 yield Static("证明名称", classes="lbl")
-                yield Input(placeholder="名称或拼音首字母，如 wfzjl", id="query", max_length=100)
+                yield Field(placeholder="名称或拼音首字母，如 wfzjl", id="query", max_length=100)
             yield OptionList(id="suggest", compact=True)
             with Horizontal(classes="row"):
                 yield Static("用途", classes="lbl")
-                yield Input(placeholder="如 办理低保", id="purpose", max_length=200)
+                yield Field(placeholder="如 办理低保", id="purpose", max_length=200)
                 yield Static("索要单位", classes="lbl")
-                yield Input(placeholder="如 县民政局", id="requester", max_length=100)
+                yield Field(placeholder="如 县民政局", id="requester", max_length=100)
             with Horizontal(classes="row"):
                 yield Static("居民姓名", classes="lbl")
-                yield Input(id="rname", max_length=40)
+                yield Field(id="rname", max_length=40)
                 yield Static("身份证号", classes="lbl")
-                yield Input(id="rid", max_length=18)
+                yield Field(id="rid", max_length=18)
+        yield Rule()
         with Answer(id="answer"):
-            yield Static(id="result")
+            # What to do next (keys, 已登记) above the decision: recording changes this alone.
+            yield Prose(id="status")
+            yield Prose(id="result")
         yield KeyBar()
 
     def on_mount(self) -> None:
         suggest = self.query_one("#suggest")
-        suggest.display = False
         suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
         self.set_focus(self.query_one("#query", Input))
@@ -143,8 +165,16 @@ class CounterScreen(Screen):
     def _value(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
 
-    def _result(self, content) -> None:
-        self.query_one("#result", Static).update(content)
+    def _result(self, content, status: list | None = None) -> None:
+        """Show ``content`` in the panel, with ``status`` lines above it. A part that is unchanged
+        is not sent to the terminal again (over SSH each redraw of the panel is kilobytes)."""
+        head = self.query_one("#status", Prose)
+        head.set_class(status is not None, "-decided")
+        for widget, new in ((head, Content("\n").join(status) if status else Content("")),
+                            (self.query_one("#result", Prose), content)):
+            old = widget.content
+            if old.plain != new.plain or list(old.spans) != list(new.spans):
+                widget.update(new)
 
     def _show_help(self) -> None:
         self._result(Content(
@@ -199,11 +229,29 @@ class CounterScreen(Screen):
 
     # -- suggestions ----------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "query":
+        # Changed arrives after the keys (a message): a burst has typed on, ↓ or Enter may have
+        # moved on already, so only the field's value now counts, and only while it has the focus.
+        q = self.query_one("#query", Input)
+        if event.input is q and event.value == q.value:
             # "none of these" was said of the name that was there, not of the one typed now
             self.facts.pop("not_listed", None)
             self.said = None
-            self._fill_suggestions(event.value)
+            if self.focused is q:
+                self._fill_suggestions(q.value)
+
+    def _hide_suggestions(self) -> None:
+        # Emptied, not hidden: the area keeps its height (app.tcss), so nothing below it moves.
+        ol = self.query_one("#suggest", OptionList)
+        if ol.option_count:
+            ol.clear_options()
+        self._suggestions = {}
+        self._suggested_for = None  # the same letters typed again are suggested for again
+
+    def _fresh_suggestions(self) -> None:
+        """The suggestions for the name as it is now (↓ or Enter right after the letters)."""
+        q = self.query_one("#query", Input)
+        if getattr(self, "_suggested_for", None) != q.value:
+            self._fill_suggestions(q.value)
 
     def _suggest(self, value: str) -> list:
         sug = self.app.session.suggester
@@ -219,12 +267,13 @@ class CounterScreen(Screen):
         if found:
             ol.add_options([Option(Content(s.label), id=s.item.id) for s in found])
             ol.highlighted = 0
-        ol.display = bool(found)
         self._suggestions = {s.item.id: s for s in found}
 
     def action_suggest(self, step: int) -> None:
         ol = self.query_one("#suggest", OptionList)
-        if self.focused is self.query_one("#query") and ol.display and ol.option_count:
+        if self.focused is self.query_one("#query"):
+            self._fresh_suggestions()
+        if self.focused is self.query_one("#query") and ol.option_count:
             ol.highlighted = ((ol.highlighted or 0) + step) % ol.option_count
         elif step > 0:
             self.focus_next()
@@ -236,7 +285,7 @@ class CounterScreen(Screen):
         q = self.query_one("#query", Input)
         chosen = None
         if getattr(self, "_suggested_for", None) == q.value:
-            if ol.display and ol.highlighted is not None:
+            if ol.option_count and ol.highlighted is not None:
                 chosen = self._suggestions.get(ol.get_option_at_index(ol.highlighted).id)
         else:  # typed faster than the list was redrawn: take the first for what is there now
             found = self._suggest(q.value)
@@ -245,40 +294,33 @@ class CounterScreen(Screen):
             with q.prevent(Input.Changed):
                 # The name that matched, so an alias or legacy name the resident used is kept.
                 q.value = chosen.matched
-        ol.display = False
+        self._hide_suggestions()
 
     def _goto(self, wid: str) -> None:
         self.set_focus(self.query_one(f"#{wid}"))  # synchronous, unlike Widget.focus()
-
-    def _after_typing(self, callback) -> None:
-        """Run ``callback`` once the focused field has taken the keys already sent to it.
-
-        Keys go to a field's own message queue, bindings run at once: reading a value right
-        away would miss characters still queued (a burst like "公证⏎" over a slow link).
-        """
-        target = self.focused if isinstance(self.focused, Input) else self
-        target.call_later(callback)
 
     def action_move(self, step: int) -> None:
         self.focus_next() if step > 0 else self.focus_previous()  # Screen's: synchronous
 
     def action_enter(self) -> None:
         wid = self.focused.id if self.focused else None
+        # The keys typed before this Enter have all been taken (widgets/field.py): values are whole.
         if wid == "query":
-            self._after_typing(self._take_suggestion)
+            self._fresh_suggestions()
+            self._take_suggestion()
             self._goto("purpose")
         elif wid == "purpose":
             if self._question() == "purpose":  # the decision asked for it: decide again at once
-                self._after_typing(self.action_decide)
+                self.action_decide()
             else:
                 self._goto("requester")
         elif wid == "requester":
-            self._after_typing(self.action_decide)
-            self._goto("answer")  # keys typed ahead (r, y, n…) go to the decision, not the field
+            self._goto("answer")  # keys typed ahead (r, y, n…) go to the decision (or where it asks)
+            self.action_decide()
         elif wid == "rname":
             self._goto("rid")
         elif wid == "rid":
-            self._after_typing(self._record_or_decide)
+            self._record_or_decide()
 
     def action_record_key(self) -> None:
         # At once (priority): the name and ID number typed next must land in their fields.
@@ -286,7 +328,7 @@ class CounterScreen(Screen):
             self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
             self._goto("rname" if not self._value("rname") else "rid")
         else:
-            self.call_later(self.action_record)
+            self.action_record()
 
     def _record_or_decide(self) -> None:
         if self.decision and self.decision["outcome"] != "ask" and self.entry is None:
@@ -296,9 +338,9 @@ class CounterScreen(Screen):
 
     def action_decide_key(self) -> None:
         if self.focused is self.query_one("#query"):
-            self._after_typing(self._decide_from_query)
+            self._decide_from_query()
         else:
-            self._after_typing(self.action_decide)
+            self.action_decide()
 
     def _decide_from_query(self) -> None:
         # F5 straight from the name field: pinyin ("wfzjl") is no certificate's name, so take the
@@ -309,7 +351,7 @@ class CounterScreen(Screen):
 
     # -- deciding -------------------------------------------------------------------------
     def action_decide(self) -> None:
-        self.query_one("#suggest").display = False
+        self._hide_suggestions()
         query = self._value("query")
         if not query:
             self.app.notify("请先输入证明名称", severity="warning")
@@ -410,7 +452,7 @@ class CounterScreen(Screen):
                          + Content(facts_text(self.facts, self.app.session.view().facts)))
         if self.said and self.said != d["query"]:
             extra.insert(0, Content.styled("居民原说：", "dim") + Content(f"“{self.said}”，经问明按“{d['query']}”办理"))
-        self._result(Content("\n").join([*extra, body]) if extra else body)
+        self._result(body, extra)
 
     def action_answer(self, value: bool) -> None:
         q = self._question()
@@ -539,7 +581,7 @@ class CounterScreen(Screen):
         self.facts, self.decision, self.entry, self.status = {}, None, None, None
         self.case = None
         self.said = None
-        self.query_one("#suggest").display = False
+        self._hide_suggestions()
         self._show_help()
         self._goto("query")
         self.refresh_bindings()

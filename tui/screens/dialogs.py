@@ -6,9 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
+from .base import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from ..widgets.field import Field
+from ..widgets.prose import Prose
 
 
 class AskText(ModalScreen[str | None]):
@@ -25,15 +28,12 @@ class AskText(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(Content.styled(self.title_text, "bold"))
             if self.hint:
-                yield Static(Content(self.hint), classes="hint")
-            yield Input(value=self.value, id="text")
+                yield Prose(Content(self.hint), classes="hint")
+            yield Field(value=self.value, id="text", on_enter=lambda f: self.dismiss(f.value.strip()))
             yield Static(Content("Enter 确定　Esc 取消"), classes="hint")
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(Input))  # at once: keys typed right after Enter belong here
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -52,7 +52,7 @@ class Message(ModalScreen[None]):
         with Vertical(classes="dialog"):
             yield Static(Content.styled(self.title_text, self.style))
             with VerticalScroll(classes="body"):
-                yield Static(Content("\n").join(Content(line) for line in self.lines))
+                yield Prose(Content("\n").join(Content(line) for line in self.lines))
             yield Static(Content("Enter/Esc 关闭"), classes="hint")
 
     def action_close(self) -> None:
@@ -111,7 +111,7 @@ class AssertFacts(ModalScreen[dict | None]):
         with Vertical(classes="dialog wide"):
             yield Static(Content.styled("主张情形（空格勾选，Enter 确定，Esc 取消）", "bold"))
             yield OptionList(*[Option(self._prompt(s), id=s.name) for s in self.specs], id="facts")
-            yield Static(id="source", classes="hint")
+            yield Prose(id="source", classes="hint")
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)
@@ -125,7 +125,7 @@ class AssertFacts(ModalScreen[dict | None]):
     def _show(self, i: int) -> None:
         if 0 <= i < len(self.specs):
             s = self.specs[i]
-            self.query_one("#source", Static).update(Content(f"依据：{s.source}（{s.citation}）" if s.source else ""))
+            self.query_one("#source", Prose).update(Content(f"依据：{s.source}（{s.citation}）" if s.source else ""))
 
     def action_toggle(self) -> None:
         ol = self.query_one(OptionList)

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from ..widgets.prose import Prose
+from .base import ModalScreen
+
 
 HELP = """sealdesk 用印台 · 帮助
 
@@ -40,7 +41,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
-            yield Static(Content(HELP))
+            yield Prose(Content(HELP))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -12,8 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from .base import Screen
+from textual.widgets import DataTable, Input
+
+from ..widgets.field import Field
+from ..widgets.prose import Prose
 
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
@@ -24,10 +27,11 @@ class ListsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        yield Input(placeholder="搜索清单：汉字、拼音首字母或全拼（/）", id="lists_search", max_length=100)
+        yield Field(placeholder="搜索清单：汉字、拼音首字母或全拼（/）", id="lists_search", max_length=100,
+                    on_enter=self._searched)
         yield DataTable(id="items", cursor_type="row")
         with VerticalScroll(id="item_detail"):
-            yield Static(id="item_text")
+            yield Prose(id="item_text")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -74,15 +78,16 @@ class ListsScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value.strip())
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+    def _searched(self, field) -> None:
+        self._fill(field.value.strip())  # the list for what is typed now, not after the last Changed
+        self.set_focus(self.query_one(DataTable))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show()
 
     def _show(self) -> None:
         t = self.query_one(DataTable)
-        w = self.query_one("#item_text", Static)
+        w = self.query_one("#item_text", Prose)
         if not t.row_count:
             w.update(Content("没有符合的清单事项（未列入清单的证明，按“未列入清单”规则决定：在受理中输入即可）"))
             return

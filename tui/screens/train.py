@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from .base import Screen
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from sealdesk.core.common.cells import shorten
@@ -20,6 +20,7 @@ from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.training.quiz import Quiz
 
 from ..widgets.decision import decision_content
+from ..widgets.prose import Prose
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 
@@ -40,12 +41,12 @@ class TrainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        yield Static(id="case-head")
-        yield Static(id="request")
-        yield Static(id="prompt")
+        yield Prose(id="case-head")
+        yield Prose(id="request")
+        yield Prose(id="prompt")
         yield OptionList(id="choices", compact=True)
         with VerticalScroll(id="explain"):
-            yield Static(id="explanation")
+            yield Prose(id="explanation")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -58,7 +59,7 @@ class TrainScreen(Screen):
 
     # -- showing ------------------------------------------------------------------------------
     def _set(self, wid: str, content) -> None:
-        self.query_one(f"#{wid}", Static).update(content)
+        self.query_one(f"#{wid}", Prose).update(content)
 
     def _show_case(self) -> None:
         q = self.quiz.current
@@ -110,7 +111,7 @@ class TrainScreen(Screen):
         right = OUTCOME_LABELS[Outcome(q.outcome)]
         head = [Content.styled(" 回答正确 " if mark.outcome_ok else " 回答错误 ",
                                "bold black on green" if mark.outcome_ok else "bold white on red")
-                + Content(f"  正确答案：{right}")]
+                + Content(f"  你的回答：{OUTCOME_LABELS[Outcome(self.chosen_outcome)]}　正确答案：{right}")]
         if mark.route_ok is not None:
             head.append(Content("办事途径：" + ("选对了" if mark.route_ok else "选错了，正确的办事途径见下")))
         if q.case.note:

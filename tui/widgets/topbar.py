@@ -7,11 +7,13 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from .prose import Prose
+
 
 class TopBar(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
-        yield Static(id="banner")
+        yield Prose(id="banner")
 
     def on_mount(self) -> None:
         self.refresh_bar()
@@ -26,7 +28,9 @@ class TopBar(Vertical):
         date = f" {s.today:%Y-%m-%d}" if s.on else ""
         # Community and person names are data: plain Content, never markup.
         self.query_one("#title", Static).update(Content(f"{demo}{c.name} · {jname}{date} · {s.who()}"))
-        lines = ([s.notice] if s.notice else []) + (s.lapsed() if s.registry_loaded else [])
-        banner = self.query_one("#banner", Static)
-        banner.update(Content("注意：" + "；".join(lines)) if lines else "")
+        # A lapsed document first (it changes decisions), then why this community; wrapped by the
+        # line breaker, at most three lines at 80×24 (app.tcss), so nothing is cut off.
+        lines = (s.lapsed() if s.registry_loaded else []) + ([s.notice] if s.notice else [])
+        banner = self.query_one("#banner", Prose)
+        banner.update(Content("\n").join(Content("注意：" + line) for line in lines) if lines else "")
         banner.display = bool(lines)

@@ -1,0 +1,196 @@
+"""Keys in a burst land in the order typed (issue 16): the real ``sealdesk`` on a real pty.
+
+A slow SSH link delivers what a clerk typed in one read: each burst here is one ``write()`` to
+the pty's master side, and the screen is read back through a terminal emulator (pyte) fed with
+every byte the app wrote. Each burst's result is compared with the same keys typed one at a
+time, waiting for the screen between them, so the test knows no item's name: only that the
+burst and the slow typing agree. At 80×24, with TERM=xterm-256color and TERM=linux.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pyte = pytest.importorskip("pyte")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEALDESK = ROOT / ".venv" / "bin" / "sealdesk"
+if not SEALDESK.exists():
+    SEALDESK = Path(sys.executable).with_name("sealdesk")
+
+DOWN, UP, ENTER, BACKSPACE, CTRL_U, CTRL_N, CTRL_Q, TAB = "\x1b[B", "\x1b[A", "\r", "\x7f", "\x15", "\x0e", "\x11", "\t"
+ID_OLD, ID_NEW = "11010519491231002X", "110105194912310029"
+
+
+class Pty:
+    """``argv`` on a new pty of 80×24; what it writes is read into a pyte screen by a thread."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cols: int = 80, rows: int = 24):
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.stream.feed(data)
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def write(self, keys: str) -> None:
+        """All of ``keys`` in one write(), as a slow link delivers a burst."""
+        data = keys.encode("utf-8")
+        assert os.write(self.master, data) == len(data)
+
+    def wait(self, test, what: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shot = self.text()
+            if test(shot):
+                return shot
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.text()}")
+
+    def settled(self, quiet: float = 0.4, timeout: float = 20.0) -> str:
+        """The screen once it has not changed for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        last, since = self.text(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self.text()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return now
+        return last
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        os.close(self.master)
+
+
+@pytest.fixture(params=["xterm-256color", "linux"])
+def term(request):
+    return request.param
+
+
+@pytest.fixture
+def app(tmp_path, term):
+    started: list[Pty] = []
+
+    def start(*args: str) -> Pty:
+        home = tmp_path / f"home{len(started)}"
+        home.mkdir()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": term,
+               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "SEALDESK_HOME": str(home),
+               "SEALDESK_DEMO_HOME": str(tmp_path / f"demo{len(started)}"), "TMPDIR": str(tmp_path),
+               "XDG_STATE_HOME": str(tmp_path / "state")}
+        p = Pty([str(SEALDESK), *args], env)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+
+
+def counter_ready(p: Pty) -> str:
+    p.wait(lambda s: "输入居民所要的证明名称" in s, "the counter")
+    return p.settled()
+
+
+def field(shot: str, label: str) -> str:
+    """What the screen shows right of ``label`` on its line (up to the next label or the border)."""
+    for line in shot.split("\n"):
+        if label in line:
+            rest = line.split(label, 1)[1]
+            return re.split(r"\s{2,}|▕|▎|│|┃", rest.strip(" ▊▌▐▍"), maxsplit=1)[0].strip()
+    raise AssertionError(f"no {label} on the screen:\n{shot}")
+
+
+def test_letters_then_down_and_enter_in_one_burst_take_the_same_item_as_typed_slowly(app):
+    p = app()
+    counter_ready(p)
+    for ch in "jzzm":  # slowly: each letter, then the suggestions for it on the screen
+        p.write(ch)
+        p.settled(0.3)
+    p.write(DOWN)
+    p.settled(0.3)
+    p.write(ENTER)
+    slow = field(p.settled(), "证明名称")
+    assert slow and not slow.isascii(), slow  # a name was taken (not the letters)
+    p.write(CTRL_N)
+    counter_ready(p)
+    p.write("jzzm" + DOWN + ENTER)  # one burst
+    burst = field(p.settled(), "证明名称")
+    assert burst == slow
+
+
+def test_backspace_inside_a_burst_deletes_the_character_before_it(app):
+    p = app()
+    counter_ready(p)
+    p.write(TAB * 3)  # 证明名称 → 用途 → 索要单位 → 居民姓名
+    p.settled(0.3)
+    p.write("应骋" + BACKSPACE + "聘")
+    shot = p.settled()
+    assert field(shot, "居民姓名") == "应聘", shot
+
+
+def test_ctrl_u_then_a_new_id_number_replaces_the_old_one(app):
+    p = app()
+    counter_ready(p)
+    p.write(TAB * 4)  # to 身份证号
+    p.settled(0.3)
+    p.write(ID_OLD)
+    assert field(p.settled(), "身份证号") == ID_OLD
+    p.write(CTRL_U + ID_NEW)  # one burst: clear, then the new number
+    assert field(p.settled(), "身份证号") == ID_NEW
+
+
+def test_quiz_arrows_then_enter_in_one_burst_answer_the_option_reached(app):
+    def answer(p: Pty, keys: list[str]) -> str:
+        p.wait(lambda s: "如何处理" in s, "the first question")
+        p.settled()
+        for k in keys:
+            p.write(k)
+            if len(keys) > 1:  # slowly: each key, then the screen
+                p.settled(0.3)
+        shot = p.wait(lambda s: "办事途径）？" in s or "正确答案" in s, "the route question or the mark")
+        if "办事途径）？" in shot:  # the outcome taken was 不予出具: its route question
+            return "route"
+        return re.search(r"你的回答：\S+", shot).group(0)  # the outcome the quiz recorded
+
+    slow = answer(app("train", "jilin-basics"), [DOWN, DOWN, DOWN, DOWN, ENTER])
+    burst = answer(app("train", "jilin-basics"), [DOWN * 4 + ENTER])
+    assert burst == slow
