@@ -385,6 +385,7 @@ def refusal_flow(setup: Setup) -> tuple[int, float, list[tuple[str, int]]]:
     home = setup.home()
     term = setup.run_sealdesk(home)
     steps: list[tuple[str, int]] = []
+    per_key: list[int] = []
     last = 0
 
     def step(name: str) -> None:
@@ -407,7 +408,13 @@ def refusal_flow(setup: Setup) -> tuple[int, float, list[tuple[str, int]]]:
         step("launch")
         term.idle(1.0)  # the pinyin worker's time; the cursor blinks meanwhile
         step("wait 1 s")
-        typed("wfzjl", "无犯罪记录证明")  # fails if pinyin has not loaded yet
+        for ch in "wfzj":  # one key at a time: what each costs (target: at most 1 KB a key)
+            before = term.nbytes
+            typed(ch)
+            per_key.append(term.nbytes - before)
+        before = term.nbytes
+        typed("l", "无犯罪记录证明")  # fails if pinyin has not loaded yet
+        per_key.append(term.nbytes - before)
         step("wfzjl")
         typed("\r")
         typed("\r")
@@ -427,6 +434,7 @@ def refusal_flow(setup: Setup) -> tuple[int, float, list[tuple[str, int]]]:
         step("Ctrl+Q → exit")
         if rc != 0:
             raise RuntimeError(f"sealdesk exited with {rc}: {visible(term.text[-2000:])[-600:]!r}")
+        steps.append(("per key in 证明名称 (max)", max(per_key)))
         return term.nbytes, time.perf_counter() - term.t0, steps
     finally:
         term.close()

@@ -247,3 +247,194 @@ def test_zmodem_command(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert zmodem_command("-rf.pdf") == ["sz", "--escape", "--binary", str(tmp_path / "-rf.pdf")]
     assert zmodem_command(tmp_path / "登记12.pdf") == ["sz", "--escape", "--binary", str(tmp_path / "登记12.pdf")]
+
+
+# -- ZMODEM with the real sz, on a real pseudo-terminal (issue 16) ------------------------------
+# The test plays the clerk's terminal program on the master side of a pty; send_zmodem gets the
+# slave, as it gets /dev/tty in the TUI. PuTTY and tmux are a terminal that never answers.
+import re  # noqa: E402
+import shutil as _shutil  # noqa: E402
+import subprocess  # noqa: E402
+import termios  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sealdesk.core.papers.delivery import ZMODEM_CANCEL, Sent, send_zmodem  # noqa: E402
+
+needs_sz = pytest.mark.skipif(not _shutil.which("sz"), reason="sz (lrzsz) is not installed; scripts/setup installs it")
+ZRQINIT = b"**\x18B00000000000000"  # sz's offer: what PuTTY shows as **B00000000000000
+# The receiver. rz has written and closed the file before sz ends (at ZEOF, before ZFIN); sz
+# flushes its terminal as it exits (lrzsz's io_mode: tcflush TCIOFLUSH), so its closing "OO" may
+# not reach rz, which would then wait 10 s for it before ending: the tests end rz themselves.
+RZ = ["rz", "--binary", "--quiet"]
+
+
+def end(rz) -> None:
+    try:
+        rz.wait(1)
+    except subprocess.TimeoutExpired:
+        rz.kill()
+        rz.wait()
+
+
+class Terminal:
+    """A pty whose master side records what the program wrote and, once ``when`` has been seen,
+    answers ``reply`` (Ctrl+C, a receiver's cancel)."""
+
+    def __init__(self, reply: bytes = b"", when: bytes = ZRQINIT):
+        self.master, self.slave = os.openpty()
+        self.modes = termios.tcgetattr(self.slave)
+        self.got = bytearray()
+        self.reply, self.when = reply, when
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        answered = False
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.got += data
+            if self.reply and not answered and self.when in self.got:
+                answered = True
+                os.write(self.master, self.reply)
+
+    def close(self) -> bytes:
+        time.sleep(0.1)
+        os.close(self.slave)
+        self.thread.join(2)
+        os.close(self.master)
+        return bytes(self.got)
+
+
+def sz_children() -> list[int]:
+    """Our own sz processes still alive (none must be left behind)."""
+    out = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat_file.read_text().rsplit(")", 1)  # "pid (comm) state ppid …"
+        except (OSError, ValueError):
+            continue
+        if head.split("(", 1)[-1] == "sz" and int(tail.split()[1]) == os.getpid():
+            out.append(int(stat_file.parent.name))
+    return out
+
+
+@pytest.fixture
+def paper_file(community):
+    data = pdf("certificate") + os.urandom(200_000) + bytes(range(256)) * 64  # every byte value, ZMODEM escapes
+    return save(result(data, paper="certificate", label="证明"), community, DAY), data
+
+
+@needs_sz
+def test_zmodem_to_a_terminal_that_never_answers_is_not_sent_within_the_timeout(paper_file):
+    path, _ = paper_file
+    term = Terminal()
+    t0 = time.monotonic()
+    with pytest.raises(DeliveryError) as err:
+        send_zmodem(path, term.slave, answer=2)
+    elapsed = time.monotonic() - t0
+    assert termios.tcgetattr(term.slave) == term.modes  # the terminal's modes as they were
+    shown = term.close()
+    assert 2 <= elapsed < 6, elapsed
+    message = str(err.value)
+    assert message.startswith("未发送：") and "不支持 ZMODEM" in message and str(path) in message
+    assert "PuTTY" in message and "tmux" in message
+    assert ZRQINIT in shown  # the real sz offered it …
+    assert shown.endswith(ZMODEM_CANCEL)  # … and the terminal was told to leave ZMODEM mode
+    assert "正在用 ZMODEM 发送".encode() in shown and "Ctrl+C".encode() in shown  # said before sz started
+    assert sz_children() == []
+
+
+@needs_sz
+def test_ctrl_c_cancels_at_once(paper_file):
+    path, _ = paper_file
+    term = Terminal(reply=b"\x03")
+    t0 = time.monotonic()
+    with pytest.raises(DeliveryError, match=r"^未发送：已取消") as err:
+        send_zmodem(path, term.slave, answer=30)
+    assert time.monotonic() - t0 < 5
+    assert termios.tcgetattr(term.slave) == term.modes
+    shown = term.close()
+    assert str(path) in str(err.value) and shown.endswith(ZMODEM_CANCEL) and sz_children() == []
+
+
+@needs_sz
+def test_a_receiver_that_cancels_is_sz_s_exit_code_not_success(paper_file):
+    path, _ = paper_file
+    term = Terminal(reply=b"\x18" * 10)  # ZMODEM's cancel from the receiving side
+    with pytest.raises(DeliveryError) as err:
+        send_zmodem(path, term.slave, answer=30)
+    term.close()
+    message = str(err.value)
+    assert re.search(r"^未发送：终端不支持 ZMODEM 或已取消（sz 退出码 [1-9]\d*", message), message
+    assert str(path) in message
+
+
+@needs_sz
+@pytest.mark.skipif(not _shutil.which("rz"), reason="rz (lrzsz) is not installed")
+def test_rz_on_the_terminal_side_receives_the_very_file(paper_file, tmp_path):
+    path, data = paper_file
+    master, slave = os.openpty()
+    inbox = tmp_path / "downloads"
+    inbox.mkdir()
+    rz = subprocess.Popen(RZ, stdin=master, stdout=master, stderr=subprocess.DEVNULL, cwd=inbox)
+    try:
+        sent = send_zmodem(path, slave, answer=10)
+        assert isinstance(sent, Sent) and sent.path == str(path) and "已通过 ZMODEM 发送" in sent.message
+        assert (inbox / path.name).read_bytes() == data  # the Chinese name and every byte
+    finally:
+        end(rz)
+        os.close(slave)
+        os.close(master)
+
+
+def test_sz_s_exit_code_is_the_answer(paper_file, bin_dir):
+    path, _ = paper_file
+    master, slave = os.openpty()
+    try:
+        program(bin_dir, "sz", "exit 0\n")
+        assert send_zmodem(path, slave, answer=5).path == str(path)
+        program(bin_dir, "sz", "echo 'Transfer incomplete' >&2\nexit 2\n")
+        with pytest.raises(DeliveryError, match=r"^未发送：终端不支持 ZMODEM 或已取消（sz 退出码 2：Transfer incomplete）"):
+            send_zmodem(path, slave, answer=5)
+        # an sz that will not end on SIGTERM is killed all the same
+        program(bin_dir, "sz", "trap '' TERM\nexec /bin/sleep 60\n")
+        t0 = time.monotonic()
+        with pytest.raises(DeliveryError, match="没有响应"):
+            send_zmodem(path, slave, answer=1)
+        assert time.monotonic() - t0 < 6
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_no_sz_or_no_file_is_said_before_anything_runs(paper_file, bin_dir, tmp_path):
+    path, _ = paper_file
+    with pytest.raises(DeliveryError, match=r"^未发送：服务器上没有 sz（需安装 lrzsz）"):
+        send_zmodem(path, 0)
+    with pytest.raises(DeliveryError, match="找不到文件"):
+        send_zmodem(tmp_path / "nosuch.pdf", 0)
+
+
+@needs_sz
+def test_a_terminal_descriptor_above_1023_is_fine(paper_file):
+    """select() cannot watch descriptors numbered 1024 or more; a long-running process may hold them."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1100:
+        pytest.skip("the descriptor limit is too low to open descriptor 1100")
+    path, _ = paper_file
+    term = Terminal(reply=b"\x03")
+    high = os.dup2(term.slave, 1100)
+    try:
+        with pytest.raises(DeliveryError, match=r"^未发送：已取消"):
+            send_zmodem(path, high, answer=10)
+    finally:
+        os.close(high)
+        term.close()

@@ -248,3 +248,11 @@ async def test_prose_wraps_with_the_breaker_and_rewraps_on_resize():
         prose.update(Content("甲乙").stylize("bold"))
         await pilot.pause()
         assert prose.lines == ["甲乙"]
+
+
+def test_a_path_after_a_space_may_start_a_line():
+    # UAX #14 keeps "/" off a line's start even after a space; the break then fell before the 汉字.
+    text = "注意：未配置社区，使用演示社区（数据在 /tmp/tv/demo/national）"
+    lines = wrap(text, 40)
+    assert lines[0].endswith("数据在") and lines[1].startswith("/tmp/")
+    assert "/tmp/tv/demo/national" in lines[1]

@@ -126,7 +126,7 @@ def app(tmp_path, term):
 
 
 def counter_ready(p: Pty) -> str:
-    p.wait(lambda s: "输入居民所要的证明名称" in s, "the counter")
+    p.wait(lambda s: "输入证明名称（汉字" in s, "the counter")
     return p.settled()
 
 
@@ -194,3 +194,32 @@ def test_quiz_arrows_then_enter_in_one_burst_answer_the_option_reached(app):
     slow = answer(app("train", "jilin-basics"), [DOWN, DOWN, DOWN, DOWN, ENTER])
     burst = answer(app("train", "jilin-basics"), [DOWN * 4 + ENTER])
     assert burst == slow
+
+
+def test_ascii_borders_leave_no_ambiguous_width_character_on_the_screen(tmp_path):
+    # Xshell or PuTTY set to draw East-Asian-ambiguous characters two cells wide would wrap an
+    # 80-cell line holding one (─ │ “ ” · □ → ▁…█). With ascii_borders there is none to wrap.
+    import unicodedata
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "SEALDESK_HOME": str(tmp_path / "h"),
+           "SEALDESK_DEMO_HOME": str(tmp_path / "demo"), "SEALDESK_ASCII_BORDERS": "1",
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    (tmp_path / "h").mkdir()
+    p = Pty([str(SEALDESK)], env)
+    try:
+        shots = [counter_ready(p)]
+        p.write("wfzjl")
+        shots.append(p.settled())
+        p.write(ENTER + ENTER + ENTER)  # the refusal: 办事途径, 依据, 理由 with “” and ·
+        shots.append(p.wait(lambda s: "不予出具" in s, "the decision"))
+        shots.append(p.settled())
+        for key, marker in (("\x1bOP", "受理（F2）"), ("\x1b", "证明名称"), ("\x1bOS", "搜索清单")):  # F1, Esc, F4
+            p.write(key)
+            p.wait(lambda s, m=marker: m in s, marker)
+            shots.append(p.settled())
+        found = [(ch, shot) for shot in shots for ch in shot if unicodedata.east_asian_width(ch) == "A"]
+        assert not found, (sorted({ch for ch, _ in found}), found[0][1])
+        assert "不予出具" in shots[3]
+    finally:
+        p.close()

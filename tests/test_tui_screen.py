@@ -58,7 +58,7 @@ def test_ctrl_c_says_in_chinese_how_to_quit(tmp_path):
            "SEALDESK_DEMO_HOME": str(tmp_path / "demo"), "XDG_STATE_HOME": str(tmp_path / "state")}
     p = Pty([str(SEALDESK)], env)
     try:
-        p.wait(lambda s: "输入居民所要的证明名称" in s, "the counter")
+        p.wait(lambda s: "输入证明名称（汉字" in s, "the counter")
         p.settled()
         p.write("\x1bOR")  # F3: the register, no text field focused
         p.wait(lambda s: "校验" in s or "登记号" in s, "the register screen")
@@ -89,9 +89,125 @@ def test_sealdesk_with_only_home_opens_the_screen(tmp_path):
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": str(tmp_path / "state")}
     p = Pty([str(SEALDESK), "--home", str(tmp_path / "h")], env)
     try:
-        p.wait(lambda s: "输入居民所要的证明名称" in s, "the counter, not the help")
+        p.wait(lambda s: "输入证明名称（汉字" in s, "the counter, not the help")
         assert (tmp_path / "h" / "demo" / "national" / "community.toml").exists()
         p.write(CTRL_Q)
         assert p.proc.wait(timeout=20) == 0
     finally:
         p.close()
+
+
+async def _record_refusal(pilot):
+    from test_tui import ask
+
+    await ask(pilot, "wfzjl")
+    await pilot.press("r")
+    await pilot.pause()
+    await pilot.press(*"张三", "tab", *"11010519491231002X", "enter")
+
+
+async def test_a_held_register_makes_the_clerk_wait_and_esc_stops_without_writing(demo_app, tmp_path):
+    import fcntl
+
+    from sealdesk.tui.screens.dialogs import Message, Waiting
+
+    app = demo_app
+    reg_path = app.session.community.register_path
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.session.desk.register  # the file exists: another program can hold it
+        holder = os.open(str(reg_path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(holder, fcntl.LOCK_EX)  # as a writer in another process holds it
+        try:
+            await _record_refusal(pilot)
+            for _ in range(30):
+                await pilot.pause(0.1)
+                if isinstance(app.screen, Waiting):
+                    break
+            assert isinstance(app.screen, Waiting) and "等待" in screen_text(app)
+            await pilot.press("escape")
+            for _ in range(30):
+                await pilot.pause(0.1)
+                if isinstance(app.screen, Message):
+                    break
+            assert isinstance(app.screen, Message) and "未写入登记簿" in screen_text(app)
+            assert app.session.desk.register.count() == 0  # nothing was written
+            await pilot.press("escape")
+            await pilot.pause()
+            # Held again, then let go while the clerk waits: the matter is recorded and shown.
+            assert app.focused.id == "rid"  # back where the clerk was
+            await pilot.press("enter")
+            for _ in range(10):
+                await pilot.pause(0.1)
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            for _ in range(30):
+                await pilot.pause(0.1)
+                if app.screen.__class__.__name__ == "CounterScreen" and app.screen.entry:
+                    break
+            assert app.screen.entry == 1 and "已登记" in screen_text(app)
+        finally:
+            os.close(holder)
+
+
+def test_a_register_the_clerk_cannot_write_is_said_at_start(tmp_path, registry):
+    # The clerk's account may not write the register (a copy on read-only media, a wrong group):
+    # the banner says so before a whole request has been typed. Checked as a real other account.
+    import json
+    import pwd
+
+    from sealdesk.core.desk.counter import Desk
+    from sealdesk.tui.widgets.topbar import TopBar  # noqa: F401  (the banner shows register_problem)
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to act as another account")
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="sealdesk-ro-"))  # under /tmp, which every account may enter
+    os.chmod(top, 0o755)
+    home = top / "home"
+    save_community(demo_community(home, "national", registry.jurisdictions["national"].name))
+    Desk(home).register.close()
+    os.chmod(home, 0o755)
+    os.chmod(home / "register.sqlite3", 0o644)  # readable by others, writable by its owner only
+    s = Session(home, as_login="clerk", registry=registry)
+    assert s.register_problem() is None  # its owner can record
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            nobody = pwd.getpwnam("nobody")
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            os.write(w, json.dumps(s.register_problem(), ensure_ascii=False).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    said = json.loads(os.read(r, 65536) or b"null")
+    os.waitpid(pid, 0)
+    s.close()
+    shutil.rmtree(top)
+    assert said and "只读" in said and "不能登记" in said
+
+
+async def test_an_internal_error_leaves_one_chinese_line_and_a_masked_log(demo_app, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = demo_app
+    secret = "11010519491231002X"
+
+    def broken() -> None:
+        resident = {"id": secret}  # a local the terminal must never show
+        raise RuntimeError(f"bad state for {resident['id']}")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.call_later(broken)
+            await pilot.pause(0.3)
+    shown = capsys.readouterr().err  # what the terminal gets once the screen is gone
+    assert "内部错误" in shown and "Traceback" not in shown and secret not in shown and "resident" not in shown
+    assert shown.count("sealdesk:") == 1
+    log = (tmp_path / "state" / "sealdesk" / "log" / "errors.log").read_text(encoding="utf-8")
+    assert "RuntimeError" in log and secret not in log and "110105********002X" in log
+    assert "resident = " not in log  # no local variables

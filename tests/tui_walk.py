@@ -237,7 +237,7 @@ def frame(shot: str) -> str:
 
 
 # -- the counter screen, step by step -------------------------------------------------------
-def row_of(shot: str, label: str, within: int = 8) -> int | None:
+def row_of(shot: str, label: str, within: int = 14) -> int | None:
     """The row of the counter form whose text contains ``label`` (the form is in the top rows)."""
     for i, line in enumerate(shot.split("\n")[:within]):
         if label in line:
@@ -251,7 +251,7 @@ def field_re(label: str, value: str) -> re.Pattern:
 
 def wait_counter_ready(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> str:
     """The counter's empty form is up and has stopped changing (its focus is set while it mounts)."""
-    tm.wait_until(lambda s: re.search(r"证明名称\s+名称或拼音首字母", s) is not None and "输入居民所要的证明名称" in s,
+    tm.wait_until(lambda s: re.search(r"证明名称\s+名称或拼音首字母", s) is not None and "输入证明名称（汉字" in s,
                   "the counter's empty form", timeout)
     return tm.wait_settled(timeout)
 
@@ -268,14 +268,14 @@ def current_title(tm: Tmux) -> str:
 def palette(tm: Tmux, command: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Ctrl+P, type the command's name, Enter on the first match."""
     tm.keys("C-p")
-    tm.wait_for("Search for commands", timeout)
+    tm.wait_for("搜索命令", timeout)
     tm.wait_settled(timeout)
     tm.type(command)
     # The search line shows what was typed and the first match sits under it.
     try:
         tm.wait_until(lambda s: s.count(command) >= 2, f"{command!r} matched in the palette", 2)
     except WaitTimeout:
-        if "Search for commands" not in tm.screen():   # typed, but no match: a real failure
+        if "搜索命令" not in tm.screen():   # typed, but no match: a real failure
             raise
         tm.type(command)                               # lost before the search field had the focus
         tm.wait_until(lambda s: s.count(command) >= 2, f"{command!r} matched in the palette", timeout)

@@ -79,25 +79,114 @@ class SealdeskApp(App):
                               or session.community.ascii_borders)
         if self.ascii_borders:
             self.add_class("-ascii")
+        import collections
+
+        self._register_calls = 0  # writes on the register thread not yet answered
+        self._held_keys: collections.deque = collections.deque()
 
     async def on_event(self, event: events.Event) -> None:
         # Keys are run one at a time, each to its end, in the order typed (widgets/field.py): the
         # same steps as App.on_event's, but a key is handled here rather than queued on a widget.
+        # While the register thread writes (register_call), keys typed behind it wait for its answer
+        # (held, then run in order), but for the waiting dialog's own Esc.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self.app_focus = True
-            if self.screen.maximized is not None and event.key == "escape" and self.escape_to_minimize:
-                self.screen.minimize()
+            from .screens.dialogs import Waiting
+
+            if (self._register_calls or self._held_keys) and not isinstance(self.screen, Waiting):
+                self._held_keys.append(event)
                 return
-            if self.focused:
-                try:
-                    self.screen._clear_tooltip()
-                except NoScreen:
-                    pass
-            if await self._check_bindings(event.key, priority=True) or await ordered_key(self, event):
-                return
-            (self.focused or self.screen)._forward_event(event)
+            await self._run_key(event)
             return
         await super().on_event(event)
+
+    async def _replay_keys(self) -> None:
+        while self._held_keys and not self._register_calls:
+            await self._run_key(self._held_keys.popleft())
+
+    async def _run_key(self, event: events.Key) -> None:
+        self.app_focus = True
+        if self.screen.maximized is not None and event.key == "escape" and self.escape_to_minimize:
+            self.screen.minimize()
+            return
+        if self.focused:
+            try:
+                self.screen._clear_tooltip()
+            except NoScreen:
+                pass
+        if await self._check_bindings(event.key, priority=True) or await ordered_key(self, event):
+            return
+        (self.focused or self.screen)._forward_event(event)
+
+    def _fatal_error(self) -> None:
+        # Textual prints the traceback with every local variable (ID numbers among them) to the
+        # terminal on exit. Here: the log (masked, no locals) and one Chinese line.
+        import sys
+
+        from rich.text import Text
+
+        from sealdesk.core.common.errorlog import log_exception
+
+        error = sys.exc_info()[1] or self._exception
+        log = log_exception("sealdesk tui", error)
+        self.bell()
+        self._exit_renderables.append(Text(
+            "sealdesk: 内部错误，受理界面已退出" + (f"；详情已记入 {log}（身份证号已隐去）" if log else "") +
+            "。请先在登记簿（F3 或 sealdesk register list）查看最后一件是否已经登记"))
+        self._close_messages_no_wait()
+
+    # -- the register, off the screen's thread ----------------------------------------------
+    def register_call(self, fn, done, failed=None, busy: str = "登记簿被其他程序占用，等待中……") -> None:
+        """Run ``fn(desk)`` on the session's register thread and ``done(result)`` here when it is
+        back. If it takes longer than a moment, a dialog says so (Esc stops a wait for the register
+        file). ``failed(exc)`` may take a refusal or bad input (True: handled); a register error is a
+        message box; anything else is logged (masked) and reported in one line."""
+        from .screens.dialogs import Waiting
+
+        self._register_calls += 1
+        future = self.session.submit(fn)
+        waiting: list = []
+
+        def show_wait() -> None:
+            if not future.done():
+                waiting.append(Waiting(busy, self.session.can_stop, self.session.stop_waiting))
+                self.push_screen(waiting[0])
+
+        timer = self.set_timer(0.3, show_wait)
+
+        def finish(_future=None) -> None:
+            timer.stop()
+            self._register_calls -= 1
+            if waiting and waiting[0].is_current:
+                self.pop_screen()  # at once: the answer below may push its own dialog
+            try:
+                exc = future.exception()
+                if exc is None:
+                    done(future.result())
+                elif failed is not None and failed(exc):
+                    pass
+                else:
+                    self.register_failed(exc)
+            finally:
+                self.call_later(self._replay_keys)  # the keys typed meanwhile, in order
+
+        future.add_done_callback(lambda f: self.call_from_thread(finish))
+
+    def register_failed(self, exc: BaseException) -> None:
+        from sealdesk.core.register.store import RegisterCancelled, RegisterError
+
+        if isinstance(exc, RegisterCancelled):
+            self.push_screen(Message("未写入登记簿", [str(exc)], style="bold yellow"))
+        elif isinstance(exc, (RegisterError, InvalidInput, Refused, OSError)):
+            from .screens.register import refusal_lines
+
+            lines = refusal_lines(exc) if isinstance(exc, Refused) else [str(exc)]
+            self.push_screen(Message("登记簿不能完成这一操作", lines))
+        else:
+            from sealdesk.core.common.errorlog import log_exception
+
+            log = log_exception("sealdesk tui: register call", exc)
+            self.push_screen(Message("内部错误", ["操作未能完成" + (f"；详情已记入 {log}（身份证号已隐去）" if log else ""),
+                                                "请在登记簿（F3）查看是否已经登记，再决定是否重试"]))
 
     def on_ready(self) -> None:
         # Textual sends Ready once the first frame has been written. Work queued with
@@ -138,7 +227,7 @@ class SealdeskApp(App):
         from sealdesk.core.desk.service import ServiceError
         from sealdesk.core.papers import delivery
         from sealdesk.core.papers.fonts import FontError
-        from sealdesk.core.register.store import RegisterError
+        from sealdesk.core.register.store import RegisterCancelled, RegisterError
 
         from .screens.paper import PaperDone, certificate_first
         from .screens.register import refusal_lines
@@ -146,19 +235,25 @@ class SealdeskApp(App):
         if paper == "certificate" and entry is not None and not confirmed and certificate_first(self, entry, content):
             return
         s = self.session
-        try:
+
+        def make(desk):  # on the register thread: printing records the paper
             if entry is None:
-                out = s.desk.report(paper, as_login=s.as_login)
+                out = desk.report(paper, as_login=s.as_login)
             else:
-                out = s.desk.paper(paper, entry, content=content, as_login=s.as_login)
-            path = delivery.save(out, s.community)
-        except Refused as exc:
-            self.push_screen(Message("不能打印", refusal_lines(exc)))
-            return
-        except (InvalidInput, FontError, delivery.DeliveryError, OSError, RegisterError, ServiceError) as exc:
-            self.push_screen(Message("不能打印", [str(exc)]))
-            return
-        self.push_screen(PaperDone(out, path))
+                out = desk.paper(paper, entry, content=content, as_login=s.as_login)
+            return out, delivery.save(out, s.community)
+
+        def failed(exc: BaseException) -> bool:
+            if isinstance(exc, Refused):
+                self.push_screen(Message("不能打印", refusal_lines(exc)))
+            elif isinstance(exc, (InvalidInput, FontError, delivery.DeliveryError, OSError, ServiceError)) or (
+                    isinstance(exc, RegisterError) and not isinstance(exc, RegisterCancelled)):
+                self.push_screen(Message("不能打印", [str(exc)]))
+            else:
+                return False
+            return True
+
+        self.register_call(make, lambda done: self.push_screen(PaperDone(*done)), failed)
 
     # -- command palette ------------------------------------------------------------------
     def get_system_commands(self, screen):

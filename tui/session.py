@@ -19,6 +19,12 @@ from sealdesk.core.engine.model import Facts, Request
 from sealdesk.core.engine.protocol import decide
 
 
+def RemoteDeskType():
+    from sealdesk.core.desk.service import RemoteDesk
+
+    return RemoteDesk
+
+
 def demo_root() -> Path:
     import platformdirs
 
@@ -29,6 +35,7 @@ class Session:
     def __init__(self, home: str | os.PathLike | None = None, as_login: str | None = None, registry=None,
                  socket: str | None = None):
         self._registry = registry
+        self._io = self._io_desk = self._io_home = None  # the register thread (submit) and its desk
         self.socket = socket or os.environ.get("SEALDESK_SOCKET") or None
         self.notice = ""  # one line for the banner: why this community
         # With --home every file is under it, the demo communities of 切换辖区 too.
@@ -67,15 +74,24 @@ class Session:
     def _open(self, home: Path) -> None:
         self.home = Path(home)
         self.community = load_community(self.home)
+        self.desk = self._new_desk()
+        self._suggester = None
+
+    def _new_desk(self):
         if self.socket or self.community.socket:
             from sealdesk.core.desk.service import RemoteDesk
 
-            self.desk = RemoteDesk(self.socket or self.community.socket)
-        else:
-            self.desk = Desk(self.home, registry=self._registry, community=self.community)
-        self._suggester = None
+            return RemoteDesk(self.socket or self.community.socket)
+        return Desk(self.home, registry=self._registry, community=self.community)
 
     def close(self) -> None:
+        if self._io is not None:
+            self.stop_waiting()
+            self._io.shutdown(wait=True, cancel_futures=True)
+            self._io = None
+        if self._io_desk is not None:
+            self._io_desk.close()
+            self._io_desk = None
         self.desk.close()
 
     # -- who and when -------------------------------------------------------------------
@@ -126,10 +142,68 @@ class Session:
         """The decision without recording it: what the clerk sees before the resident's details."""
         return decide(self.view(), Request(query, purpose, requester, Facts(facts)))
 
+    def register_problem(self) -> str | None:
+        """Why recording will fail, found at start without opening the register (the banner says it
+        before a clerk has typed a whole request): a register file or directory this user cannot write."""
+        if self.socket or self.community.socket or self.community.register_url:
+            return None
+        path = self.community.register_path
+        folder = path.parent
+        try:
+            exists = path.exists()
+        except PermissionError:
+            return f"无权访问登记簿 {path}（所在目录不允许本账号进入）：请联系管理员"
+        if exists:
+            if not os.access(path, os.R_OK):
+                return f"无权读取登记簿 {path}：请联系管理员"
+            if not os.access(path, os.W_OK):
+                return f"登记簿 {path} 只读：只能查看，不能登记"
+            if not os.access(folder, os.W_OK):
+                return f"登记簿所在目录 {folder} 只读：只能查看，不能登记"
+        elif folder.exists() and not os.access(folder, os.W_OK):
+            return f"无法在 {folder} 建立登记簿（目录只读）：不能登记"
+        return None
+
     def lapsed(self) -> list[str]:
         view = self.view()
         return [f"{d.number} 已于 {d.effective_until} 失效，按上级文件决定" for d in view.lapsed]
 
-    def request(self, query, purpose, requester, facts, name, id_number) -> dict:
-        return self.desk.request(query, purpose=purpose, requester=requester, facts=facts, resident_name=name,
-                                 resident_id=id_number, on=self.on, as_login=self.as_login)
+    def request(self, query, purpose, requester, facts, name, id_number, desk=None) -> dict:
+        return (desk or self.desk).request(query, purpose=purpose, requester=requester, facts=facts,
+                                           resident_name=name, resident_id=id_number, on=self.on,
+                                           as_login=self.as_login)
+
+    # -- the register, off the screen's thread -------------------------------------------------
+    # Writes (and printing, which records the paper) run on one thread of their own, with a desk
+    # (a register connection) of its own: a register another program holds then makes the clerk
+    # wait with a message and Esc, instead of freezing the screen (issue 16). One at a time, in
+    # the order asked.
+    def submit(self, fn):
+        """Run ``fn(desk)`` on the register thread; a ``concurrent.futures.Future``."""
+        import concurrent.futures
+
+        if self._io is None:
+            self._io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sealdesk-register")
+        return self._io.submit(self._on_io_thread, fn)
+
+    def _on_io_thread(self, fn):
+        import threading
+
+        if self._io_desk is None or self._io_home != self.home:
+            if self._io_desk is not None:
+                self._io_desk.close()
+            self._io_desk, self._io_home = self._new_desk(), self.home
+        reg = self._io_desk.register if isinstance(self._io_desk, Desk) else None
+        if reg is not None and hasattr(reg, "stop"):
+            reg.cancel = threading.Event()  # a fresh one per call: Esc stops this wait only
+        return fn(self._io_desk)
+
+    @property
+    def can_stop(self) -> bool:
+        """Whether a wait can be stopped (the register file; not a request the service has taken)."""
+        return not isinstance(self._io_desk, RemoteDeskType()) if self._io_desk is not None else True
+
+    def stop_waiting(self) -> None:
+        reg = getattr(self._io_desk, "_register", None)
+        if reg is not None and hasattr(reg, "stop"):
+            reg.stop()

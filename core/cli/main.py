@@ -502,7 +502,7 @@ _WRITE_FAILURES = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁�
 _FILE_FAILURES = {errno.ENOENT: "不存在", errno.EEXIST: "已存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
                   errno.EISDIR: "是目录", errno.ENOTDIR: "路径中有一部分不是目录", errno.ENAMETOOLONG: "文件名过长",
                   errno.ELOOP: "是符号链接（或链接层数过多）", errno.EROFS: "文件系统只读"}
-ERROR_LOG_MAX = 1 << 20  # bytes; a longer log is moved to errors.log.1 (the one before it is dropped)
+from sealdesk.core.common.errorlog import ERROR_LOG_MAX, error_log_path, log_exception, mask_id_numbers  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -701,59 +701,6 @@ def _internal_error(argv: list[str]) -> int:
         message += "（请先用 sealdesk register list 查看是否已经登记，再决定是否重试）"
     _say(message + (f"；详情已记入 {log}" if log else "（错误日志也无法写入）"))
     return EXIT_INTERNAL
-
-
-def error_log_path():
-    """``errors.log`` in the user's log directory (platformdirs: ``$XDG_STATE_HOME/sealdesk/log``)."""
-    from pathlib import Path
-
-    import platformdirs
-
-    return Path(platformdirs.user_log_dir("sealdesk", appauthor=False)) / "errors.log"
-
-
-def mask_id_numbers(text: str) -> str:
-    """``text`` with every 18-character ID number (GB 11643: 17 digits and a digit or X) masked as
-    the register shows it (``110105********002X``)."""
-    import re
-
-    try:
-        from sealdesk.core.register.resident import mask_id
-    except Exception:  # the error being logged may be this very import
-        def mask_id(number: str) -> str:
-            return "*" * len(number)
-    return re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)", lambda m: mask_id(m.group()), text)
-
-
-def log_exception(context: str) -> str | None:
-    """Append the exception being handled, with ``context``, to the error log (a 0600 file; ID numbers
-    masked); its path, or None when it cannot be written."""
-    import stat
-    import traceback
-
-    try:
-        text = mask_id_numbers(f"=== {dt.datetime.now().isoformat(timespec='seconds')} pid {os.getpid()} "
-                               f"python {sys.version.split()[0]}\n{context}\n{traceback.format_exc()}\n")
-        path = error_log_path()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            if path.stat().st_size > ERROR_LOG_MAX:
-                os.replace(path, path.with_name(path.name + ".1"))
-        except FileNotFoundError:
-            pass
-        # O_NOFOLLOW, O_NONBLOCK: never through a symlink, never blocked on a named pipe put there.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                     0o600)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            os.fchmod(fd, 0o600)  # an older log made wider by hand
-            os.write(fd, text.encode("utf-8", "backslashreplace"))
-        finally:
-            os.close(fd)
-        return str(path)
-    except Exception:
-        return None
 
 
 def _stdout_gone() -> bool:

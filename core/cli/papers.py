@@ -185,7 +185,7 @@ def add_parsers(sub) -> None:
         s.add_argument("entry", type=int, help="登记号")
         _output_arg(s)
         if name == "certificate":
-            s.add_argument("--content", help="证明事项：“兹证明……”的内容（第一次打印时必填）")
+            s.add_argument("--content", help="证明的事实（不必写“兹证明”和“特此证明”，第一次打印时必填），例如：该居民自2019年起在本社区居住")
         s.set_defaults(func=cmd_paper, content=None)
     s = psub.add_parser("verify", help="校验一份 PDF 是否为本登记簿登记的文书且未被改动",
                         description="退出码：0 通过；1 不是本登记簿登记的文书或已被改动；4 是登记的文书，"

@@ -192,11 +192,20 @@ def _kinsoku_ok(text: str, i: int) -> bool:
 _HARD = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
 
 
+# A path after a space (``数据在 /tmp/…``, ``见 /etc/sealdesk``): UAX #14's LB13 keeps a solidus
+# off the start of a line even after spaces, so the break fell before the 汉字 instead, leaving 在
+# alone on a line. A path may start a line.
+_PATH_AFTER_SPACE = re.compile(r"(?<= )(?=[/~][\w.-])")
+
+
 @lru_cache(maxsize=256)
 def _opportunities(text: str) -> tuple[int, ...]:
     blocked = _blocked(text)
+    found = set(_uax14(text))
+    if "/" in text or "~" in text:
+        found.update(m.start() for m in _PATH_AFTER_SPACE.finditer(text) if m.start() > 0)
     out = []
-    for i in _uax14(text):
+    for i in sorted(found):
         if text[i - 1] in _HARD:
             out.append(i)  # a mandatory break stays
         elif not blocked[i] and _kinsoku_ok(text, i):

@@ -463,13 +463,15 @@ class Desk:
                                          f"登记号 {matter.number} 尚未用印登记，不能打印证明（请先审批、用印）", None)])
             printed = [p.data.get("content") for p in matter.papers if p.data.get("paper") == "certificate"]
             content = clean_text(content, "证明事项", P.CONTENT_MAX) if content is not None else ""
+            if content and not (printed and content == printed[-1]):  # the text as printed before stays as is
+                content = P.certificate_content(content)  # the facts only: no "兹证明兹证明…", no "…。，用于…"
             if printed and content and content != printed[-1]:
                 raise Refused("paper", [("sealdesk.paper.changed",
                                          f"登记号 {matter.number} 的证明已按“{printed[-1]}”出具；"
                                          "证明内容不能更改，如有错误请作废本事项后重新登记", None)])
             content = content or (printed[-1] if printed else "")
             if not content:
-                raise InvalidInput("请填写证明事项（--content，即“兹证明……”的内容）")
+                raise InvalidInput("请用 --content 填写证明的事实（不必写“兹证明”和“特此证明”），例如：该居民自2019年起在本社区居住")
             built = P.certificate(matter, self.community, view, tpl, content)
         else:
             built = P.BUILDERS[paper](matter, self.community, view, tpl)
@@ -619,11 +621,16 @@ class Desk:
         return (status,)
 
     def list(self, status: str | None = None, limit: int | None = 50, search: str = "",
-             login: str | None = None, as_login: str | None = None) -> list[dict]:
-        """Matters newest first, by status and/or a search of names and items; the index answers, one page read."""
+             login: str | None = None, as_login: str | None = None, before: int | None = None) -> list[dict]:
+        """Matters newest first, by status and/or a search of names and items; the index answers, one page read.
+
+        ``before`` (a summary's ``record``): only the matters registered before it, i.e. the next page
+        after a page whose last row that was (the TUI pages through a register of any size this way)."""
         self._reader(login, as_login)
         if status and status not in STATUS:
             raise InvalidInput(f"未知状态 {status!r}（可用：{', '.join(STATUS)}）")
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int) or before < 1):
+            raise InvalidInput(f"参数 before 应为正整数（记录号），而不是 {before!r}")
         steps = steps_of(self.view().workflow)
         search = clean_text(search, "搜索词", 100)
         states = None
@@ -631,7 +638,7 @@ class Desk:
             states = self._states(status, steps)
             if not states:
                 return []
-        rows = self.register.find(states, search, limit)
+        rows = self.register.find(states, search, limit, before)
         return [self.summary(m, steps) for m in self._page(rows)]
 
     def export(self, after: int = 0, limit: int | None = None, login: str | None = None,

@@ -36,7 +36,8 @@ Replies stay small, whatever the register's size:
 * ``list`` (newest first, with a status filter or a search) returns at most
   :data:`PAGE` matters per call, also when the client asks for all (``limit``
   null or 0): a screen or a printed list needs no more, and the whole register
-  is what ``export`` is for.
+  is what ``export`` is for. ``before`` (the ``record`` of a page's last row) gives the next page,
+  so a screen can page through a list of any length one page at a time.
 
 Limits, so that nobody who can reach the socket can lock the clerks out or take the
 server's memory (issue 15):
@@ -716,9 +717,11 @@ class RemoteDesk:
     def show(self, entry, as_login=None):
         return self.call("show", as_login, entry=entry)
 
-    def list(self, status=None, limit=50, search="", as_login=None):
-        """At most :data:`PAGE` matters, also with ``limit`` None or 0 (see the module doc)."""
-        return self.call("list", as_login, status=status, limit=limit, search=search)
+    def list(self, status=None, limit=50, search="", as_login=None, before=None):
+        """At most :data:`PAGE` matters, also with ``limit`` None or 0 (see the module doc); ``before``
+        as in ``Desk.list`` (sent only when given, so a service of an earlier version answers the rest)."""
+        extra = {"before": before} if before is not None else {}
+        return self.call("list", as_login, status=status, limit=limit, search=search, **extra)
 
     def export(self, after: int = 0, limit: int | None = None, as_login=None, page: int = PAGE):
         """Every matter's summary after record ``after`` in entry order, like ``Desk.export``, fetched

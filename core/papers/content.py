@@ -188,6 +188,19 @@ def _seal(t: dict, ctx: dict, check: list[str] | None = None) -> Block:
                                                                           "check": check or []})
 
 
+def certificate_purpose(purpose: str) -> str:
+    """The purpose as the certificate's "用于办理{purpose}事务" takes it: without a leading 用于/办理
+    and a trailing 事务/事宜/使用/之用 the sentence already says, nor end punctuation."""
+    p = purpose.strip().rstrip("。，、；;,. ")
+    for head in ("用于", "办理"):
+        if p.startswith(head) and len(p) > len(head):
+            p = p[len(head):]
+    for tail in ("事务", "事宜", "之用", "使用"):
+        if p.endswith(tail) and len(p) > len(tail):
+            p = p[: -len(tail)]
+    return p
+
+
 def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
     stamp = matter.stamp
     date = dt.date.fromisoformat(stamp.at[:10])
@@ -200,8 +213,9 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
         valid_until=cn_date(stamp.data.get("valid_until")),
         requester=d.get("requester") or "",
     )
-    if not ctx["purpose"]:
-        ctx["purpose"] = "________"
+    # The template reads "用于办理{purpose}事务": a purpose said as 办理贷款 or 用于公证事务 would
+    # print 用于办理办理贷款事务; the words the sentence already has are not repeated.
+    ctx["purpose"] = certificate_purpose(ctx["purpose"]) or "________"
     if not ctx["requester"]:
         ctx["requester"] = "________"
     pages: list[Block] = []
@@ -220,6 +234,51 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
             Block("footer", fill(tpl.get("footer", ""), ctx)),
         ]
     return Paper("certificate", fill(tpl["title"], ctx), pages, _at(stamp.at), body={"content": content})
+
+
+# -- the certificate's content (证明事项) ------------------------------------------------------------
+# The template wraps it: "……兹证明{content}，用于办理{purpose}事务。" The clerk types the facts only; what
+# a clerk who writes the whole sentence adds is dropped (issue 16), so the paper never reads
+# "兹证明兹证明……" or "……特此证明。，用于……".
+CONTENT_OPENINGS = ("兹证明", "兹有", "特此证明")  # the formula repeated at the start
+CONTENT_CLOSINGS = ("特此证明",)  # …and at the end
+# Sentence marks and dashes at either end; brackets and quotes stay (a closing "）" is the fact's own).
+CONTENT_EDGE = frozenset("，,、；;：:。．.！!？?…‥～~—–-｡､")
+CONTENT_EXAMPLE = "该居民自2019年起在本社区居住"
+
+
+def _edge(ch: str) -> bool:
+    return ch.isspace() or ch in CONTENT_EDGE
+
+
+def certificate_content(text) -> str:
+    """The facts a certificate certifies, as the clerk typed them but for the wrapping the template
+    already prints: a leading ``兹证明``/``兹有``/``特此证明`` (repeated or not), a trailing ``特此证明``,
+    and whitespace and sentence punctuation at either end. Punctuation inside is kept.
+
+    Raises :class:`InvalidInput` (Chinese) when nothing is left: the clerk typed only the formula.
+    """
+    from sealdesk.core.register.resident import InvalidInput
+
+    if not isinstance(text, str):
+        raise InvalidInput("证明事项应为文字")
+    s, before = text, None
+    while s != before:
+        before = s
+        start, end = 0, len(s)
+        while start < end and _edge(s[start]):
+            start += 1
+        while end > start and _edge(s[end - 1]):
+            end -= 1
+        s = s[start:end]
+        for opening in CONTENT_OPENINGS:
+            s = s.removeprefix(opening)
+        for closing in CONTENT_CLOSINGS:
+            s = s.removesuffix(closing)
+    if not s:
+        raise InvalidInput("请填写证明的事实（不必写“兹证明”和“特此证明”，打印时会自动加上），"
+                           f"例如：{CONTENT_EXAMPLE}")
+    return s
 
 
 def limit_sentence(text: str) -> str:

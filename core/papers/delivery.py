@@ -8,7 +8,9 @@ sits on the server, where nobody can open it. This module gets it out in three w
   mode 0600 in a 0700 folder, because papers name residents;
 * it can be **printed** with CUPS's ``lp`` on the township's printer, if the server has one;
 * it can be **sent down the SSH session** with ZMODEM (``sz``) to a terminal that receives it
-  (Xshell, SecureCRT), which saves it on the clerk's own computer.
+  (Xshell, SecureCRT, MobaXterm), which saves it on the clerk's own computer; :func:`send_zmodem`
+  gives up when the terminal does not answer (PuTTY, tmux), stops on Ctrl+C, and reports
+  success only when sz exits 0.
 
 Messages (:class:`Delivered`, :class:`DeliveryError`) are Chinese, for the clerk.
 """
@@ -22,10 +24,12 @@ import errno
 import hashlib
 import os
 import re
+import select
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,15 +244,309 @@ def can_zmodem() -> bool:
 def zmodem_command(path) -> list[str]:
     """The command that sends ``path`` down the SSH session with ZMODEM (lrzsz's ``sz``).
 
-    The caller runs it with the terminal handed over (Textual's ``App.suspend()``), because sz
-    talks to the clerk's terminal program over the session itself. Xshell and SecureCRT
-    recognise the transfer and save the file on the clerk's computer; PuTTY (and the Windows
-    OpenSSH client) do not, and show the raw transfer as noise until sz gives up: for them,
-    print the paper or fetch it with SFTP instead. ``--escape`` escapes control characters so
+    :func:`send_zmodem` runs it, with the terminal handed over (Textual's ``App.suspend()``),
+    because sz talks to the clerk's terminal program over the session itself. Xshell and
+    SecureCRT recognise the transfer and save the file on the clerk's computer (MobaXterm when
+    told to receive); PuTTY, tmux and the Windows OpenSSH client do not, and show the offer as
+    noise (``**B00000000000000``): for them, print the paper or fetch it with SFTP instead. ``--escape`` escapes control characters so
     the transfer survives SSH; ``--binary`` sends the PDF byte for byte. The path is made
     absolute, so it can never be taken for an option.
     """
     return ["sz", "--escape", "--binary", os.path.abspath(os.fspath(path))]
+
+
+# Which terminal programs receive a file sz sends (for the clerk, before anything is sent).
+ZMODEM_RECEIVERS = "Xshell、SecureCRT、MobaXterm"
+ZMODEM_NON_RECEIVERS = "PuTTY、tmux、Windows 自带的 ssh"
+ZMODEM_ANSWER = 20.0  # seconds the terminal has to answer sz's offer (MobaXterm: right-click, "Z-modem 接收")
+ZMODEM_STALL = 30.0  # seconds without a byte either way, once the terminal has answered
+# Cancel (CAN ×8, then backspaces over them): a terminal in the middle of a ZMODEM receive leaves it.
+ZMODEM_CANCEL = b"\x18" * 8 + b"\b" * 8
+_CTRL_C = b"\x03"
+_ZPAD_ZDLE = b"*\x18"  # how every ZMODEM header starts: the terminal's first one is its answer
+
+
+@dataclass(frozen=True)
+class Sent:
+    path: str
+    seconds: float
+    message: str  # one Chinese sentence for the clerk
+
+
+def send_zmodem(path, tty=None, *, answer: float = ZMODEM_ANSWER, stall: float = ZMODEM_STALL) -> Sent:
+    """Send ``path`` to the clerk's terminal with ZMODEM (``sz``); :class:`DeliveryError` unless sz said so.
+
+    The caller hands the terminal over first (Textual's ``App.suspend()``). ``tty`` is the terminal:
+    None for the session's own (``/dev/tty``), a file descriptor, or ``(read_fd, write_fd)``.
+
+    sz does not talk to the terminal itself: it runs on a pseudo-terminal of its own, and this
+    function passes the bytes between the two, with the clerk's terminal in raw mode. So it can
+
+    * give up when the terminal does not answer sz's offer within ``answer`` seconds (PuTTY, tmux
+      and the Windows ssh show ``**B00000000000000`` and never answer), or when the transfer
+      makes no progress for ``stall`` seconds;
+    * cancel at once when the clerk presses Ctrl+C (a ``0x03`` byte: a receiving terminal answers in
+      hex headers, printable ASCII, so the byte is the clerk's);
+    * in both cases end sz and send the terminal ZMODEM's cancel sequence (:data:`ZMODEM_CANCEL`),
+      so a terminal that had started receiving leaves ZMODEM mode.
+
+    Success is sz's exit code 0 and nothing else. The terminal's modes are restored in every case.
+    """
+    path = os.path.abspath(os.fspath(path))
+    keep = f"文件仍在服务器上：{path}（可改用打印，或用 SFTP 取回）"
+    if not os.path.isfile(path):
+        raise DeliveryError(f"未发送：找不到文件 {path}")
+    if not can_zmodem():
+        raise DeliveryError(f"未发送：服务器上没有 sz（需安装 lrzsz）。{keep}")
+    own = None
+    if tty is None:
+        try:
+            own = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        except OSError as exc:
+            raise DeliveryError(f"未发送：没有可用的终端（{exc.strerror or exc}）。{keep}") from None
+        fd_in = fd_out = own
+    elif isinstance(tty, int):
+        fd_in = fd_out = tty
+    else:
+        fd_in, fd_out = tty
+    try:
+        return _zmodem(path, fd_in, fd_out, answer, stall, keep)
+    finally:
+        if own is not None:
+            os.close(own)
+
+
+def _raw(fd: int):
+    """Put ``fd`` in raw mode if it is a terminal; return its modes before, or None."""
+    import termios
+    import tty as _tty
+
+    try:
+        before = termios.tcgetattr(fd)
+        _tty.setraw(fd, termios.TCSANOW)
+    except (termios.error, OSError):
+        return None
+    return before
+
+
+def _restore(fd: int, modes) -> None:
+    import termios
+
+    if modes is None:
+        return
+    try:
+        termios.tcflush(fd, termios.TCIFLUSH)  # what the terminal sent after sz ended is not a key for the app
+        termios.tcsetattr(fd, termios.TCSADRAIN, modes)
+    except (termios.error, OSError):
+        pass
+
+
+def _nonblocking(fd: int, on: bool) -> bool:
+    """Set O_NONBLOCK on ``fd``; return whether it was set before."""
+    import fcntl
+
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK if on else flags & ~os.O_NONBLOCK)
+    return bool(flags & os.O_NONBLOCK)
+
+
+def _put(fd: int, data: bytes, until: float) -> bool:
+    """Write all of ``data`` to the non-blocking ``fd`` by ``until`` (monotonic); False if it could not."""
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            return False
+        view = view[n:]
+        if view:
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            _wait(fd, select.POLLOUT, min(left, 0.1))
+    return True
+
+
+def _wait(fd: int, events: int, seconds: float) -> None:
+    # poll, not select: select fails on a descriptor numbered 1024 or more (a busy process has them).
+    poller = select.poll()
+    poller.register(fd, events)
+    try:
+        poller.poll(seconds * 1000)
+    except InterruptedError:
+        pass
+
+
+def _zmodem(path: str, fd_in: int, fd_out: int, answer: float, stall: float, keep: str) -> Sent:
+    name = os.path.basename(path)
+    modes = _raw(fd_in)
+    out_was = None
+    master = slave = -1
+    proc = None
+    why = None  # "cancelled", "no_answer", "stalled", "gone", "error": sz was stopped
+    failure = None
+    err = bytearray()
+    start = time.monotonic()
+    try:
+        out_was = _nonblocking(fd_out, True)
+        _put(fd_out, (f"\r\n正在用 ZMODEM 发送 {_clean(name)}……终端 {answer:g} 秒内不响应即放弃，"
+                      "按 Ctrl+C 可取消。\r\n").encode("utf-8"), start + 5)
+        master, slave = os.openpty()
+        _raw(slave)  # sz sets its own modes too; nothing is translated even before it does
+        try:
+            proc = subprocess.Popen(zmodem_command(path), stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                    close_fds=True, start_new_session=True)
+        except OSError as exc:
+            raise DeliveryError(f"未发送：无法运行 sz：{exc.strerror or exc}。{keep}") from None
+        # The slave stays open here too: when sz ends, its last bytes (the "OO" after ZFIN) are still
+        # read from the master, rather than lost to the EIO a closed pseudo-terminal can give first.
+        _nonblocking(master, True)
+        errfd = proc.stderr.fileno()
+        watch = [master, fd_in, errfd]
+        poller = select.poll()  # not select: it fails on descriptors numbered 1024 or more
+        for fd in watch:
+            poller.register(fd, select.POLLIN)
+        answered, tail, last = False, b"", time.monotonic()
+        while True:
+            now = time.monotonic()
+            if not answered and now - start > answer:
+                why = "no_answer"
+            elif answered and now - last > stall:
+                why = "stalled"
+            if why:
+                break
+            if proc.poll() is not None:  # sz has ended: what it wrote last, then its last words
+                _drain(master, lambda data: _put(fd_out, data, time.monotonic() + stall))
+                _drain(errfd, err.extend)
+                break
+            try:
+                ready = [fd for fd, _ in poller.poll(100)]
+            except InterruptedError:
+                continue
+            for fd in ready:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:  # EIO: the clerk's terminal hung up
+                    data = b""
+                if fd == errfd:
+                    if not data:
+                        watch.remove(errfd)
+                        poller.unregister(errfd)
+                    err += data
+                    del err[:-4096]
+                elif fd == master:
+                    if not data:
+                        watch.remove(master)
+                        poller.unregister(master)
+                    elif not _put(fd_out, data, time.monotonic() + stall):
+                        why = "stalled"
+                        break
+                    else:
+                        last = time.monotonic()
+                else:  # the clerk's terminal
+                    if not data:
+                        why = "gone"
+                        break
+                    if _CTRL_C in data:
+                        why = "cancelled"
+                        break
+                    seen = tail + data
+                    answered = answered or _ZPAD_ZDLE in seen
+                    tail = seen[-1:]
+                    last = time.monotonic()
+                    if master in watch and not _put(master, data, last + stall):
+                        why = "stalled"
+                        break
+            if why:
+                break
+    except KeyboardInterrupt:  # SIGINT while the terminal was not yet raw: the same as Ctrl+C
+        why = "cancelled"
+    except OSError as exc:  # no pseudo-terminal left, a terminal that cannot be read or written
+        why, failure = "error", exc
+    finally:
+        rc = _end(proc, stopped=why is not None)
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
+        if out_was is not None:
+            if why is not None and why != "gone":
+                _put(fd_out, ZMODEM_CANCEL, time.monotonic() + 2)
+            if why not in ("gone", "error"):
+                _swallow(fd_in)
+            try:
+                _nonblocking(fd_out, out_was)
+            except OSError:
+                pass
+        _restore(fd_in, modes)
+    seconds = time.monotonic() - start
+    if why == "cancelled":
+        raise DeliveryError(f"未发送：已取消 ZMODEM 发送（Ctrl+C）。{keep}")
+    if why == "no_answer":
+        raise DeliveryError(f"未发送：终端在 {answer:g} 秒内没有响应——终端不支持 ZMODEM（如 {ZMODEM_NON_RECEIVERS}）"
+                            f"或已取消。{keep}")
+    if why == "stalled":
+        raise DeliveryError(f"未发送：传输中断（{stall:g} 秒没有进展），已停止 sz。{keep}")
+    if why == "gone":
+        raise DeliveryError(f"未发送：终端已断开。{keep}")
+    if why == "error":
+        raise DeliveryError(f"未发送：{failure.strerror or failure}。{keep}")
+    if rc != 0:
+        said = "；".join(_lines(bytes(err))[-1:])[:120]
+        raise DeliveryError(f"未发送：终端不支持 ZMODEM 或已取消（sz 退出码 {rc}{'：' + said if said else ''}）。{keep}")
+    return Sent(path, seconds, f"已通过 ZMODEM 发送 {_clean(name)}（请在终端软件的下载目录查看）")
+
+
+def _drain(fd: int, sink=None, quiet: float = 0.2, most: float = 1.0) -> None:
+    """Read ``fd`` into ``sink`` (or nowhere) until it has been quiet for ``quiet`` seconds, at most
+    ``most`` seconds in all, or has ended."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    now = time.monotonic()
+    until, end = now + quiet, now + most
+    while now < min(until, end):
+        try:
+            if poller.poll(max(1, (min(until, end) - now) * 1000)):
+                data = os.read(fd, 65536)
+                if not data:
+                    return
+                if sink is not None:
+                    sink(data)
+                until = time.monotonic() + quiet
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return
+        now = time.monotonic()
+
+
+def _swallow(fd: int) -> None:
+    """Drop what the terminal still sends after sz (a receiver's last frames, its answer to the
+    cancel) while it is still raw: restored to its modes with echo on, the terminal would get its
+    own frames back, and the app its bytes as keys."""
+    _drain(fd, quiet=0.3)
+
+
+def _end(proc, stopped: bool) -> int | None:
+    """sz's exit code; when it was ``stopped`` (cancel, no answer), end it first: TERM, then KILL."""
+    if proc is None:
+        return None
+    try:
+        if stopped and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        return proc.wait(5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 # -- all together --------------------------------------------------------------------------------

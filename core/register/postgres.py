@@ -600,11 +600,15 @@ class PgRegister:
         return self._q(f"SELECT seq, number FROM matters WHERE community = %s AND seq > %s {cond}"
                        "ORDER BY seq LIMIT %s", (self.community, after, *params, limit)).fetchall()
 
-    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None) -> list[tuple[int, int]]:
+    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None,
+             before: int | None = None) -> list[tuple[int, int]]:
         where, params = ["m.community = %s"], [self.community]
         if states:
             where.append("m.state = ANY(%s)")
             params.append(list(states))
+        if before is not None:  # the next page: matters below the last row's record (Register.find)
+            where.append("m.seq < %s")
+            params.append(before)
         if not search:
             sql = "SELECT m.seq, m.number FROM matters m WHERE " + " AND ".join(where) + " ORDER BY m.seq DESC"
             if limit:
@@ -626,7 +630,8 @@ class PgRegister:
                 return rows
             postings = self._q("SELECT batch, seqs FROM grams WHERE community = %s AND gram = ANY(%s) AND batch <= %s "
                                "ORDER BY batch DESC", (self.community, grams, indexed)).fetchall()
-            matches = store.batch_matches(postings, len(grams), indexed)
+            upto = indexed if before is None else min(indexed, before - 1)  # a next page: below ``before``
+            matches = store.batch_matches(postings, len(grams), upto)
             while True:
                 try:
                     seqs = next(matches, None)

@@ -438,6 +438,10 @@ class RegisterError(Exception):
     """The register cannot be opened or written; the message is Chinese and safe to show."""
 
 
+class RegisterCancelled(RegisterError):
+    """A wait for the register stopped by the clerk (:meth:`Register.stop`); nothing was written."""
+
+
 def _make_encode() -> Callable[[object], str]:
     """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode`` with its C encoder made
     once, not per call (an append encodes twice, ``verify`` once per record): the same text. Without
@@ -844,8 +848,11 @@ class Register:
                 break
         return rows
 
-    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None) -> list[tuple[int, int]]:
-        """(record, 登记号) of matters newest first, in one of ``states`` and/or matching ``search``.
+    def find(self, states: tuple[str, ...] | None, search: str, limit: int | None,
+             before: int | None = None) -> list[tuple[int, int]]:
+        """(record, 登记号) of matters newest first, in one of ``states`` and/or matching ``search``;
+        with ``before``, only the matters whose record is below it (the next page of a list whose last
+        row's record was ``before``).
 
         Search looks the query up by its one- or two-character n-grams (every two-character n-gram of a
         longer one), then checks the text itself: n-grams only say it may be there. The matters after
@@ -856,6 +863,9 @@ class Register:
         if states:
             where.append(f"m.state IN ({','.join('?' * len(states))})")
             params += states
+        if before is not None:
+            where.append("m.seq < ?")
+            params.append(before)
         if not search:
             sql = "SELECT m.seq, m.number FROM matters m" + (" WHERE " + " AND ".join(where) if where else "")
             sql += " ORDER BY m.seq DESC" + (" LIMIT ?" if limit else "")
@@ -878,7 +888,7 @@ class Register:
                 return rows
             grams = [search] if len(search) <= 2 else list(dict.fromkeys(search[i:i + 2]
                                                                             for i in range(len(search) - 1)))
-            candidates = self._candidates(grams, indexed)
+            candidates = self._candidates(grams, indexed, before)
             try:
                 for seqs in candidates:
                     cursor = c.execute(f"SELECT m.seq, m.number, {texts} FROM matters m WHERE m.seq IN "
@@ -893,14 +903,19 @@ class Register:
             if own:
                 c.execute("COMMIT")
 
-    def _candidates(self, grams: list[str], indexed: int) -> Iterator[list[int]]:
+    def _candidates(self, grams: list[str], indexed: int, before: int | None = None) -> Iterator[list[int]]:
         """The matters that have every one of ``grams``, batch by batch, newest first (a batch's
         matters newest first too). The batches are visited by seeking from one to the next below
         it (the table's key leads with the batch), a growing number per statement: a common name
-        fills its page from the newest batch or two, a name found nowhere visits all of them."""
+        fills its page from the newest batch or two, a name found nowhere visits all of them.
+        With ``before``, from the batch holding record ``before - 1`` down, and only matters below it."""
         c = self.conn
         marks = ",".join("?" * len(grams))
         below, step = indexed + 1, 4
+        if before is not None and before <= indexed:
+            first = c.execute("SELECT min(batch) FROM grams WHERE batch >= ?", (before - 1,)).fetchone()[0]
+            below = min(below, first + 1) if first is not None else below
+            indexed = before - 1
         while below is not None:
             rows = c.execute(
                 "WITH RECURSIVE b(batch, n) AS (SELECT (SELECT max(batch) FROM grams WHERE batch < ?), 1 "
@@ -975,12 +990,39 @@ class Register:
         with self._transaction() as c:
             _fill_index(c)
 
+    # Set by a caller that must be able to stop waiting (the TUI's Esc while another program holds
+    # the register): the lock is then polled instead of waited for in the kernel, and :meth:`stop`
+    # interrupts a statement waiting on SQLite's own lock. Unset (the CLI, the service) nothing changes.
+    cancel = None  # threading.Event
+
+    def _take_lock(self) -> None:
+        if self.cancel is None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            return
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if self.cancel.wait(0.02):
+                    raise RegisterCancelled("已取消等待：登记簿正被其他程序占用，本次未写入登记簿") from None
+
+    def stop(self) -> None:
+        """From another thread: stop waiting for the register (with :attr:`cancel` set as well).
+        A write already being committed completes; one still waiting is not made."""
+        if self.cancel is not None:
+            self.cancel.set()
+        try:
+            self.conn.interrupt()
+        except sqlite3.ProgrammingError:
+            pass
+
     @contextmanager
     def _transaction(self):
         """The writers' lock, then an immediate transaction: committed when the block ends, rolled back
         if it raises. The lock comes first so that writers queue in the kernel (see the module doc)."""
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._take_lock()
         c = self.conn
         try:
             c.execute("BEGIN IMMEDIATE")
@@ -1093,6 +1135,8 @@ class Register:
                     _index_tail(c, seq)
                 c.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
         except sqlite3.OperationalError as exc:
+            if self.cancel is not None and self.cancel.is_set() and "interrupt" in str(exc):
+                raise RegisterCancelled("已取消等待：登记簿正被其他程序占用，本次未写入登记簿") from None
             raise RegisterError(f"写入登记簿失败：{exc}") from None
         return Record(*row, h)
 

@@ -34,7 +34,7 @@ from sealdesk.core.register.workflow import STATUS, Refused
 from ..widgets.decision import decision_content, list_label
 from ..widgets.field import Field
 from ..widgets.keybar import KeyBar
-from ..widgets.prose import Prose
+from ..widgets.prose import Prose, plain_marks
 from ..widgets.rule import Rule
 from ..widgets.topbar import TopBar
 from .dialogs import AssertFacts, Message
@@ -105,6 +105,8 @@ class CounterScreen(Screen):
         self.case_index = -1  # sealdesk demo: the scenario's case on the counter
         self.case = None
         self.said: str | None = None  # the resident's words, once a candidate replaced them in the field
+        self._recording = False  # a request being written to the register (app.register_call)
+        self._after_record: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -155,6 +157,7 @@ class CounterScreen(Screen):
         # so this runs after the first frame, and suggestions catch up when it is done.
         self.app.session.suggester.load_pinyin()
         self.app.call_from_thread(self._refresh_suggestions)
+        import sealdesk.core.common.linebreak  # noqa: F401  (the first decision's wrapping, loaded here)
 
     def _refresh_suggestions(self) -> None:
         q = self.query_one("#query", Input)
@@ -178,7 +181,7 @@ class CounterScreen(Screen):
 
     def _show_help(self) -> None:
         self._result(Content(
-            "输入居民所要的证明名称（汉字、拼音首字母或全拼），↑↓ 选择建议，Enter 下一项，F5 决定。\n"
+            "输入证明名称（汉字、拼音首字母或全拼），↑↓ 选择建议，Enter 下一项，F5 决定。\n"
             "决定后：y/n 回答待确认情形，o 主张情形，r 登记，p 打印文书，Ctrl+N 新申请。\n"
             "F2 受理　F3 登记簿　F4 清单　F1 帮助　Ctrl+P 命令"))
 
@@ -222,7 +225,7 @@ class CounterScreen(Screen):
                 return False  # an "r" typed into a field is a letter
             return bool(d is None or (d["outcome"] != "ask" and self.entry is None))
         if action == "paper":
-            return bool(self.entry is not None and d and counter_paper(d["outcome"]))
+            return bool((self.entry is not None or self._recording) and d and counter_paper(d["outcome"]))
         if action == "compare":
             return bool(d)
         return True
@@ -265,7 +268,9 @@ class CounterScreen(Screen):
         self._suggested_for = value
         ol.clear_options()
         if found:
-            ol.add_options([Option(Content(s.label), id=s.item.id) for s in found])
+            ascii_ = getattr(self.app, "ascii_borders", False)
+            ol.add_options([Option(plain_marks(Content(s.label)) if ascii_ else Content(s.label), id=s.item.id)
+                            for s in found])
             ol.highlighted = 0
         self._suggestions = {s.item.id: s for s in found}
 
@@ -499,23 +504,42 @@ class CounterScreen(Screen):
             self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
             self._goto("rname" if not name else "rid")
             return
-        try:
-            out = self.app.session.request(self._value("query"), self._value("purpose"), self._value("requester"),
-                                           self.facts, name, rid)
-        except Refused as exc:
-            self.app.push_screen(Message("不能登记", [str(exc)]))
-            return
-        except InvalidInput as exc:
-            self.app.notify(str(exc), severity="error", markup=False)
-            self._goto("rid" if "身份证" in str(exc) else "rname")
-            return
-        self.decision = out["decision"]
-        self.entry, self.status = out["entry"], out["status"]
-        self._show_decision()
-        self._goto("answer")
-        self.refresh_bindings()
+        if self._recording:
+            return  # one matter at a time: the one asked for is being written
+        values = (self._value("query"), self._value("purpose"), self._value("requester"), dict(self.facts), name, rid)
+        session = self.app.session
+
+        def done(out: dict) -> None:
+            self._recording = False
+            self.decision = out["decision"]
+            self.entry, self.status = out["entry"], out["status"]
+            self._show_decision()
+            self._goto("answer")
+            self.refresh_bindings()
+            if self._after_record == "paper":  # p typed while the register was being written
+                self._after_record = None
+                self.action_paper()
+
+        def failed(exc: BaseException) -> bool:
+            self._recording, self._after_record = False, None
+            if isinstance(exc, Refused):
+                self.app.push_screen(Message("不能登记", [str(exc)]))
+                return True
+            if isinstance(exc, InvalidInput):
+                self.app.notify(str(exc), severity="error", markup=False)
+                self._goto("rid" if "身份证" in str(exc) else "rname")
+                return True
+            return False  # the app's message box (a register error, or an internal one, logged)
+
+        # Off the screen's thread: a register held by another program makes the clerk wait with
+        # a message and Esc, not a frozen screen (app.register_call).
+        self._recording = True
+        self.app.register_call(lambda desk: session.request(*values, desk=desk), done, failed)
 
     def action_paper(self) -> None:
+        if self._recording:
+            self._after_record = "paper"  # printed once the matter is in the register
+            return
         if self.entry is None or not self.decision:
             return
         paper = counter_paper(self.decision["outcome"])

@@ -144,3 +144,25 @@ class AssertFacts(ModalScreen[dict | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class Waiting(ModalScreen[None]):
+    """The register is held by another program: the clerk sees that, and Esc stops waiting (the
+    write is then not made; one already committing completes and is reported as done)."""
+
+    BINDINGS = [Binding("escape", "stop", "取消")]
+
+    def __init__(self, text: str, can_stop: bool, stop):
+        super().__init__()
+        self.text, self.can_stop, self.stop = text, can_stop, stop
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content.styled(self.text, "bold"))
+            yield Prose(Content("Esc 取消（本次不写入登记簿）" if self.can_stop else
+                                "正在等待登记簿服务回答；服务收到的请求不能从这里取消"), id="hint", classes="hint")
+
+    def action_stop(self) -> None:
+        if self.can_stop:
+            self.stop()
+            self.query_one("#hint", Prose).update(Content("正在取消……"))

@@ -84,7 +84,8 @@ class KeyBar(Widget):
             line.append_text(part)
         palette = self.palette_key(active)
         if palette:
-            right = Text.assemble("│", (palette[0], key_style), " ", (palette[1], desc_style), " ")
+            bar = "|" if getattr(self.app, "ascii_borders", False) else "│"  # │ is ambiguous-width
+            right = Text.assemble(bar, (palette[0], key_style), " ", (palette[1], desc_style), " ")
             room = self.size.width - cell_len(right.plain)
             used = cell_len(line.plain)
             if used <= room:

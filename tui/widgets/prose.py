@@ -13,12 +13,45 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 
-from sealdesk.core.common.linebreak import cells, wrap_offsets
+from rich.cells import cell_len
+
+# The line breaker (and uniseg, about 20 ms to import) is loaded when a text first needs wrapping:
+# the counter's first frame has none, so it is not in the launch time (bench/tui_bench.py).
+
+
+def wrap_offsets(text: str, width: int) -> list[int]:
+    if cell_len(text) <= width and "\n" not in text:
+        return []
+    from sealdesk.core.common.linebreak import wrap_offsets as offsets
+
+    return offsets(text, width)
+
+
+def cells(text: str) -> int:
+    return cell_len(text)
 
 
 def _as_content(text: str | Content) -> Content:
     content = text if isinstance(text, Content) else Content(str(text))
     return content.expand_tabs(8) if "\t" in content.plain else content
+
+
+# With ``[tui] ascii_borders``: marks that terminals set to "ambiguous = wide" draw two cells wide,
+# replaced by wide (「」・) or ASCII ones of the same meaning; the text's own 汉字 are untouched.
+AMBIGUOUS_MARKS = str.maketrans({"“": "「", "”": "」", "‘": "『", "’": "』", "·": "・", "□": "[ ]",
+                                 "■": "[x]", "→": "->", "←": "<-", "…": "...", "—": "-", "※": "*",
+                                 "○": "o", "●": "*", "√": "v", "×": "x", "▶": ">", "─": "-", "│": "|",
+                                 "↑": "上", "↓": "下"})
+
+
+def plain_marks(content: Content) -> Content:
+    """``content`` with :data:`AMBIGUOUS_MARKS` replaced (styles kept where the length is kept)."""
+    text = content.plain
+    if not any(ch in AMBIGUOUS_MARKS for ch in map(ord, text)):
+        return content
+    if all(len(AMBIGUOUS_MARKS.get(ord(ch), ch)) == 1 for ch in text):
+        return Content(text.translate(AMBIGUOUS_MARKS), spans=list(content.spans))
+    return Content(text.translate(AMBIGUOUS_MARKS))
 
 
 class Prose(Widget):
@@ -66,7 +99,8 @@ class Prose(Widget):
         lines = self._wrapped.get(width)
         if lines is None:
             lines = []
-            for para in self._content.split("\n", allow_blank=True) if self._content.plain else [self._content]:
+            content = plain_marks(self._content) if getattr(self.app, "ascii_borders", False) else self._content
+            for para in content.split("\n", allow_blank=True) if content.plain else [content]:
                 # A paragraph that starts indented (help's "  证明名称：…") keeps the indent on every line.
                 lead = len(para.plain) - len(para.plain.lstrip(" "))
                 if lead and lead < width // 2:
@@ -76,7 +110,7 @@ class Prose(Widget):
                 else:
                     pieces = para.divide(wrap_offsets(para.plain, width)) if para.plain else [para]
                     lines += [piece.rstrip(" \r\n") for piece in pieces]
-            if len(lines) > 1 and self._content.plain.endswith("\n") and not lines[-1].plain:
+            if len(lines) > 1 and content.plain.endswith("\n") and not lines[-1].plain:
                 lines.pop()  # a final line feed ends the last line; it starts none
             if len(self._wrapped) > 8:
                 self._wrapped.clear()

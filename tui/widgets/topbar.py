@@ -27,10 +27,13 @@ class TopBar(Vertical):
         demo = "【演示】" if c.demo else ""
         date = f" {s.today:%Y-%m-%d}" if s.on else ""
         # Community and person names are data: plain Content, never markup.
-        self.query_one("#title", Static).update(Content(f"{demo}{c.name} · {jname}{date} · {s.who()}"))
+        dot = " | " if getattr(self.app, "ascii_borders", False) else " · "  # · is ambiguous-width
+        self.query_one("#title", Static).update(Content(f"{demo}{c.name}{dot}{jname}{date}{dot}{s.who()}"))
         # A lapsed document first (it changes decisions), then why this community; wrapped by the
         # line breaker, at most three lines at 80×24 (app.tcss), so nothing is cut off.
-        lines = (s.lapsed() if s.registry_loaded else []) + ([s.notice] if s.notice else [])
+        problem = s.register_problem()
+        lines = ([problem] if problem else []) + (s.lapsed() if s.registry_loaded else []) + \
+            ([s.notice] if s.notice else [])
         banner = self.query_one("#banner", Prose)
         banner.update(Content("\n").join(Content("注意：" + line) for line in lines) if lines else "")
         banner.display = bool(lines)
