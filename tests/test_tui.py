@@ -84,9 +84,13 @@ async def test_refusal_from_pinyin_initials_to_notice(session, registry):
         assert "已登记：登记号 1" in screen_text(app)
         await pilot.press("p")
         await pilot.pause()
-        assert isinstance(app.screen, PaperDone)
-        saved = app.screen.path
+        # Shown in the panel, not in a dialog over the screen (fewer bytes over SSH); Esc closes it.
+        assert app.screen.made is not None and "已生成不予出具证明告知单" in panel(app)
+        saved = app.screen.made[1]
+        assert f"保存在：{saved.relative_to(s.home)}" in panel(app) and "Esc 关闭" in panel(app)
         await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.made is None and "保存在" not in panel(app) and "p 打印文书" in panel(app)
     assert oct(saved.stat().st_mode & 0o777) == "0o600"
     route = registry.view("national", s.today).by_id["national.negative.5"].route
     if shutil.which("pdftotext"):
@@ -187,8 +191,8 @@ async def test_qinghai_commitment_on_a_date_before_the_document_lapsed(session):
         entry = await record(pilot, "钱堃")
         await pilot.press("p")
         await pilot.pause()
-        assert isinstance(app.screen, PaperDone)
-        saved = app.screen.path
+        assert app.screen.made is not None
+        saved = app.screen.made[1]
     if shutil.which("pdftotext"):
         assert "全国信用信息共享平台（青海）" in pdf_text(saved)
     assert Desk(s.home).show(entry)["date"] == "2026-01-10"

@@ -30,7 +30,7 @@ if not SEALDESK.exists():
     SEALDESK = Path(sys.executable).with_name("sealdesk")
 
 DOWN, UP, ENTER, BACKSPACE, CTRL_U, CTRL_N, CTRL_Q, TAB = "\x1b[B", "\x1b[A", "\r", "\x7f", "\x15", "\x0e", "\x11", "\t"
-ID_OLD, ID_NEW = "11010519491231002X", "110105194912310029"
+ID_OLD, ID_NEW = "11010519491231002X", "440524198801010011"  # both valid (GB 11643)
 
 
 class Pty:
@@ -167,15 +167,28 @@ def test_backspace_inside_a_burst_deletes_the_character_before_it(app):
     assert field(shot, "居民姓名") == "应聘", shot
 
 
-def test_ctrl_u_then_a_new_id_number_replaces_the_old_one(app):
+def test_ctrl_u_then_a_new_id_number_and_enter_record_the_new_one(app, tmp_path):
     p = app()
     counter_ready(p)
-    p.write(TAB * 4)  # to 身份证号
+    p.write("wfzjl")
     p.settled(0.3)
-    p.write(ID_OLD)
+    p.write(ENTER + ENTER + ENTER)  # a refusal, ready to record
+    p.wait(lambda s: "不予出具" in s, "the decision")
+    p.settled()
+    p.write("r")  # to 居民姓名
+    p.settled(0.3)
+    p.write("张三" + TAB + ID_OLD)
     assert field(p.settled(), "身份证号") == ID_OLD
-    p.write(CTRL_U + ID_NEW)  # one burst: clear, then the new number
-    assert field(p.settled(), "身份证号") == ID_NEW
+    p.write(CTRL_U + ID_NEW + ENTER)  # one burst: clear, the new number, record
+    shot = p.wait(lambda s: "已登记" in s, "the matter recorded")
+    from sealdesk.core.desk.counter import Desk
+
+    desk = Desk(tmp_path / "demo0" / "national")
+    try:
+        recorded = desk.register.get(1).data["resident"]["id"]
+    finally:
+        desk.close()
+    assert recorded == ID_NEW, (recorded, shot)  # the number typed after Ctrl+U, not the old one
 
 
 def test_quiz_arrows_then_enter_in_one_burst_answer_the_option_reached(app):
@@ -223,3 +236,18 @@ def test_ascii_borders_leave_no_ambiguous_width_character_on_the_screen(tmp_path
         assert "不予出具" in shots[3]
     finally:
         p.close()
+
+
+def test_the_choice_enter_takes_is_marked_without_colour(app, term):
+    # TERM=linux drew every suggestion in the same colours: the one Enter takes carries a ">".
+    p = app()
+    counter_ready(p)
+    p.write("jzzm")
+    shot = p.settled()
+    rows = [r for r in shot.split("\n") if "证明" in r and ("负面" in r or "保留" in r)]
+    assert len(rows) >= 2 and rows[0].lstrip().startswith(">") and not rows[1].lstrip().startswith(">"), rows
+    second = rows[1].lstrip()
+    p.write(DOWN)
+    shot = p.settled()
+    marked = [r.lstrip()[2:].strip() for r in shot.split("\n") if r.lstrip().startswith("> ")]
+    assert marked == [second.strip()], (marked, second)

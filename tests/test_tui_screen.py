@@ -211,3 +211,36 @@ async def test_an_internal_error_leaves_one_chinese_line_and_a_masked_log(demo_a
     log = (tmp_path / "state" / "sealdesk" / "log" / "errors.log").read_text(encoding="utf-8")
     assert "RuntimeError" in log and secret not in log and "110105********002X" in log
     assert "resident = " not in log  # no local variables
+
+
+async def test_circumstances_keep_the_box_with_its_label_and_wrap_whole(demo_app):
+    from sealdesk.tui.screens.dialogs import AssertFacts
+
+    app = demo_app
+    async with app.run_test(size=SIZE) as pilot:
+        from test_tui import ask
+
+        await ask(pilot, "居住证明", "办理社会救助", "县民政局")
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, AssertFacts)
+        rows = [r.strip(" █▊▎▌▐>") for r in screen_text(app).split("\n")]
+        boxes = [r for r in rows if r.startswith(("[ ]", "[x]"))]
+        assert boxes and all(len(r) > 4 for r in boxes), boxes  # never a box alone on its line
+        assert not any(r.strip().startswith(("，", "。", "、", "：", "）")) for r in rows), rows
+
+
+async def test_the_banner_fits_at_80x24_after_switching_jurisdiction(tmp_path, registry, monkeypatch):
+    # Qinghai's document lapsed on 2026-08-03: the banner names it, and the demo notice, in full.
+    monkeypatch.setenv("SEALDESK_DEMO_HOME", str(tmp_path / "demo"))
+    app = SealdeskApp(Session(tmp_path / "h", registry=registry))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.session.switch_jurisdiction("qinghai")
+        app._reset_modes()
+        await pilot.pause(0.3)
+        banner = app.screen.query_one("#banner")
+        text = banner.content.plain
+        assert "失效" in text and "演示社区" in text
+        assert banner.size.height == len(banner.lines) <= 3  # every line shown, none cut off
+        assert "".join(banner.lines).replace(" ", "") == text.replace("\n", "").replace(" ", "")

@@ -290,7 +290,7 @@ def choose(tm: Tmux, title: str, label: str, timeout: float = DEFAULT_TIMEOUT) -
     options: list[str] = []
     for r in rows[top + 1:]:
         # A notification may cover the dialog's right half: read up to the first gap.
-        m = re.match(r"\s*█ ▊ (\S+(?: \S+)*)", r)
+        m = re.match(r"\s*█ ▊ (?:> |  )?(\S+(?: \S+)*)", r)  # "> " marks the highlighted choice
         if m and not m.group(1).startswith(("▁", "▔")):
             options.append(m.group(1).strip())
         elif options:
@@ -435,12 +435,12 @@ def fact_options(shot: str) -> list[tuple[str, bool]]:
     """The circumstances dialog's visible options as (label, ticked), top to bottom.
 
     An option is "[ ] label：question" or "[x] …", wrapped over several rows when long (the mark
-    may then stand alone on the first row).
+    stays with its label); the highlighted one has "> " before it.
     """
     out: list[tuple[str, bool]] = []
     mark: bool | None = None
     for row in shot.split("\n"):
-        m = re.match(r"\s*█ ▊ (.*?)\s*(?:▃▃|▁▁|▂▂|▅▅|▇▇)?\s*▎ █\s*$", row)
+        m = re.match(r"\s*█ ▊ (?:> |  )?(.*?)\s*(?:▃▃|▁▁|▂▂|▅▅|▇▇)?\s*▎ █\s*$", row)
         if not m:
             continue
         text = m.group(1)
@@ -474,18 +474,19 @@ def record(tm: Tmux, name: str, id_number: str, timeout: float = DEFAULT_TIMEOUT
 
 
 def print_paper(tm: Tmux, timeout: float = DEFAULT_TIMEOUT) -> str:
-    """``p``: the paper is made; return where it was saved (as the dialog shows it) and close the dialog."""
+    """``p``: the paper is made; return where it was saved (as the decision panel shows it) and close
+    the lines with Esc."""
     tm.keys("p")
     shot = tm.wait_for("保存在：", timeout)
     tm.wait_for(re.compile(r"\d+ KB"), timeout)
     shot = tm.screen()
-    m = re.search(r"已生成(.+?)\s*█", shot)
-    # The path wraps over the dialog's rows until the "… KB" line.
-    rows = [re.sub(r"^\s*█ ?|\s*█\s*$", "", r) for r in shot.split("\n")]
+    m = re.search(r"已生成(\S+?)（", shot)
+    # The path (relative to the community's home) may wrap until the keys line.
+    rows = [r.strip() for r in shot.split("\n")]
     start = next(i for i, r in enumerate(rows) if "保存在：" in r)
     path = rows[start].split("保存在：", 1)[1].strip()
     for r in rows[start + 1:]:
-        if re.search(r"\d+ KB", r):
+        if "Esc 关闭" in r:
             break
         path += r.strip()
     tm.keys("Escape")

@@ -140,21 +140,32 @@ class SealdeskApp(App):
         back. If it takes longer than a moment, a dialog says so (Esc stops a wait for the register
         file). ``failed(exc)`` may take a refusal or bad input (True: handled); a register error is a
         message box; anything else is logged (masked) and reported in one line."""
+        import threading
+
         from .screens.dialogs import Waiting
 
         self._register_calls += 1
         future = self.session.submit(fn)
         waiting: list = []
 
+        timers: list = []
+
         def show_wait() -> None:
-            if not future.done():
+            # Only while the register is held by someone else: a slow paper (fonts loading) is work,
+            # not waiting, and gets no dialog.
+            if future.done():
+                return
+            if self.session.waiting():
                 waiting.append(Waiting(busy, self.session.can_stop, self.session.stop_waiting))
                 self.push_screen(waiting[0])
+            else:
+                timers.append(self.set_timer(0.3, show_wait))
 
-        timer = self.set_timer(0.3, show_wait)
+        timers.append(self.set_timer(0.3, show_wait))
 
         def finish(_future=None) -> None:
-            timer.stop()
+            for t in timers:
+                t.stop()
             self._register_calls -= 1
             if waiting and waiting[0].is_current:
                 self.pop_screen()  # at once: the answer below may push its own dialog
@@ -169,7 +180,19 @@ class SealdeskApp(App):
             finally:
                 self.call_later(self._replay_keys)  # the keys typed meanwhile, in order
 
-        future.add_done_callback(lambda f: self.call_from_thread(finish))
+        def answered(_future) -> None:
+            # Usually on the register thread; on this one when the answer came before the callback
+            # was added (call_from_thread refuses the app's own thread).
+            if threading.get_ident() == ui_thread:
+                self.call_later(finish)
+            else:
+                try:
+                    self.call_from_thread(finish)
+                except RuntimeError:  # the app has ended meanwhile: nothing left to show it on
+                    pass
+
+        ui_thread = threading.get_ident()
+        future.add_done_callback(answered)
 
     def register_failed(self, exc: BaseException) -> None:
         from sealdesk.core.register.store import RegisterCancelled, RegisterError
@@ -219,7 +242,8 @@ class SealdeskApp(App):
         self.push_screen(HelpScreen())
 
     # -- papers ---------------------------------------------------------------------------
-    def print_paper(self, paper: str, entry: int | None, content: str | None = None, confirmed: bool = False) -> None:
+    def print_paper(self, paper: str, entry: int | None, content: str | None = None, confirmed: bool = False,
+                    shown_by=None) -> None:
         """Make a paper, record it, save it and show where it is. A certificate whose text is not yet
         recorded goes through its wording first (screens/paper.py): the facts asked for (``content``,
         if given, is the clerk's first answer), cleaned, shown in the sentence the paper prints, and
@@ -253,7 +277,13 @@ class SealdeskApp(App):
                 return False
             return True
 
-        self.register_call(make, lambda done: self.push_screen(PaperDone(*done)), failed)
+        def done(made) -> None:
+            if shown_by is not None and self.screen is shown_by:  # the counter shows it in its panel
+                shown_by.paper_made(*made)
+            else:
+                self.push_screen(PaperDone(*made))
+
+        self.register_call(make, done, failed)
 
     # -- command palette ------------------------------------------------------------------
     def get_system_commands(self, screen):

@@ -25,6 +25,25 @@ def RemoteDeskType():
     return RemoteDesk
 
 
+def short_path(path: Path, room: int = 48) -> str:
+    """``path`` for the banner: ``~`` for the home directory, and only its last parts when long
+    (the banner has three lines at 80×24; ``sealdesk info`` shows the full path)."""
+    text = str(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and text.startswith(home + os.sep):
+        text = "~" + text[len(home):]
+    if len(text) > room:
+        parts = Path(text).parts
+        tail = ""
+        for part in reversed(parts):
+            candidate = part if not tail else f"{part}/{tail}"
+            if len(candidate) + 2 > room:
+                break
+            tail = candidate
+        text = "…/" + tail
+    return text
+
+
 def demo_root() -> Path:
     import platformdirs
 
@@ -43,7 +62,7 @@ class Session:
         home = resolve_home(home)
         if not config_path(home).exists() and not self.socket:
             home = self._demo_home("national")
-            self.notice = f"未配置社区，使用演示社区（数据在 {home}）"
+            self.notice = f"未配置社区，使用演示社区（数据在 {short_path(home)}）"
         self._open(home)
         self.as_login = as_login if (as_login and self.community.demo) else None
         if self.community.demo and not self.as_login:
@@ -119,7 +138,7 @@ class Session:
         self.desk.close()
         home = self._demo_home(jid)
         self._open(home)
-        self.notice = f"演示社区（数据在 {home}）"
+        self.notice = f"演示社区（数据在 {short_path(home)}）"
 
     @property
     def today(self) -> dt.date:
@@ -202,6 +221,17 @@ class Session:
     def can_stop(self) -> bool:
         """Whether a wait can be stopped (the register file; not a request the service has taken)."""
         return not isinstance(self._io_desk, RemoteDeskType()) if self._io_desk is not None else True
+
+    def waiting(self) -> bool:
+        """Whether the register thread is waiting for the register (held by another program), as
+        opposed to working; through the service, whether an answer is late (we cannot tell why)."""
+        desk = self._io_desk
+        if desk is None:
+            return False
+        if isinstance(desk, RemoteDeskType()):
+            return True  # asked only after a moment without an answer
+        reg = getattr(desk, "_register", None)
+        return bool(getattr(reg, "waiting", False))
 
     def stop_waiting(self) -> None:
         reg = getattr(self._io_desk, "_register", None)

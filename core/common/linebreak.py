@@ -192,10 +192,10 @@ def _kinsoku_ok(text: str, i: int) -> bool:
 _HARD = frozenset("\n\r\x0b\x0c\x85\u2028\u2029")
 
 
-# A path after a space (``数据在 /tmp/…``, ``见 /etc/sealdesk``): UAX #14's LB13 keeps a solidus
-# off the start of a line even after spaces, so the break fell before the 汉字 instead, leaving 在
-# alone on a line. A path may start a line.
-_PATH_AFTER_SPACE = re.compile(r"(?<= )(?=[/~][\w.-])")
+# A path after a space or a 汉字/full-width mark (``数据在 /tmp/…``, ``保存在：/home/…``): UAX #14's
+# LB13 keeps a solidus off the start of a line even after spaces, so the break fell before the 汉字
+# instead, leaving 在 alone on a line. A path may start a line.
+_PATH_AFTER_SPACE = re.compile(r"(?<=[\s\u3000-\u9fff\uff00-\uffef])(?=[/~][\w.-])")
 
 
 @lru_cache(maxsize=256)

@@ -994,6 +994,7 @@ class Register:
     # the register): the lock is then polled instead of waited for in the kernel, and :meth:`stop`
     # interrupts a statement waiting on SQLite's own lock. Unset (the CLI, the service) nothing changes.
     cancel = None  # threading.Event
+    waiting = False  # in a write, still waiting for the register (another writer holds it)
 
     def _take_lock(self) -> None:
         if self.cancel is None:
@@ -1021,11 +1022,19 @@ class Register:
     def _transaction(self):
         """The writers' lock, then an immediate transaction: committed when the block ends, rolled back
         if it raises. The lock comes first so that writers queue in the kernel (see the module doc)."""
-        if self._lock_fd is not None:
-            self._take_lock()
-        c = self.conn
+        self.waiting = True  # until the lock and the write transaction are ours (the TUI's dialog asks)
         try:
-            c.execute("BEGIN IMMEDIATE")
+            if self._lock_fd is not None:
+                self._take_lock()
+            c = self.conn
+        except BaseException:
+            self.waiting = False
+            raise
+        try:
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            finally:
+                self.waiting = False
             try:
                 yield c
                 c.execute("COMMIT")

@@ -34,6 +34,7 @@ from sealdesk.core.register.workflow import STATUS, Refused
 from ..widgets.decision import decision_content, list_label
 from ..widgets.field import Field
 from ..widgets.keybar import KeyBar
+from ..widgets.choices import ChoiceList
 from ..widgets.prose import Prose, plain_marks
 from ..widgets.rule import Rule
 from ..widgets.topbar import TopBar
@@ -82,6 +83,10 @@ class CounterScreen(Screen):
         Binding("r", "record_key", "登记", priority=True),
         Binding("p", "paper", "打印文书"),
         Binding("c", "compare", "对比"),  # 对比各辖区 (screens/compare.py)
+        # A paper printed here is shown in the panel, not in a dialog over the screen: a dialog
+        # opening and closing sent the whole screen twice (about 20 KB over SSH).
+        Binding("l", "lp", "打印（lp）"),
+        Binding("z", "zmodem", "发送（ZMODEM）"),
         Binding("ctrl+n", "new", "新申请"),
         Binding("f6", "case(1)", "下一案例"),  # sealdesk demo only
         Binding("f7", "case(-1)", "上一案例", show=False),
@@ -105,6 +110,7 @@ class CounterScreen(Screen):
         self.case_index = -1  # sealdesk demo: the scenario's case on the counter
         self.case = None
         self.said: str | None = None  # the resident's words, once a candidate replaced them in the field
+        self.made = None  # (result, path) of the paper just printed here, while it is shown
         self._recording = False  # a request being written to the register (app.register_call)
         self._after_record: str | None = None
 
@@ -116,7 +122,7 @@ class CounterScreen(Screen):
             with Horizontal(classes="row"):
                 yield Static("证明名称", classes="lbl")
                 yield Field(placeholder="名称或拼音首字母，如 wfzjl", id="query", max_length=100)
-            yield OptionList(id="suggest", compact=True)
+            yield ChoiceList(id="suggest", compact=True)
             with Horizontal(classes="row"):
                 yield Static("用途", classes="lbl")
                 yield Field(placeholder="如 办理低保", id="purpose", max_length=200)
@@ -172,7 +178,6 @@ class CounterScreen(Screen):
         """Show ``content`` in the panel, with ``status`` lines above it. A part that is unchanged
         is not sent to the terminal again (over SSH each redraw of the panel is kilobytes)."""
         head = self.query_one("#status", Prose)
-        head.set_class(status is not None, "-decided")
         for widget, new in ((head, Content("\n").join(status) if status else Content("")),
                             (self.query_one("#result", Prose), content)):
             old = widget.content
@@ -180,10 +185,12 @@ class CounterScreen(Screen):
                 widget.update(new)
 
     def _show_help(self) -> None:
-        self._result(Content(
-            "输入证明名称（汉字、拼音首字母或全拼），↑↓ 选择建议，Enter 下一项，F5 决定。\n"
-            "决定后：y/n 回答待确认情形，o 主张情形，r 登记，p 打印文书，Ctrl+N 新申请。\n"
-            "F2 受理　F3 登记簿　F4 清单　F1 帮助　Ctrl+P 命令"))
+        # In the status lines (three, as many as they always keep): a decision then fills the body
+        # below them without moving anything (one layout, one redraw of the panel).
+        self._result(Content(""), [Content(
+            "输入证明名称（汉字、拼音首字母或全拼），↑↓ 选择建议，Enter 下一项，F5 决定。"),
+            Content("决定后：y/n 回答待确认情形，o 主张情形，r 登记，p 打印文书，Ctrl+N 新申请。"),
+            Content("F2 受理　F3 登记簿　F4 清单　F1 帮助　Ctrl+P 命令")])
 
     # -- what an ask needs ------------------------------------------------------------------
     def _candidates(self) -> list[dict]:
@@ -228,6 +235,12 @@ class CounterScreen(Screen):
             return bool((self.entry is not None or self._recording) and d and counter_paper(d["outcome"]))
         if action == "compare":
             return bool(d)
+        if action in ("lp", "zmodem"):
+            from sealdesk.core.papers import delivery
+
+            if self.made is None or not isinstance(self.focused, Answer):
+                return False  # "l" or "z" typed into a field is a letter
+            return bool(delivery.can_print() if action == "lp" else delivery.can_zmodem())
         return True
 
     # -- suggestions ----------------------------------------------------------------------
@@ -371,6 +384,7 @@ class CounterScreen(Screen):
             return
         if self.entry is not None:  # a new decision after recording starts a new matter
             self.entry = self.status = None
+            self.made = None
         s = self.app.session
         try:
             decision = s.preview(query, self._value("purpose"), self._value("requester"), self.facts)
@@ -438,7 +452,22 @@ class CounterScreen(Screen):
         elif self.entry is not None:
             extra = [Content.styled(f"已登记：登记号 {self.entry}（{STATUS.get(self.status, self.status)}）", "bold green")]
             paper = counter_paper(d["outcome"])
-            if paper:
+            if self.made is not None:
+                from sealdesk.core.papers import delivery
+
+                result, path = self.made
+                keys = [k for k, ok in (("l 用 lp 打印", delivery.can_print()),
+                                        ("z 发送到本机（ZMODEM，先说明）", delivery.can_zmodem())) if ok]
+                # Three lines, as many as the status keeps (app.tcss): the decision below stays put.
+                extra[0] = extra[0] + Content.styled(f"　已生成{result['label']}（{result['bytes'] // 1024 + 1} KB）",
+                                                     "bold green")
+                try:  # under the community's home: the shorter path, which fits the line
+                    shown = path.relative_to(self.app.session.home)
+                except ValueError:
+                    shown = path
+                extra.append(Content(f"保存在：{shown}"))
+                extra.append(Content.styled("　".join([*keys, "Esc 关闭"]), "bold"))
+            elif paper:
                 extra.append(Content("p 打印文书"))
             if d["outcome"] in ("issue", "issue_transitional", "issue_after_consultation"):
                 extra.append(Content("下一步：负责人在登记簿（F3）审批，印章保管人用印，然后打印证明"))
@@ -536,6 +565,25 @@ class CounterScreen(Screen):
         self._recording = True
         self.app.register_call(lambda desk: session.request(*values, desk=desk), done, failed)
 
+    def paper_made(self, result: dict, path) -> None:
+        """A paper printed from the counter: shown in the panel with l, z and Esc (app.print_paper)."""
+        self.made = (result, path)
+        self._show_decision()
+        self._goto("answer")
+        self.refresh_bindings()
+
+    def action_lp(self) -> None:
+        from .paper import print_with_lp
+
+        if self.made is not None:
+            print_with_lp(self.app, self.made[1])
+
+    def action_zmodem(self) -> None:
+        from .paper import ask_zmodem
+
+        if self.made is not None:
+            ask_zmodem(self.app, self.made[1])
+
     def action_paper(self) -> None:
         if self._recording:
             self._after_record = "paper"  # printed once the matter is in the register
@@ -544,7 +592,7 @@ class CounterScreen(Screen):
             return
         paper = counter_paper(self.decision["outcome"])
         if paper:
-            self.app.print_paper(paper, self.entry)
+            self.app.print_paper(paper, self.entry, shown_by=self)
 
     # -- sealdesk demo: stepping through a scenario ---------------------------------------------
     def _show_casebar(self) -> None:
@@ -604,6 +652,7 @@ class CounterScreen(Screen):
                 q.value = ""
         self.facts, self.decision, self.entry, self.status = {}, None, None, None
         self.case = None
+        self.made = None
         self.said = None
         self._hide_suggestions()
         self._show_help()
@@ -611,4 +660,9 @@ class CounterScreen(Screen):
         self.refresh_bindings()
 
     def action_back(self) -> None:
+        if self.made is not None:  # Esc closes the paper's lines first
+            self.made = None
+            self._show_decision()
+            self.refresh_bindings()
+            return
         self._goto("query")

@@ -11,6 +11,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..widgets.field import Field
+from ..widgets.choices import ChoiceList
 from ..widgets.prose import Prose
 
 
@@ -71,7 +72,7 @@ class Choose(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Content.styled(self.title_text, "bold"))
-            yield OptionList(*[Option(Content(label), id=value) for value, label in self.choices], id="choices")
+            yield ChoiceList(*[Option(Content(label), id=value) for value, label in self.choices], id="choices")
             yield Static(Content("↑↓ 选择　Enter 确定　Esc 取消"), classes="hint")
 
     def on_mount(self) -> None:
@@ -103,14 +104,27 @@ class AssertFacts(ModalScreen[dict | None]):
         self.ticked = {s.name for s in self.specs if chosen.get(s.name)}
         self.chosen = chosen
 
+    # The text's width inside the wide dialog: 78 less its border (2) and padding (2), the list's
+    # border (2), ">" gutter (2) and scrollbar (2), and 2 to spare: a line never re-wrapped by Textual.
+    TEXT_WIDTH = 66
+
     def _prompt(self, spec) -> Content:
+        """The box, the label and the question, wrapped by the one line breaker (OptionList would
+        cut between any two characters and left "[ ]" alone above its label): the box is joined to
+        the label (a no-break space), and lines after the first are indented under the label."""
+        from sealdesk.core.common.linebreak import wrap, wrap_offsets
+
         mark = "[x]" if spec.name in self.ticked else "[ ]"
-        return Content(f"{mark} {spec.label}：{spec.question}")
+        text = f"{mark}\u00a0{spec.label}：{spec.question}"
+        cut = (wrap_offsets(text, self.TEXT_WIDTH) or [len(text)])[0]
+        rest = text[cut:].lstrip(" ")
+        more = wrap(rest, self.TEXT_WIDTH - 4) if rest else []
+        return Content("\n".join([text[:cut].rstrip(" ").replace("\u00a0", " "), *("    " + line for line in more)]))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static(Content.styled("主张情形（空格勾选，Enter 确定，Esc 取消）", "bold"))
-            yield OptionList(*[Option(self._prompt(s), id=s.name) for s in self.specs], id="facts")
+            yield ChoiceList(*[Option(self._prompt(s), id=s.name) for s in self.specs], id="facts")
             yield Prose(id="source", classes="hint")
 
     def on_mount(self) -> None:

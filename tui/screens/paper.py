@@ -28,6 +28,53 @@ from ..widgets.prose import Prose
 from .dialogs import AskText, Message
 
 
+def print_with_lp(app, path) -> None:
+    """``l``: the paper to the printer (CUPS ``lp``), said in a notice either way."""
+    try:
+        line = delivery.print_file(path, app.session.community.printer or None)
+    except delivery.DeliveryError as exc:
+        app.notify(str(exc), severity="error", markup=False)
+        return
+    app.notify(f"已送打印机：{line}", markup=False)
+
+
+def ask_zmodem(app, path) -> None:
+    """``z``: only when the clerk has read what will happen (most terminals, PuTTY and tmux, cannot receive)."""
+    app.push_screen(ZmodemAsk(path), lambda go: go and send_zmodem(app, path))
+
+
+def send_zmodem(app, path) -> None:
+    """Hand the terminal to sz (delivery.send_zmodem: timeout, Ctrl+C, exit code) and take it back.
+
+    Textual's ``App.suspend()`` resumes the app only when its block ends normally, so nothing may
+    escape the block: every failure becomes the Chinese message shown afterwards."""
+    from textual.app import SuspendNotSupported
+
+    sent = failure = None
+    try:
+        with app.suspend():
+            try:
+                sent = delivery.send_zmodem(path)
+            except delivery.DeliveryError as exc:
+                failure = str(exc)
+            except (Exception, KeyboardInterrupt) as exc:  # never a traceback, the terminal must come back
+                failure = f"未发送：{type(exc).__name__}: {exc}。文件仍在服务器上：{path}"
+    except SuspendNotSupported:
+        failure = f"未发送：此终端环境不能交给 sz 使用（ZMODEM）。文件仍在服务器上：{path}"
+    if sent is not None:
+        app.notify(sent.message, markup=False)
+    else:
+        app.push_screen(Message("未发送", [failure or f"未发送。文件仍在服务器上：{path}"]))
+
+
+def made_lines(result: dict, path) -> tuple[str, str]:
+    """What a paper just made says: what and where, and the size and record."""
+    where = f"登记号 {result['entry']} 的" if result.get("entry") else ""
+    note = "已登记其 SHA-256" if result["new"] else "与已登记的文书相同"
+    return (f"已生成{where}{result['label']}",
+            f"保存在：{path}\n{result['bytes'] // 1024 + 1} KB，{note}（第 {result['record']} 条记录）")
+
+
 class PaperDone(ModalScreen[None]):
     BINDINGS = [Binding("l", "lp", "打印（lp）"), Binding("z", "zmodem", "发送到本机（ZMODEM）"),
                 Binding("escape,enter", "close", "关闭")]
@@ -37,15 +84,13 @@ class PaperDone(ModalScreen[None]):
         self.result, self.path = result, path
 
     def compose(self) -> ComposeResult:
-        r = self.result
-        where = f"登记号 {r['entry']} 的" if r.get("entry") else ""
-        note = "已登记其 SHA-256" if r["new"] else "与已登记的文书相同"
+        head, body = made_lines(self.result, self.path)
         keys = ["l 用 lp 打印" if delivery.can_print() else "（本机没有 lp 打印服务）",
                 "z 发送到本机（ZMODEM，先说明）" if delivery.can_zmodem() else "（本机没有 sz，无法用 ZMODEM 发送）",
                 "Esc 关闭"]
         with Vertical(classes="dialog wide"):
-            yield Static(Content.styled(f"已生成{where}{r['label']}", "bold green"))
-            yield Static(Content(f"保存在：{self.path}\n{r['bytes'] // 1024 + 1} KB，{note}（第 {r['record']} 条记录）"))
+            yield Static(Content.styled(head, "bold green"))
+            yield Static(Content(body))
             yield Static(Content("　".join(keys)), classes="hint")
 
     def check_action(self, action: str, parameters) -> bool | None:
@@ -56,39 +101,13 @@ class PaperDone(ModalScreen[None]):
         return True
 
     def action_lp(self) -> None:
-        try:
-            line = delivery.print_file(self.path, self.app.session.community.printer or None)
-        except delivery.DeliveryError as exc:
-            self.app.notify(str(exc), severity="error", markup=False)
-            return
-        self.app.notify(f"已送打印机：{line}", markup=False)
+        print_with_lp(self.app, self.path)
 
     def action_zmodem(self) -> None:
-        # Only when the clerk has read what will happen: most terminals (PuTTY, tmux) cannot receive.
-        self.app.push_screen(ZmodemAsk(self.path), lambda go: go and self.send_zmodem())
+        ask_zmodem(self.app, self.path)
 
     def send_zmodem(self) -> None:
-        """Hand the terminal to sz (delivery.send_zmodem: timeout, Ctrl+C, exit code) and take it back.
-
-        Textual's ``App.suspend()`` resumes the app only when its block ends normally, so nothing may
-        escape the block: every failure becomes the Chinese message shown afterwards."""
-        from textual.app import SuspendNotSupported
-
-        sent = failure = None
-        try:
-            with self.app.suspend():
-                try:
-                    sent = delivery.send_zmodem(self.path)
-                except delivery.DeliveryError as exc:
-                    failure = str(exc)
-                except (Exception, KeyboardInterrupt) as exc:  # never a traceback, the terminal must come back
-                    failure = f"未发送：{type(exc).__name__}: {exc}。文件仍在服务器上：{self.path}"
-        except SuspendNotSupported:
-            failure = f"未发送：此终端环境不能交给 sz 使用（ZMODEM）。文件仍在服务器上：{self.path}"
-        if sent is not None:
-            self.app.notify(sent.message, markup=False)
-        else:
-            self.app.push_screen(Message("未发送", [failure or f"未发送。文件仍在服务器上：{self.path}"]))
+        send_zmodem(self.app, self.path)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -20,11 +20,12 @@ from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.training.quiz import Quiz
 
 from ..widgets.decision import decision_content
+from ..widgets.choices import ChoiceList
 from ..widgets.prose import Prose
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
 
-CHOICE_MARGIN = 6  # cells around a choice: the list's margin and padding, and its scrollbar
+CHOICE_MARGIN = 8  # cells around a choice: the list's margin, padding, its ">" gutter and its scrollbar
 
 
 class TrainScreen(Screen):
@@ -44,7 +45,7 @@ class TrainScreen(Screen):
         yield Prose(id="case-head")
         yield Prose(id="request")
         yield Prose(id="prompt")
-        yield OptionList(id="choices", compact=True)
+        yield ChoiceList(id="choices", compact=True)
         with VerticalScroll(id="explain"):
             yield Prose(id="explanation")
         yield KeyBar()
