@@ -47,6 +47,10 @@ async def test_the_palette_speaks_chinese(demo_app):
         await pilot.pause(0.3)
         shot = screen_text(app)
         assert "搜索命令" in shot and "Search for commands" not in shot
+        await pilot.press(*"zzzzzz")  # nothing matches
+        await pilot.pause(1.0)
+        shot = screen_text(app)
+        assert "没有匹配的命令" in shot and "No matches" not in shot
 
 
 def test_ctrl_c_says_in_chinese_how_to_quit(tmp_path):

@@ -50,6 +50,26 @@ class SafePalette(CommandPalette):
             return None
         return super().dismiss(result)
 
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        # Textual's "No matches found", in the clerk's language (the same steps otherwise).
+        from rich.align import Align
+        from rich.text import Text
+        from textual.command import CommandList
+        from textual.widgets.option_list import Option
+
+        self._stop_no_matches_countdown()
+
+        def show() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(Option(
+                    Align.center(Text("没有匹配的命令（可输入汉字、拼音首字母或全拼）", style="not bold")),
+                    disabled=True, id=self._NO_MATCHES))
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show)
+
 
 class SealdeskApp(App):
     CSS_PATH = "app.tcss"
