@@ -291,18 +291,18 @@ class Terminal:
         self.thread.start()
 
     def _read(self) -> None:
+        from ptyread import drain
+
         answered = False
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
+
+        def take(data: bytes) -> None:
+            nonlocal answered
             self.got += data
             if self.reply and not answered and self.when in self.got:
                 answered = True
                 os.write(self.master, self.reply)
+
+        drain(self.master, take)
 
     def close(self) -> bytes:
         time.sleep(0.1)

@@ -24,6 +24,9 @@ import pytest
 
 pyte = pytest.importorskip("pyte")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ptyread import drain  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SEALDESK = ROOT / ".venv" / "bin" / "sealdesk"
 if not SEALDESK.exists():
@@ -49,15 +52,11 @@ class Pty:
         self.reader.start()
 
     def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                self.stream.feed(data)
+        drain(self.master, self._take)
+
+    def _take(self, data: bytes) -> None:
+        with self.lock:
+            self.stream.feed(data)
 
     def text(self) -> str:
         with self.lock:

@@ -395,17 +395,9 @@ class Pty:
         self.reader = None
 
     def silent(self) -> None:
-        def read():
-            while True:
-                try:
-                    data = os.read(self.master, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                self.got += data
+        from ptyread import drain
 
-        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader = threading.Thread(target=drain, args=(self.master, self.got.extend), daemon=True)
         self.reader.start()
 
     def close(self) -> None:
