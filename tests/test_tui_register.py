@@ -429,3 +429,30 @@ async def test_the_empty_register_says_so_and_no_key_fails(home):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, RegisterScreen)
+
+
+async def test_c_verifies_the_chain_without_holding_up_the_screen(home):
+    import sqlite3
+
+    home.fill(6)
+    app = home.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("c")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if "校验通过" in screen_text(app):
+                break
+        assert "哈希链校验通过：共" in screen_text(app)
+        # An insider's edit: the next c names the record.
+        con = sqlite3.connect(home.path / "register.sqlite3")
+        con.execute("UPDATE records SET actor = 'x' WHERE seq = 3")
+        con.commit()
+        con.close()
+        await pilot.press("c")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if "校验失败" in screen_text(app):
+                break
+        assert "登记簿校验失败：第 3 条记录" in screen_text(app)

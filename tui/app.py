@@ -155,7 +155,8 @@ class SealdeskApp(App):
         self._close_messages_no_wait()
 
     # -- the register, off the screen's thread ----------------------------------------------
-    def register_call(self, fn, done, failed=None, busy: str = "登记簿被其他程序占用，等待中……") -> None:
+    def register_call(self, fn, done, failed=None, busy: str = "登记簿被其他程序占用，等待中……",
+                      hold_keys: bool = True) -> None:
         """Run ``fn(desk)`` on the session's register thread and ``done(result)`` here when it is
         back. If it takes longer than a moment, a dialog says so (Esc stops a wait for the register
         file). ``failed(exc)`` may take a refusal or bad input (True: handled); a register error is a
@@ -164,7 +165,10 @@ class SealdeskApp(App):
 
         from .screens.dialogs import Waiting
 
-        self._register_calls += 1
+        # A write holds the keys typed behind it until it is answered (they may depend on it); a
+        # long read (verify) does not: the clerk goes on meanwhile.
+        if hold_keys:
+            self._register_calls += 1
         future = self.session.submit(fn)
         waiting: list = []
 
@@ -186,7 +190,8 @@ class SealdeskApp(App):
         def finish(_future=None) -> None:
             for t in timers:
                 t.stop()
-            self._register_calls -= 1
+            if hold_keys:
+                self._register_calls -= 1
             if waiting and waiting[0].is_current:
                 self.pop_screen()  # at once: the answer below may push its own dialog
             try:

@@ -387,7 +387,11 @@ class RegisterScreen(Screen):
         self.app.push_screen(Choose("按状态筛选", choices, self.status_filter or ""), done)
 
     def action_verify(self) -> None:
-        self._show_chain(self.app.session.desk.verify())
+        # On the register thread: a million records take seconds, and the screen goes on meanwhile.
+        s = self.app.session
+        self.query_one("#chain", Static).update(Content("正在校验登记簿哈希链……（可继续操作）"))
+        self.app.register_call(lambda desk: desk.verify(as_login=s.as_login), self._show_chain,
+                               hold_keys=False)
 
     def _run(self, fn, done_text) -> None:
         """``fn(desk)`` writes to the register, off the screen's thread (``app.register_call``: a
