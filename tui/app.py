@@ -6,6 +6,9 @@ TUI does goes through :class:`~sealdesk.tui.session.Session` to the same Desk th
 
 from __future__ import annotations
 
+import collections
+import os
+
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -16,7 +19,7 @@ from sealdesk.core.register.resident import InvalidInput
 from sealdesk.core.register.workflow import Refused
 
 from .screens.counter import CounterScreen
-from .screens.dialogs import Choose, Message
+from .screens.dialogs import Choose, Message, Waiting
 from .commands import PinyinCommands
 from .session import Session
 from .widgets.field import ordered_key
@@ -93,14 +96,10 @@ class SealdeskApp(App):
         self.scenario = scenario  # sealdesk demo: the cases the counter steps through (F6/F7)
         self.demo_log: list = []  # sealdesk demo: each request decided, for 保存为演示案例
         # Lines in ASCII (community.toml [tui] ascii_borders, or SEALDESK_ASCII_BORDERS=1 for one terminal).
-        import os
-
         self.ascii_borders = (os.environ.get("SEALDESK_ASCII_BORDERS", "").lower() in ("1", "true", "yes")
                               or session.community.ascii_borders)
         if self.ascii_borders:
             self.add_class("-ascii")
-        import collections
-
         self._register_calls = 0  # writes on the register thread not yet answered
         self._held_keys: collections.deque = collections.deque()
 
@@ -110,8 +109,6 @@ class SealdeskApp(App):
         # While the register thread writes (register_call), keys typed behind it wait for its answer
         # (held, then run in order), but for the waiting dialog's own Esc.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            from .screens.dialogs import Waiting
-
             if (self._register_calls or self._held_keys) and not isinstance(self.screen, Waiting):
                 self._held_keys.append(event)
                 return
@@ -162,8 +159,6 @@ class SealdeskApp(App):
         file). ``failed(exc)`` may take a refusal or bad input (True: handled); a register error is a
         message box; anything else is logged (masked) and reported in one line."""
         import threading
-
-        from .screens.dialogs import Waiting
 
         # A write holds the keys typed behind it until it is answered (they may depend on it); a
         # long read (verify) does not: the clerk goes on meanwhile.

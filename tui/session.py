@@ -19,12 +19,6 @@ from sealdesk.core.engine.model import Facts, Request
 from sealdesk.core.engine.protocol import decide
 
 
-def RemoteDeskType():
-    from sealdesk.core.desk.service import RemoteDesk
-
-    return RemoteDesk
-
-
 def short_path(path: Path, room: int = 48) -> str:
     """``path`` for the banner: ``~`` for the home directory, and only its last parts when long
     (the banner has three lines at 80×24; ``sealdesk info`` shows the full path)."""
@@ -220,7 +214,7 @@ class Session:
     @property
     def can_stop(self) -> bool:
         """Whether a wait can be stopped (the register file; not a request the service has taken)."""
-        return not isinstance(self._io_desk, RemoteDeskType()) if self._io_desk is not None else True
+        return self._io_desk is None or isinstance(self._io_desk, Desk)
 
     def waiting(self) -> bool:
         """Whether the register thread is waiting for the register (held by another program), as
@@ -228,7 +222,7 @@ class Session:
         desk = self._io_desk
         if desk is None:
             return False
-        if isinstance(desk, RemoteDeskType()):
+        if not isinstance(desk, Desk):  # the service's client
             return True  # asked only after a moment without an answer
         reg = getattr(desk, "_register", None)
         return bool(getattr(reg, "waiting", False))

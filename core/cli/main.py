@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from sealdesk.core.common.errorlog import ERROR_LOG_MAX, error_log_path, log_exception, mask_id_numbers  # noqa: F401
 from sealdesk.core.common.inputs import (  # noqa: F401  (re-exported for the cli.* modules)
     EXIT_BAD_INPUT,
     BadInput,
@@ -502,7 +503,6 @@ _WRITE_FAILURES = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁�
 _FILE_FAILURES = {errno.ENOENT: "不存在", errno.EEXIST: "已存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限",
                   errno.EISDIR: "是目录", errno.ENOTDIR: "路径中有一部分不是目录", errno.ENAMETOOLONG: "文件名过长",
                   errno.ELOOP: "是符号链接（或链接层数过多）", errno.EROFS: "文件系统只读"}
-from sealdesk.core.common.errorlog import ERROR_LOG_MAX, error_log_path, log_exception, mask_id_numbers  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
