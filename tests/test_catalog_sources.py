@@ -312,7 +312,7 @@ def test_chongqing_negative_traces_to_seed_004(chongqing, seed_cq_negative):
 
 
 def test_chongqing_retained_traces_to_seed_004(chongqing, seed_cq_retained):
-    fields = ("requesting_unit", "purpose", "basis", "method", "remark")
+    fields = ("requesting_unit", "purpose", "basis", "method", "remark", "matters")
     for item in chongqing["retained"]:
         n = item["number"]
         for label, value in _item_text_fields(item, "chongqing retained", fields):
@@ -320,6 +320,26 @@ def test_chongqing_retained_traces_to_seed_004(chongqing, seed_cq_retained):
         row = (f"{n}{squash(item['name'])}{squash(item['requesting_unit'])}{squash(item['purpose'])}"
                f"{''.join(squash(b) for b in item['basis'])}{squash(item['method'])}{squash(item['remark'])}")
         assert row in seed_cq_retained, f"chongqing retained item {n}: the fields are not one seed row, in column order"
+
+
+# The seed's cells of a Chongqing retained entry, by the catalog field that holds each verbatim.
+CQ_CELLS = {"事项名称": "name", "证明用途": "purpose", "依据": "basis", "备注": "remark"}
+
+
+def test_chongqing_retained_matters_come_from_the_entrys_own_cells(chongqing, seed_cq_retained):
+    """Chongqing's table has no 涉及办理事项名称 column (附件3 has): each retained entry's ``matters``
+    is words of its own row, verbatim, in one of its cells (事项名称, 证明用途, 依据 or 备注, which the
+    test above finds in the seed as one row), and its ``note`` names that cell."""
+    for item in chongqing["retained"]:
+        n = item["number"]
+        matters = item.get("matters")
+        _assert_in(matters, seed_cq_retained, f"chongqing retained item {n} matters")
+        cells = [label for label, key in CQ_CELLS.items()
+                 if any(squash(matters) in squash(v) for v in (item[key] if key == "basis" else [item[key]]))]
+        assert cells, f"chongqing retained item {n}: matters {matters!r} is in none of its own cells"
+        note = item.get("note", "")
+        assert any(f"from the {label} cell" in note for label in cells), (
+            f"chongqing retained item {n}: note does not say which cell matters comes from ({cells})")
 
 
 def test_qinghai_traces_to_seed_001(qinghai, seed_qinghai_annex3):

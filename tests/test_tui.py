@@ -137,7 +137,7 @@ async def test_issue_through_approval_stamping_and_certificate(session, registry
         saved = app.screen.path
     if shutil.which("pdftotext"):
         text = pdf_text(saved)
-        assert "王䶮" in text and "该居民与王某系母子关系" in text and "证明第1号" in text
+        assert "王䶮" in text and "该居民与王某系母子关系" in text and re.search(r"证明〔\d{4}〕第1号", text)
     shown = Desk(s.home, registry=registry).show(entry)
     assert (shown["approver"], shown["keeper"]) == ("director", "keeper") and shown["serial"] == 1
 

@@ -136,15 +136,16 @@ def cmd_fonts(args) -> int:
     from sealdesk.core.register.community import load_community
     from sealdesk.core.cli.register import _home
 
-    official = None
+    config = None
     try:
-        official = load_community(_home(args)).paper_font or None
+        config = load_community(_home(args)).paper_fonts
     except Exception:  # no community yet: the chain without an official font
         pass
-    chain = fonts.chain(official)
+    body, title = fonts.configured(config)
+    chain = fonts.chain(body)
     if args.warm:
         t = time.perf_counter()
-        n = glyphs.warm(official)
+        n = glyphs.warm(config)
         print(f"字形缓存已就绪：{n} 个字符，用时 {time.perf_counter() - t:.1f} 秒（{glyphs.store().path}）")
         from sealdesk.core.engine.plugins import default_registry
         from sealdesk.core.engine.suggest import warm_pinyin
@@ -158,9 +159,14 @@ def cmd_fonts(args) -> int:
             return EXIT_PROBLEM
         print("全部字符都可以打印")
         return 0
-    for f in [*chain, fonts.BOLD]:
+    if title:
+        fonts.check_face(title, "配置的标题字体")
+    shown = [*chain, *([] if body else [fonts.BOLD]), *([title] if title else [])]
+    for f in shown:
         state = "已安装" if f.present else f"未安装（{f.package}）"
         print(f"{f.name:16} {state:8} {f.path}" + (f"#{f.index}" if f.index else ""))
+    if body:
+        print("粗体（标题、小标题、表头）：由公文字体加粗描边生成" + ("" if title else "；标题同此"))
     print(f"字形缓存：{glyphs.store().path}")
     return 0
 

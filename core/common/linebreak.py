@@ -82,6 +82,10 @@ _PROTECTED = [
     # ID numbers (18 characters, the last may be X) and numbers with decimals or thousands.
     re.compile(rf"(?<![0-9０-９]){_DIGIT}{{17}}[0-9０-９Xx]"),
     re.compile(rf"[+\-−]?{_DIGIT}+(?:[.,．]{_DIGIT}+)*[%％‰]?"),
+    # A number with its ordinal 第 and its measure word (第5项, 12件, 3人, 第十五条): read as one, as
+    # a clerk reads 「不予出具1件」 out; a line never starts with the 件 of 「1件」.
+    re.compile(rf"第?{_DIGIT}+[件个人条项款号页次名户元岁]"),
+    re.compile(rf"第{_DIGIT}+|第[{_CN_DIGIT}百]+[条项款章节]"),
     # 破折号 and 省略号.
     re.compile(r"[—―]{2,}|[…⋯]{2,}"),
     # Latin text: words, command names, paths, options, URLs — breaks at spaces only.

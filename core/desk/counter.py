@@ -475,7 +475,7 @@ class Desk:
             built = P.certificate(matter, self.community, view, tpl, content)
         else:
             built = P.BUILDERS[paper](matter, self.community, view, tpl)
-        pdf = render(built, self.community.paper_font or None)
+        pdf = render(built, self.community.paper_fonts)
         return self._record_paper(person, built, pdf, matter.entry.seq, matter.number, self._via(login, as_login))
 
     def report(self, paper: str, start: dt.date | None = None, end: dt.date | None = None,
@@ -495,27 +495,22 @@ class Desk:
             start, end = start or today.replace(month=1, day=1), end or today
             if start > end:
                 raise InvalidInput(f"统计期间的开始日期 {start} 晚于结束日期 {end}")
-            counts, firsts = self._inventory_index(start, end)
-            built = R.inventory(firsts, self.community, view, tpl, start, end, person.name, today, counts)
+            built = R.inventory(self._inventory_index(start, end), self.community, view, tpl, start, end,
+                                person.name, today, self._items())
         else:
             built = getattr(R, paper)(self.community, view, tpl, today)
-        pdf = render(built, self.community.paper_font or None)
+        pdf = render(built, self.community.paper_fonts)
         return self._record_paper(person, built, pdf, None, via=self._via(login, as_login))
 
-    def _inventory_index(self, start: dt.date, end: dt.date) -> tuple[dict[str, int], Iterator[Matter]]:
-        """The inventory from the index: matters of the period that stand, counted by outcome, and the
-        first matter of each distinct (item, query, purpose, requester, citations, list, verifiable) —
-        a finer split than the table's rows, so the report keeps its first matter of every row."""
-        counts: dict[str, int] = {}
-        by_outcome, firsts = self.register.inventory(start.isoformat(), end.isoformat())
-        for outcome, n in by_outcome.items():
-            label = Outcome(outcome).label
-            counts[label] = counts.get(label, 0) + n
+    def _inventory_index(self, start: dt.date, end: dt.date) -> list:
+        """The inventory's rows from the index: the period's standing matters grouped by certificate,
+        with their counts (``store.InventoryGroup``), summed up by the database: no matter is read."""
+        return self.register.inventory(start.isoformat(), end.isoformat())[1]
 
-        def matters() -> Iterator[Matter]:
-            for i in range(0, len(firsts), 500):
-                yield from self._page([(seq, None) for seq in firsts[i:i + 500]], related=False)
-        return counts, matters()
+    def _items(self) -> dict:
+        """Every item of every jurisdiction by id: an inventory row's item that today's lists no longer
+        hold (a lapsed document's, as Qinghai's since 2026-08-04) is still named, with its basis."""
+        return {it.id: it for jd in self.registry.jurisdictions.values() for it in jd.items}
 
     def find_paper(self, sha256: str, login: str | None = None, as_login: str | None = None) -> dict:
         """Which register record printed the PDF with this SHA-256 (``paper verify``)."""
@@ -537,7 +532,7 @@ class Desk:
             out["query"] = d["query"]
             out["resident_name"] = matter.entry.data["resident"]["name"]
             if matter.stamp is not None:
-                out["serial_text"] = f"{matter.stamp.year}年证明第{matter.stamp.serial}号"
+                out["serial_text"] = f"证明〔{matter.stamp.year}〕第{matter.stamp.serial}号"
             # The code the paper prints beside its seal (the record that authorised it), to compare
             # with the paper in hand and with what a receiving unit quotes.
             from sealdesk.core.papers.content import check_code, check_label, check_record

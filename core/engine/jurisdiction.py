@@ -125,6 +125,28 @@ def basis_citations(basis: tuple[str, ...]) -> tuple[Citation, ...]:
     return tuple(out)
 
 
+_NUMBERING = re.compile(r"^\d+\s*[.．、]\s*")
+_HEAD = re.compile(r"^(《[^》]+》(?:（[^）]*）)?)\s*(.*)$", re.S)
+
+
+def basis_reference(line: str) -> str:
+    """A basis line as a short reference to the statute and article, as a certificate's 依据 cites it:
+    without a list's own numbering (Chongqing's ``1.``), the end mark, and the rule text a line quotes
+    after its article (Qinghai's ``…第十五条农民专业合作社的成员为农民的，…``)::
+
+        《农民专业合作社登记管理条例》（国务院令第498号）第十五条
+
+    A line that names no article (``…（财税字〔1995〕48号）``, ``…（民发〔2020〕20号）附件第1项例外规定``)
+    keeps what follows the title whole."""
+    s = _NUMBERING.sub("", line.strip()).rstrip("。；;. ")
+    m = _HEAD.match(s)
+    if not m:
+        return s
+    head, tail = m.group(1), m.group(2).strip()
+    art = _ARTICLE.match(tail)
+    return head + (art.group(1) if art else tail)
+
+
 def _condition(file: DataFile, table: dict, where: str, line: int | None) -> Condition:
     e = Entry(file, table, where, line, _COND_FIELDS)
     cond = Condition(e.str("text"), e.strs("purposes"), e.strs("facts"), e.strs("requesters"))

@@ -50,9 +50,11 @@ FIELDS = {
     "certificate": _MATTER | {"serial", "year", "basis", "content", "valid_until"},
     "refusal": _MATTER | {"purpose_clause", "item_clause"},
     "commitment": _MATTER | {"item_note"},
-    "consultation": _MATTER,
-    "inventory": _PLACE | {"period_from", "period_to", "total", "counts", "preparer"},
-    "retained": _PLACE | {"jurisdiction_name"},
+    "consultation": _MATTER | {"item_note"},
+    # a row's fields too (registered … citations): reports.inventory fills them per row
+    "inventory": _PLACE | {"period_from", "period_to", "total", "counts", "preparer", "registered", "outcomes",
+                           "label", "n", "more", "number", "citations"},
+    "retained": _PLACE | {"jurisdiction_name", "applies", "effective_from", "effective_until", "documents"},
     "notice": _PLACE | {"jurisdiction_name", "documents"},
 }
 class TemplateError(Exception):

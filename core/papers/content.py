@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sealdesk.core.engine.jurisdiction import basis_reference
 from sealdesk.core.engine.model import citation_label
 from sealdesk.core.register.resident import mask_id
 from sealdesk.core.register.store import KINDS
@@ -201,6 +202,45 @@ def certificate_purpose(purpose: str) -> str:
     return p
 
 
+def _placing(view, item: dict) -> set[str]:
+    """The citations that place a negative item on its list (民发〔2020〕20号 附件第17项): what a
+    certificate issued despite the list never gives as its basis."""
+    if not item or item.get("list") != "negative":
+        return set()
+    it = view.by_id.get(item.get("id"))
+    if it is not None:
+        return {c.label for c in it.citations}
+    return set()
+
+
+def certificate_basis(decision: dict, view) -> list[str]:
+    """What a certificate prints after 依据 (附件4: "依据___（法律法规）"), one reference each.
+
+    A retained item: its statutory basis from the list in force on the decision date, each line as
+    a short reference (《条例》（国务院令第498号）第十五条: :func:`basis_reference`). Otherwise the
+    grounds it is issued on: the decision's citations (the transitional clause 民发〔2020〕20号 三, the
+    public-interest rule 二, a list entry's exception 附件第17项（法律援助情况除外）, the province's
+    adoption of them) without the citations that put the item on a negative list, which say it
+    may not be issued."""
+    item = decision.get("item") or {}
+    if item.get("list") == "retained":
+        it = view.by_id.get(item.get("id"))
+        refs = list(dict.fromkeys(basis_reference(b) for b in (it.basis if it is not None else ()) if b.strip()))
+        if refs:
+            return refs
+    placing = _placing(view, item)
+    number = item.get("number")
+    out: list[str] = []
+    for c in decision.get("citations", []):
+        label = citation_label(c)
+        if label in placing or label in out:
+            continue
+        if not placing and item.get("list") == "negative" and (c.get("provision") or "").endswith(f"第{number}项"):
+            continue  # the item is no longer in this view: its list entry by its number
+        out.append(label)
+    return out
+
+
 def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
     stamp = matter.stamp
     date = dt.date.fromisoformat(stamp.at[:10])
@@ -209,7 +249,7 @@ def certificate(matter, community, view, tpl: dict, content: str) -> Paper:
     ctx.update(
         id_number=matter.entry.data["resident"]["id"],  # 附件4 has the field: the certificate identifies the person
         serial=stamp.serial, year=stamp.year, content=content,
-        basis="、".join(citation_label(c) for c in d.get("citations", [])) or "________",
+        basis="、".join(certificate_basis(d, view)) or "________",
         valid_until=cn_date(stamp.data.get("valid_until")),
         requester=d.get("requester") or "",
     )
@@ -348,8 +388,11 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
         Block("para", route),
         Block("heading", tpl["citations_heading"]),
         *[Block("item", citation_label(c)) for c in d.get("citations", [])],
-        Block("para", fill(tpl["closing"], ctx)),
+        # 特此告知。 closes the notice as its own paragraph, set off from the citations above it.
+        Block("closing", fill(tpl["closing"], ctx)),
         _seal(tpl, ctx, check_lines("refusal", matter)),
+        # The resident signs for the notice: the committee's copy shows it was handed over.
+        *([Block("receipt", fill(tpl["receipt"], ctx))] if tpl.get("receipt") else []),
     ]
     return Paper("refusal", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
 
@@ -359,8 +402,7 @@ def commitment(matter, community, view, tpl: dict) -> Paper:
     date = dt.date.fromisoformat(matter.entry.at[:10])
     ctx = matter_fields(matter, community, view, date)
     ctx["id_number"] = matter.entry.data["resident"]["id"]  # the promisor must be identified
-    item = d.get("item")
-    ctx["item_note"] = f"（清单事项：{item['name']}）" if item and item["name"] != d["query"] else ""
+    ctx["item_note"] = item_note(d, "（清单事项：{item}）")
     clause = view.texts.get("credit_clause", "")
     cite = view.texts.get("credit_clause_citation", "")
     blocks = [
@@ -381,18 +423,32 @@ def commitment(matter, community, view, tpl: dict) -> Paper:
     return Paper("commitment", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
 
 
+def item_note(decision: dict, fmt: str) -> str:
+    """The list item a request was matched to, in ``fmt`` (``（{item}）``), only when its name is not
+    the words the resident asked for: ``出具“单身证明”（婚姻状况证明）``, but ``出具“居住证明”`` alone."""
+    name = (decision.get("item") or {}).get("name") or ""
+    return fmt.format(item=name) if name and name != decision["query"] else ""
+
+
 def consultation(matter, community, view, tpl: dict) -> Paper:
     date = dt.date.fromisoformat(matter.entry.at[:10])
     ctx = matter_fields(matter, community, view, date)
+    ctx["item_note"] = item_note(matter.entry.data["decision"], "（{item}）")
     tall = tpl.get("tall", {})
     rows = [(label, fill(value, ctx), int(tall.get(label, 1))) for label, value in tpl["fields"]]
     rule = view.texts.get("public_interest", "")
+    # The participants sign the record themselves: a numbered table of blank rows to fill by hand, on
+    # a page of its own after the record (with the fields it would split across two pages).
+    people = [[i, "", "", ""] for i in range(1, int(tpl.get("participants_rows", 0)) + 1)]
+    signed = [Block("page"), Block("heading", fill(tpl["participants_heading"], ctx)),
+              Block("table", "", extra={"columns": tpl["participants_columns"], "rows": people})] if people else []
     blocks = [
         Block("title", fill(tpl["title"], ctx)),
         Block("number", fill(tpl["number"], ctx)),
         Block("fields", "", extra={"rows": rows}),
         Block("note", f"{tpl['rule_heading']}：{rule}（民发〔2020〕20号 二）" if rule else ""),
         Block("signatures", "", extra={"lines": fill(tpl["signatures"], ctx)}),
+        *signed,
     ]
     return Paper("consultation", fill(tpl["title"], ctx), blocks, _at(matter.entry.at))
 

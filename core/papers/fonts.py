@@ -4,13 +4,16 @@ A person's name must print with every character (䶮, 𠮷, 㛃, 堃, 喆: CJK E
 included). The chain, first match wins per character:
 
 1. the township's official font when configured (``[papers] font`` in community.toml:
-   a 仿宋 or 宋体 file it is licensed to use);
+   a 仿宋 or 宋体 file it is licensed to use, ``font_index`` its face in a .ttc collection;
+   titles may have their own, ``title_font`` and ``title_font_index``, e.g. a 小标宋);
 2. Noto Serif CJK SC (Debian ``fonts-noto-cjk``): the BMP, much of Extensions A and B;
 3. HanaMin A and B (Debian ``fonts-hanazono``): the rest of Extensions A–F.
 
 ``missing(text)`` names every character no font of the chain has, so a paper is refused
 before printing instead of showing an empty box. Code-point coverage of each font is read
-once with fontTools and cached (keyed by path, size and mtime) in the user cache directory.
+once with fontTools and cached (keyed by path, face, size and mtime) in the user cache directory.
+A configured face index is checked against the file's face count (:func:`faces`): a wrong one is
+one Chinese line, not a traceback.
 """
 
 from __future__ import annotations
@@ -50,14 +53,72 @@ class FontError(Exception):
     """No usable font, or characters no font can show; the message is Chinese."""
 
 
-def chain(official: str | None = None) -> list[FontSpec]:
-    fonts = [FontSpec("Official", official)] if official else []
+def configured(config=None) -> tuple[FontSpec | None, FontSpec | None]:
+    """The body and title fonts ``config`` names: ``Community.paper_fonts`` (``font``, ``font_index``,
+    ``title_font``, ``title_font_index``), a body font's path, or None (the default chain for both)."""
+    if config is None or isinstance(config, str):
+        return (FontSpec("Official", config) if config else None), None
+    body = FontSpec("Official", config.font, config.font_index) if config.font else None
+    title = FontSpec("OfficialTitle", config.title_font, config.title_font_index) if config.title_font else None
+    return body, title
+
+
+def chain(official: str | FontSpec | None = None, what: str = "配置的公文字体") -> list[FontSpec]:
+    """The fallback chain, ``official`` (a path, or a :class:`FontSpec` with its face index) first;
+    ``what`` names it in an error (配置的公文字体, 配置的标题字体)."""
+    if isinstance(official, str):
+        official = FontSpec("Official", official) if official else None
+    fonts = [official] if official else []
     fonts += [f for f in CHAIN if f.present]
-    if official and not os.path.exists(official):
-        raise FontError(f"配置的公文字体 {official} 不存在")
+    if official:
+        check_face(official, what)
     if not fonts:
         raise FontError("没有可用的中文字体：请安装 fonts-noto-cjk 和 fonts-hanazono（bash scripts/setup 会安装）")
     return fonts
+
+
+_SFNT = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+_faces: dict[tuple, int] = {}
+
+
+def faces(path: str) -> int:
+    """How many faces the font file holds (a .ttc collection several, a .ttf or .otf one), read
+    from its header with fontTools; 0 when it is no TrueType/OpenType file. Cached by path, size
+    and mtime."""
+    st = os.stat(path)
+    key = (path, st.st_size, int(st.st_mtime))
+    n = _faces.get(key)
+    if n is None:
+        with open(path, "rb") as f:
+            tag = f.read(4)
+            if tag == b"ttcf":
+                from fontTools.ttLib import TTLibError
+                from fontTools.ttLib.sfnt import readTTCHeader
+
+                f.seek(0)
+                try:
+                    n = readTTCHeader(f).numFonts
+                except (TTLibError, EOFError, ValueError):
+                    n = 0
+            else:
+                n = 1 if tag in _SFNT else 0
+        _faces[key] = n
+    return n
+
+
+def check_face(font: FontSpec, what: str = "配置的公文字体") -> None:
+    """Raise FontError (one Chinese line) unless ``font`` is a font file holding face ``font.index``."""
+    if not os.path.exists(font.path):
+        raise FontError(f"{what} {font.path} 不存在")
+    try:
+        n = faces(font.path)
+    except OSError as exc:
+        raise FontError(f"无法读取{what} {font.path}：{exc.strerror}") from None
+    if n == 0:
+        raise FontError(f"{what} {font.path} 不是 TrueType/OpenType 字体文件（.ttf、.otf 或 .ttc）")
+    if not 0 <= font.index < n:
+        have = f"只有 {n} 个字体（序号 0 到 {n - 1}）" if n > 1 else "不是字体集合（.ttc），只有一个字体（序号 0）"
+        raise FontError(f"{what} {font.path} {have}，配置的序号 {font.index} 不存在")
 
 
 def _cache_dir() -> Path:

@@ -251,17 +251,23 @@ def warm_text() -> str:
     return "".join(parts) + "".join(gb2312) + "".join(map(chr, range(0x20, 0x7F)))
 
 
-def warm(official: str | None = None) -> int:
-    """Convert the glyphs of :func:`warm_text` now (set-up), so papers never wait for them."""
-    from sealdesk.core.papers.fonts import BOLD, chain
+def warm(config=None) -> int:
+    """Convert the glyphs of :func:`warm_text` now (set-up), so papers never wait for them.
 
-    fonts = chain(official)
+    ``config``: ``Community.paper_fonts`` (or a body font's path, or None): the configured body
+    font's chain gets every character, the bold and a configured title font the templates' wording."""
+    from sealdesk.core.papers.fonts import BOLD, chain, configured
+
+    body, title = configured(config)
+    fonts = chain(body)
     text = warm_text()
     count = len(store().for_text(text, fonts))
-    if BOLD.present and not official:
-        # Bold is for titles and headings: template and plugin wording, not every hanzi.
-        headings = _template_chars()
-        store().for_text("".join(ch for ch in text if ord(ch) < 0x4E00 or ch in headings), [BOLD, *fonts])
+    # Bold and titles are template and plugin wording, not every hanzi.
+    headings = "".join(ch for ch in text if ord(ch) < 0x4E00 or ch in _template_chars())
+    if BOLD.present and not body:
+        store().for_text(headings, [BOLD, *fonts])
+    if title:
+        store().for_text(headings, chain(title, "配置的标题字体"))
     return count
 
 

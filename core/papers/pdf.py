@@ -1,11 +1,12 @@
 """fpdf2 with sealdesk's paper fonts: every character embedded, nothing else, in milliseconds.
 
 :class:`PaperPDF` is an ``FPDF`` whose fonts are built per document from the glyph store
-(:mod:`sealdesk.core.papers.glyphs`, :mod:`sealdesk.core.papers.fontfile`) for exactly the text the
-document will print, handed over with :meth:`PaperPDF.text_set`. fpdf2 lays text out with
-them as with any TrueType font; at output, :class:`PaperOutput` embeds the built font as
-it is (it already is the subset) instead of running fontTools' subsetter, which is what
-made a certificate take half a second. Everything else (pages, text, lines, metadata,
+(:mod:`sealdesk.core.papers.glyphs`, :mod:`sealdesk.core.papers.fontfile`) for exactly the characters
+the document draws (:meth:`PaperPDF.add_paper_font`: the layout, :mod:`sealdesk.core.papers.layout`,
+collects them from the strings it draws, so no drawn character can miss its font). Text is set
+where the layout measured it (:meth:`PaperPDF.put_text`); at output, :class:`PaperOutput` embeds
+the built font as it is (it already is the subset) instead of running fontTools' subsetter,
+which is what made a certificate take half a second. Everything else (pages, lines, metadata,
 object layout) is fpdf2's own.
 
 This touches fpdf2's output internals (``OutputProducer._add_fonts`` and the PDF object
@@ -23,10 +24,11 @@ from fpdf import FPDF
 from fpdf.fonts import TTFFont
 from fpdf.output import (CIDSystemInfo, OutputProducer, PDFContentStream, PDFFont, PDFFontStream,
                          _build_cmap_blocks, _tt_font_widths)
+from fpdf.enums import PDFResourceType
 from fpdf.syntax import Name, PDFArray
 
-from sealdesk.core.papers import fontfile, fonts
-from sealdesk.core.papers.glyphs import store
+from sealdesk.core.papers import fontfile
+from sealdesk.core.papers.glyphs import Glyph, Metrics
 
 
 class PaperFont(TTFFont):
@@ -110,38 +112,45 @@ class PaperOutput(OutputProducer):
 
 
 class PaperPDF(FPDF):
-    """An A4 document with a serif (宋体) face holding exactly ``text``'s characters and a bold
-    face holding ``bold_text``'s (titles and headings: rare name characters are not converted twice).
+    """An A4 document whose fonts are added with :meth:`add_paper_font`, each holding the glyphs of
+    the characters the document draws in it, and whose text is set with :meth:`put_text`.
 
     ``created`` is the paper's fixed creation date (the register entry's time): with it and
     the same text, two renderings are byte-identical, which is what lets the register keep
     a paper's SHA-256 and ``sealdesk paper verify`` recognise it.
     """
 
-    def __init__(self, text: str, bold_text: str = "", *, created: dt.datetime, title: str, official_font: str | None = None,
-                 orientation: str = "portrait"):
+    def __init__(self, *, created: dt.datetime, title: str, orientation: str = "portrait"):
         super().__init__(orientation=orientation, unit="mm", format="A4")
-        chain = fonts.chain(official_font)
-        fonts.check(text + bold_text, chain)
-        st = store()
-        self._add_paper_font("serif", "", chain, set(text) | set(bold_text), st)
-        bold_chain = [fonts.BOLD, *chain] if fonts.BOLD.present and not official_font else chain
-        self._add_paper_font("serif", "B", bold_chain, set(bold_text) or {" "}, st)
         self.set_creation_date(created if created.tzinfo else created.astimezone())
         self.set_producer("sealdesk")
         self.set_creator("sealdesk")
         self.set_title(title)
         self.set_lang("zh-CN")
-        self.set_auto_page_break(True, margin=20)
+        self.set_auto_page_break(False)  # the layout places every line and breaks the pages itself
 
-    def _add_paper_font(self, family: str, style: str, chain, chars, st) -> None:
-        glyphs = st.for_text(chars, chain)
-        metrics = st.metrics(chain[0])
-        data = fontfile.build(glyphs, metrics, "SealdeskSerif", "Bold" if style else "Regular")
+    def add_paper_font(self, key: str, glyphs: list[Glyph], metrics: Metrics, bold: bool = False) -> None:
+        """A font named ``key`` holding ``glyphs`` (sorted by code point)."""
+        data = fontfile.build(glyphs, metrics, "SealdeskTitle" if key == "title" else "SealdeskSerif",
+                              "Bold" if bold else "Regular")
         font = PaperFont.__new__(PaperFont)
-        TTFFont.__init__(font, self, io.BytesIO(data), f"{family.lower()}{style}", style)
+        TTFFont.__init__(font, self, io.BytesIO(data), key, "B" if bold else "")
         font.data = data
-        self.fonts[font.fontkey] = font
+        self.fonts[key] = font
+
+    def put_text(self, key: str, size: float, x: float, baseline: float, text: str, spacing: float = 0.0,
+                 stroke: float = 0.0) -> None:
+        """``text`` in font ``key`` at ``size`` pt, starting at ``x`` on ``baseline`` (mm), with a
+        character spacing (PDF ``Tc``) of ``spacing`` pt; ``stroke`` > 0 also strokes the outlines
+        that many pt wide (render mode 2: the bold of a font that has none). Each text object sets
+        its whole state, so no setting leaks from one to the next."""
+        font = self.fonts[key]
+        self._resource_catalog.add(PDFResourceType.FONT, font.i, self.page)
+        shown = f"BT /F{font.i} {size:.2f} Tf {spacing:.3f} Tc {x * self.k:.2f} {(self.h - baseline) * self.k:.2f} Td " \
+                f"{font.encode_text(text)} ET"
+        if stroke:
+            shown = f"q 0 G {stroke:.3f} w 2 Tr {shown} Q"
+        self._out(shown)
 
     def output(self, name: str = "", *args, **kwargs):  # noqa: D102 - fpdf2's, with our producer
         return super().output(name, *args, output_producer_class=PaperOutput, **kwargs)

@@ -4,12 +4,12 @@ public notice (公示) from the jurisdiction's lists."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import re
 
 from sealdesk.core.engine.model import Outcome
-from sealdesk.core.engine.model import citation_label
 from sealdesk.core.engine.names import name_key
 from sealdesk.core.papers.content import Block, Paper, cn_date, fill, limit_sentence, place_fields
+from sealdesk.core.register.store import InventoryGroup, cite_labels
 
 AKA_MAX = 8  # names after 又称 on the notice board; more are summed up with 等
 AKA_SEED_MAX = 6  # of which at most this many from the seeds when everyday words follow
@@ -27,57 +27,170 @@ def _midnight(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(d, dt.time()).astimezone()
 
 
-def inventory(matters, community, view, tpl: dict, start: dt.date, end: dt.date, preparer: str,
-              on: dt.date, counts: dict[str, int] | None = None) -> Paper:
-    """One row per distinct (证明名称, 涉及办理事项, 索要单位, 依据) among matters registered in [start, end].
+# -- the inventory (附件1) --------------------------------------------------------------------------
+NAMES_MAX = 5  # purposes or requesting units named in a cell; more are summed up with 等N项
+VERIFIABLE = {True: "是", False: "否", None: "未核实"}
 
-    With ``counts`` (matters by outcome label, from the register's index) ``matters`` need only hold
-    the first matter of each row, in entry order; without, every matter is read and counted.
-    """
-    rows: dict[tuple, list] = {}
-    tally = counts is None
-    counts = Counter(counts or {})
+
+def inventory_groups(matters, start: dt.date, end: dt.date) -> list[InventoryGroup]:
+    """The inventory's rows counted from the matters themselves (what the register's index answers
+    with SQL, :meth:`Register.inventory`): those registered in [start, end] that stand, by certificate."""
+    groups: dict[tuple, InventoryGroup] = {}
     for m in matters:
         day = dt.date.fromisoformat(m.entry.at[:10])
         if not start <= day <= end or m.void is not None:
             continue
         d = m.entry.data["decision"]
-        if tally:
-            counts[Outcome(m.entry.outcome).label] += 1
         item = d.get("item") or {}
-        name = item.get("name") or d["query"]
-        purpose, requester = d.get("purpose") or "", d.get("requester") or ""
-        basis = "；".join(citation_label(c) for c in d.get("citations", []))
-        # 依据是否为法律法规: only a retained item's statutory basis is; list documents are normative papers.
-        legal = "是" if item.get("list") == "retained" else "否"
-        verifiable = d.get("facts", {}).get("verifiable")
-        can_verify = {True: "是", False: "否"}.get(verifiable, "未核实")
-        key = (name, purpose, requester, basis)
-        if key not in rows:
-            rows[key] = [name, purpose or "—", basis or "—", legal, purpose or "—", requester or "—", can_verify]
+        key = (m.entry.item, item.get("name") or d["query"], m.entry.list)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = InventoryGroup(*key)
+        seq = m.entry.seq
+        g.add("outcome", m.entry.outcome, 1, seq)
+        for what in ("purpose", "requester"):
+            if d.get(what):
+                g.add(what, d[what], 1, seq)
+        g.add("verifiable", d.get("facts", {}).get("verifiable"), 1, seq)
+        g.add("cites", cite_labels(d.get("citations", [])), 1, seq)
+    return sorted(groups.values(), key=lambda g: g.first)
+
+
+def _most(counted: dict, tpl: dict, ctx: dict) -> str:
+    """The values of ``counted`` (value -> (matters, first record)) most frequent first, the first
+    asked first among equals; past NAMES_MAX, ``等N项`` (N: how many in all). Empty if none."""
+    names = [v for v, _ in sorted(counted.items(), key=lambda kv: (-kv[1][0], kv[1][1]))]
+    if len(names) <= NAMES_MAX:
+        return "、".join(names)
+    return "、".join(names[:NAMES_MAX]) + fill(tpl["more"], {**ctx, "more": len(names)})
+
+
+def _counts(counts: dict, tpl: dict, ctx: dict) -> str:
+    """``出具3件，不予出具9件``: matters by outcome, in the order of the outcomes."""
+    return "，".join(fill(tpl["count"], {**ctx, "label": o.label, "n": counts[o.value]})
+                    for o in Outcome if counts.get(o.value))
+
+
+def _statutory(it) -> bool:
+    """依据是否为法律法规: a retained item whose basis names a law or regulation by its title
+    (《条例》…). A list document cited by its 文号 (民发〔2020〕20号 附件第8项例外规定) is a normative
+    paper, not a law: an item resting on it alone is not."""
+    return it is not None and it.list == "retained" and any(c.document.startswith("《") for c in it.basis_citations)
+
+
+def _inventory_basis(g: InventoryGroup, it, tpl: dict, ctx: dict) -> str:
+    """依据: a retained item's legal basis (one line each); a negative item's entry on the list that
+    says it may not be issued (the first citation of its entry that gives it that number, as
+    民发〔2020〕20号 附件第17项, else its first); otherwise the citations of the decisions (an unlisted
+    certificate's rules: 民发〔2020〕20号 三 …), each once."""
+    if it is not None and it.list == "retained" and it.basis:
+        return "\n".join(it.basis)
+    number = it.number if it is not None else (g.item or "").rpartition(".")[2]
+    cited = list(dict.fromkeys(label for labels, _ in sorted(g.cites.items(), key=lambda kv: kv[1][1])
+                               for label in labels))
+    if g.list == "negative":
+        entry = [c.label for c in it.citations] if it is not None else cited
+        placing = [c for c in entry if c.endswith(f"第{number}项")] or entry
+        return fill(tpl["negative_basis"], {**ctx, "number": number, "citations": "".join(placing[:1])})
+    return "；".join(cited)
+
+
+def _verified(g: InventoryGroup, tpl: dict, ctx: dict) -> str:
+    """是, 否 or 未核实 when the matters agree; else each with its count (是3件，未核实1件)."""
+    if len(g.verifiable) == 1:
+        return VERIFIABLE[next(iter(g.verifiable))]
+    return "，".join(fill(tpl["count"], {**ctx, "label": VERIFIABLE[v], "n": g.verifiable[v]})
+                    for v in (True, False, None) if g.verifiable.get(v))
+
+
+def inventory(groups, community, view, tpl: dict, start: dt.date, end: dt.date, preparer: str,
+              on: dt.date, items: dict | None = None) -> Paper:
+    """附件1 for [start, end]: one row per certificate (the list item's name, or the words asked for
+    an unlisted one) from ``groups`` (:meth:`Register.inventory`, or :func:`inventory_groups`), with
+    its matters counted under the name. An item today's lists no longer hold is looked up in
+    ``items`` (every item by id)."""
+    groups = list(groups)
+    counts: dict[str, int] = {}
+    for g in groups:
+        for o, n in g.outcomes.items():
+            counts[o] = counts.get(o, 0) + n
     ctx = {**place_fields(community, on), "period_from": cn_date(start), "period_to": cn_date(end),
-           "total": sum(counts.values()), "counts": "，".join(f"{k}{v}件" for k, v in sorted(counts.items())) or "无",
            "preparer": preparer}
-    table = [[i, *r] for i, r in enumerate(rows.values(), 1)]
+    ctx.update(total=sum(counts.values()), counts=_counts(counts, tpl, ctx) or "无")
+    table = []
+    for i, g in enumerate(groups, 1):
+        it = view.by_id.get(g.item) or (items or {}).get(g.item) if g.item else None
+        retained = it is not None and it.list == "retained"
+        registered = fill(tpl["registered"], {**ctx, "registered": g.total, "outcomes": _counts(g.outcomes, tpl, ctx)})
+        matters = _most(g.purposes, tpl, ctx) or (it.matters if retained else "")
+        requesters = _most(g.requesters, tpl, ctx) or (it.requesting_unit if retained else "")
+        table.append([i, f"{g.name}\n{registered}", matters or "—", _inventory_basis(g, it, tpl, ctx) or "—",
+                      "是" if _statutory(it) else "否", (it.purpose if retained else "") or "—", requesters or "—",
+                      _verified(g, tpl, ctx)])
     blocks = [
+        Block("attachment", fill(tpl["attachment"], ctx)),
         *_head(tpl, ctx),
+        Block("note", fill(tpl["unit"], ctx)),
         _table(tpl["columns"], table, fill(tpl["empty"], ctx)),
         Block("note", fill(tpl["summary"], ctx)),
-        Block("note", fill(tpl["signer"], ctx) + "　　" + fill(tpl["date"], ctx)),
+        Block("note", fill(tpl["signer"], ctx)),
     ]
     return Paper("inventory", fill(tpl["title"], ctx), blocks, _midnight(on), "landscape",
                  body={"from": start.isoformat(), "to": end.isoformat()})
 
 
+# -- the retained list (附件3) -------------------------------------------------------------------------
 def _retained_rows(view) -> list[list]:
-    return [[it.label or it.number, it.name, it.matters or "—", "；".join(it.basis) or "—", it.purpose or "—",
+    # 法律法规依据: each basis on a line of its own.
+    return [[it.label or it.number, it.name, it.matters or "—", "\n".join(it.basis) or "—", it.purpose or "—",
              it.requesting_unit or "—"] for it in view.items if it.list == "retained"]
+
+
+def applies(view, tpl: dict, ctx: dict) -> str:
+    """适用日期 of the retained list: from the latest effective date of the documents that issue its
+    entries (each entry's first citation) to the earliest day one lapses; without a date in the seeds,
+    from the day the documents took effect, named by their 文号. "—" for an empty list."""
+    numbers = list(dict.fromkeys(it.citations[0].document for it in view.items
+                                 if it.list == "retained" and it.citations))
+    if not numbers:
+        return "—"
+    docs = [view.documents[n] for n in numbers if n in view.documents]
+    starts = [d.effective_from or d.date for d in docs]
+    if not docs or any(s is None for s in starts):
+        undated = [n for n in numbers if n not in view.documents or
+                   (view.documents[n].effective_from or view.documents[n].date) is None]
+        return fill(tpl["applies_undated"], {**ctx, "documents": "、".join(undated)})
+    ends = [d.effective_until for d in docs if d.effective_until is not None]
+    fields = {**ctx, "effective_from": cn_date(max(starts))}
+    if ends:
+        return fill(tpl["applies_until"], {**fields, "effective_until": cn_date(min(ends))})
+    return fill(tpl["applies_from"], fields)
+
+
+_NUMBERED = re.compile(r"^(.*第)(\d+)([项条款号])$")
+
+
+def cited_together(citations) -> list[str]:
+    """Citations as a list's foot names them: the entries of one list in one citation, numbers in order
+    (``渝府办发〔2018〕56号 附件1第2、6、8、10项``), not one citation per row sorted as text (第10项 before 第2项)."""
+    groups: dict[tuple[str, str, str], set[int]] = {}
+    plain: dict[str, None] = {}
+    for c in citations:
+        m = _NUMBERED.match(c.provision)
+        if m:
+            groups.setdefault((c.document, m.group(1), m.group(3)), set()).add(int(m.group(2)))
+        else:
+            plain[c.text()] = None
+    out = [f"{doc} {head}{'、'.join(map(str, sorted(nums)))}{unit}".strip()
+           for (doc, head, unit), nums in groups.items()]
+    return sorted(out + [t for t in plain if t not in out])
 
 
 def retained(community, view, tpl: dict, on: dt.date) -> Paper:
     ctx = {**place_fields(community, on), "jurisdiction_name": view.name}
+    ctx["applies"] = applies(view, tpl, ctx)
     rows = _retained_rows(view)
-    docs = sorted({c.text() for it in view.items if it.list == "retained" for c in it.citations})
+    docs = cited_together([c for it in view.items if it.list == "retained" for c in it.citations])
     blocks = [
         *_head(tpl, ctx),
         _table(tpl["columns"], rows, fill(tpl["empty"], ctx)),
@@ -146,7 +259,7 @@ def notice(community, view, tpl: dict, on: dt.date) -> Paper:
     aka = also_known_as(view)
     negative = [[it.number, _named(it, aka), it.route or "—"]
                 for it in view.items if it.list == "negative"]
-    kept = [[it.label or it.number, _named(it, aka), _use(it), "；".join(it.basis) or "—", it.requesting_unit or "—",
+    kept = [[it.label or it.number, _named(it, aka), _use(it), "\n".join(it.basis) or "—", it.requesting_unit or "—",
              it.method or "—"]
             for it in view.items if it.list == "retained"]
     blocks = [

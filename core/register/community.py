@@ -45,6 +45,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class PaperFonts:
+    """The township's fonts for papers (``[papers]``): the body font (a 仿宋 or 宋体 file) and the
+    title font (a 小标宋), each with its face number inside a .ttc collection; empty: the default
+    chain. Whether a file exists and holds that face is checked when a paper is printed."""
+
+    font: str = ""
+    font_index: int = 0
+    title_font: str = ""
+    title_font_index: int = 0
+
+
+@dataclass(frozen=True)
 class Person:
     login: str
     name: str
@@ -73,6 +85,9 @@ class Community:
     socket: str = ""  # register service socket; empty: use the register file directly
     validity_days: int = 90
     paper_font: str = ""  # [papers] font: the township's 仿宋/宋体 file, first in the font chain
+    paper_font_index: int = 0  # [papers] font_index: its face in a .ttc collection
+    title_font: str = ""  # [papers] title_font: the titles' font (小标宋), else the body font's bold
+    title_font_index: int = 0  # [papers] title_font_index
     paper_folder: str = ""  # [papers] folder: where the TUI saves papers; relative to home unless absolute
     printer: str = ""  # [papers] printer: the CUPS queue for lp (empty: the default printer)
     # [tui] ascii_borders: lines and marks in ASCII, for terminals that draw East-Asian-ambiguous
@@ -82,6 +97,10 @@ class Community:
 
     def person(self, login: str) -> Person | None:
         return next((p for p in self.people if p.login == login), None)
+
+    @property
+    def paper_fonts(self) -> PaperFonts:
+        return PaperFonts(self.paper_font, self.paper_font_index, self.title_font, self.title_font_index)
 
     @property
     def register_path(self) -> Path:
@@ -116,8 +135,9 @@ class Community:
             data["register"]["url"] = self.register_url
         if self.socket:
             data["service"] = {"socket": self.socket}
-        papers = {k: v for k, v in (("font", self.paper_font), ("folder", self.paper_folder),
-                                                  ("printer", self.printer)) if v}
+        papers = {k: v for k, v in (("font", self.paper_font), ("font_index", self.paper_font_index),
+                                    ("title_font", self.title_font), ("title_font_index", self.title_font_index),
+                                    ("folder", self.paper_folder), ("printer", self.printer)) if v}
         if papers:
             data["papers"] = papers
         if self.ascii_borders:
@@ -218,11 +238,25 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         socket=_str(svc, "socket", "service", required=False),
         validity_days=days,
         paper_font=_str(papers, "font", "papers", required=False),
+        paper_font_index=_face_index(papers, "font", source),
+        title_font=_str(papers, "title_font", "papers", required=False),
+        title_font_index=_face_index(papers, "title_font", source),
         paper_folder=_str(papers, "folder", "papers", required=False),
         printer=_str(papers, "printer", "papers", required=False),
         ascii_borders=ascii_borders,
         home=Path(home),
     )
+
+
+def _face_index(papers: dict, font: str, source: str) -> int:
+    """``papers.<font>_index``: the face inside a .ttc collection, an integer from 0, given only with the font."""
+    key = f"{font}_index"
+    v = papers.get(key, 0)
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ConfigError(f"{source}：papers.{key} 应为 0 或正整数（.ttc 字体集合中的字体序号，不加引号），而不是 {v!r}")
+    if v and not _str(papers, font, "papers", required=False):
+        raise ConfigError(f"{source}：papers.{key} 只能与 papers.{font} 一起配置")
+    return v
 
 
 def _register_url(reg: dict, source: str) -> str:

@@ -647,15 +647,13 @@ class PgRegister:
                     break
             return rows
 
-    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
-        cond = "community = %s AND day BETWEEN %s AND %s AND void IS NULL"
-        params = (self.community, start, end)
-        counts = dict(self._q(f"SELECT outcome, count(*) FROM matters WHERE {cond} GROUP BY outcome",
-                              params).fetchall())
-        firsts = [seq for (seq,) in self._q(
-            f"SELECT min(seq) FROM matters WHERE {cond} GROUP BY item_name, query, purpose, requester, cites, "
-            "list, verifiable ORDER BY 1", params)]
-        return counts, firsts
+    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[store.InventoryGroup]]:
+        """As :meth:`store.Register.inventory`: the same grouped query over the community's matters."""
+        period = ("SELECT seq, item, coalesce(item_name, query) AS name, list, outcome, purpose, requester, "
+                  "verifiable, cites FROM matters "
+                  "WHERE community = %s AND day BETWEEN %s AND %s AND void IS NULL")
+        rows = self._q("WITH " + store.inventory_sql(period), (self.community, start, end)).fetchall()
+        return store.fold_inventory(rows)
 
     def reindex(self) -> None:
         """Rebuild the community's derived tables from its records. The application role may not

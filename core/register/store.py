@@ -39,9 +39,11 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
+
+from sealdesk.core.engine.model import citation_label
 
 APPLICATION_ID = 0x5345414C  # "SEAL": marks the file as a sealdesk register
 SCHEMA_VERSION = 5
@@ -231,6 +233,83 @@ def _day_ranges(c, start: str, end: str) -> list[tuple[int, int | None]]:
         else:
             ranges.append([lo, hi])
     return [(lo, hi) for lo, hi in ranges]
+
+
+# -- the inventory (附件1) ------------------------------------------------------------------------
+# The inventory has a row per certificate, with counts; the database sums them up from ``matters``
+# in one grouped pass per thing a row counts (outcomes, purposes typed, requesting units, the
+# verifiable fact, the decisions' citations), so a year of matters is never read one by one.
+INVENTORY_COUNTS = ("outcome", "purpose", "requester", "verifiable", "cites")
+_TYPED = ("purpose", "requester")  # what the clerk typed: an empty one is not counted
+
+
+def inventory_sql(period: str) -> str:
+    """The grouped rows of the inventory: (what is counted, item, name, list, value, matters, first
+    record), from ``period``, a query of the period's standing matters with the columns seq, item,
+    name (the item's name, else the words asked), list, outcome, purpose, requester, verifiable (as
+    text: 'true', 'false' or NULL) and cites. The same text for SQLite and PostgreSQL."""
+    parts = [f"SELECT '{col}', item, name, list, {col}, count(*), min(seq) FROM period"
+             + (f" WHERE {col} <> ''" if col in _TYPED else "") + f" GROUP BY item, name, list, {col}"
+             for col in INVENTORY_COUNTS]
+    return f"period AS ({period}) " + " UNION ALL ".join(parts)
+
+
+@dataclass
+class InventoryGroup:
+    """The standing matters of a period of one certificate: the list item (``item``, its id) or, for
+    an unlisted one, the words asked (``name``). One row of the inventory, with its counts."""
+
+    item: str | None
+    name: str
+    list: str | None
+    first: int = 0  # the first matter's record: rows come in the order certificates were first asked for
+    outcomes: dict = field(default_factory=dict)  # outcome -> matters
+    purposes: dict = field(default_factory=dict)  # purpose typed -> (matters, first record)
+    requesters: dict = field(default_factory=dict)  # requesting unit typed -> (matters, first record)
+    verifiable: dict = field(default_factory=dict)  # True, False or None (not answered) -> matters
+    cites: dict = field(default_factory=dict)  # the decision's citations (labels) -> (matters, first record)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    def add(self, what: str, value, n: int, first: int) -> None:
+        """Count ``n`` matters whose ``what`` (one of INVENTORY_COUNTS) is ``value``, the first at ``first``."""
+        self.first = min(self.first, first) if self.first else first
+        if what in ("outcome", "verifiable"):
+            counts = self.outcomes if what == "outcome" else self.verifiable
+            counts[value] = counts.get(value, 0) + n
+            return
+        table = {"purpose": self.purposes, "requester": self.requesters, "cites": self.cites}[what]
+        had, at = table.get(value, (0, first))
+        table[value] = (had + n, min(at, first))
+
+
+def cite_labels(cites) -> tuple[str, ...]:
+    """A decision's citations (JSON text as the index keeps them, or the list) as their labels."""
+    if isinstance(cites, str):
+        cites = json.loads(cites)
+    return tuple(citation_label(c) for c in cites or ())
+
+
+def fold_inventory(rows) -> tuple[dict[str, int], list[InventoryGroup]]:
+    """The rows of :func:`inventory_sql` as the matters' count per outcome and the inventory's groups,
+    first asked for first (both backends answer ``inventory`` with this)."""
+    groups: dict[tuple, InventoryGroup] = {}
+    for what, item, name, lst, value, n, first in rows:
+        g = groups.get((item, name, lst))
+        if g is None:
+            g = groups[(item, name, lst)] = InventoryGroup(item, name, lst)
+        if what == "verifiable":
+            value = {"true": True, "false": False}.get(value)
+        elif what == "cites":
+            value = cite_labels(value)
+        g.add(what, value, int(n), int(first))
+    counts: dict[str, int] = {}
+    for g in groups.values():
+        for outcome, n in g.outcomes.items():
+            counts[outcome] = counts.get(outcome, 0) + n
+    return counts, sorted(groups.values(), key=lambda g: g.first)
 
 
 def _migrate_3(c: sqlite3.Connection) -> None:
@@ -932,23 +1011,20 @@ class Register:
                 raise RegisterError(f"登记簿 {self.path} 的搜索索引（grams 表）已损坏，无法搜索；记录本身不受影响，"
                                     "请运行 sealdesk register verify 检查并重建索引") from None
 
-    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[int]]:
+    def inventory(self, start: str, end: str) -> tuple[dict[str, int], list[InventoryGroup]]:
         """The matters of days ``start``..``end`` that stand (not voided): their count per outcome, and
-        the first record of each distinct (item, query, purpose, requester, citations, list, verifiable)."""
+        the inventory's groups (one per certificate, :class:`InventoryGroup`), counted by SQLite."""
         ranges = _day_ranges(self.conn, start, end)
         if not ranges:
             return {}, []
         # The period's runs as a table of record ranges: each is a range of the matters' key.
-        spans = "WITH spans(lo, hi) AS (VALUES " + ", ".join("(?, ?)" for _ in ranges) + ") "
+        spans = "WITH spans(lo, hi) AS (VALUES " + ", ".join("(?, ?)" for _ in ranges) + "), "
         params = [v for lo, hi in ranges for v in (lo, hi if hi is not None else 1 << 62)]
-        cond = "FROM spans JOIN matters m ON m.seq >= spans.lo AND m.seq < spans.hi " \
-               "WHERE m.day BETWEEN ? AND ? AND m.void IS NULL"
-        params += [start, end]
-        counts = dict(self.conn.execute(f"{spans}SELECT m.outcome, count(*) {cond} GROUP BY m.outcome", params))
-        firsts = [seq for (seq,) in self.conn.execute(
-            f"{spans}SELECT min(m.seq) {cond} GROUP BY m.item_name, m.query, m.purpose, m.requester, m.cites, "
-            "m.list, m.verifiable ORDER BY 1", params)]
-        return counts, firsts
+        period = ("SELECT m.seq, m.item, coalesce(m.item_name, m.query) AS name, m.list, m.outcome, m.purpose, "
+                  "m.requester, CASE m.verifiable WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS verifiable, m.cites "
+                  "FROM spans JOIN matters m ON m.seq >= spans.lo AND m.seq < spans.hi "
+                  "WHERE m.day BETWEEN ? AND ? AND m.void IS NULL")
+        return fold_inventory(self.conn.execute(spans + inventory_sql(period), params + [start, end]))
 
     def _export_page(self, after: int, limit: int) -> tuple[list[tuple], list[tuple]]:
         """One page of the export as raw rows, two indexed queries and no Record objects.

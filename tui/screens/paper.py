@@ -180,7 +180,7 @@ def certificate_wording(shown: dict, community, registry, facts: str) -> Content
         purpose_or_blank=purpose or BLANK, requester_or_blank=requester or BLANK,
         request_date=P.cn_date(shown.get("at")), jurisdiction_name=view.name,
         serial=shown.get("serial") or BLANK, year=shown.get("year") or BLANK, content=_MARK,
-        basis="、".join(shown.get("citations") or []) or BLANK, valid_until=P.cn_date(shown.get("valid_until")),
+        basis="、".join(P.certificate_basis(d, view)) or BLANK, valid_until=P.cn_date(shown.get("valid_until")),
     )
     fill = lambda key, default="": P.fill(tpl.get(key, default), ctx)  # noqa: E731
     lines = [fill("number"), fill("addressee"), *["　　" + p for p in fill("body", [])],
