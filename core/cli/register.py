@@ -26,7 +26,7 @@ from sealdesk.core.register.community import (REGISTER_NAME, ROLES, ConfigError,
                         resolve_home, save_community, Community)
 from sealdesk.core.register.store import minutes as _local
 from sealdesk.core.register.resident import InvalidInput, clean_text
-from sealdesk.core.register.workflow import STATUS
+from sealdesk.core.register.workflow import STATUS, serial_text
 
 EXIT_PROBLEM = 1
 EXIT_REFUSED = 3
@@ -330,7 +330,7 @@ def cmd_show(args) -> int:
     if s["route"]:
         print(f"办事途径：{s['route']}")
     if s["serial"]:
-        print(f"编号：{s['year']}年证明第{s['serial']}号  有效期至 {s['valid_until']}")
+        print(f"编号：{serial_text(s['year'], s['serial'])}  有效期至 {s['valid_until']}")
     print("依据：" + "；".join(s["citations"]))
     print("记录：")
     # 核验码: the short code the matter's papers print for the record behind them (the stamp record on

@@ -25,7 +25,7 @@ from sealdesk.core.engine.protocol import decide
 from sealdesk.core.register.store import Register, Record
 from sealdesk.core.register.resident import REASON_MAX, InvalidInput, clean_text, mask_id, validate_id, validate_name
 from sealdesk.core.register.workflow import (ROLE_FOR, STATUS, Matter, Refused, matter_status, reasons_against,
-                                             role_reasons, steps_of)
+                                             role_reasons, serial_text, steps_of)
 
 
 def os_login() -> str:
@@ -532,7 +532,7 @@ class Desk:
             out["query"] = d["query"]
             out["resident_name"] = matter.entry.data["resident"]["name"]
             if matter.stamp is not None:
-                out["serial_text"] = f"证明〔{matter.stamp.year}〕第{matter.stamp.serial}号"
+                out["serial_text"] = serial_text(matter.stamp.year, matter.stamp.serial)
             # The code the paper prints beside its seal (the record that authorised it), to compare
             # with the paper in hand and with what a receiving unit quotes.
             from sealdesk.core.papers.content import check_code, check_label, check_record
@@ -553,7 +553,7 @@ class Desk:
         if data.get("os_login"):  # acted with --as (a demo community): who really did
             out["os_login"] = data["os_login"]
         if rec.serial is not None:
-            out.update(year=rec.year, serial=rec.serial, serial_text=f"{rec.year}年证明第{rec.serial}号",
+            out.update(year=rec.year, serial=rec.serial, serial_text=serial_text(rec.year, rec.serial),
                        valid_until=data.get("valid_until"))
         if rec.kind == "void":
             out["reason"] = data.get("reason", "")

@@ -17,7 +17,8 @@ from collections import Counter
 
 from sealdesk.core.engine.model import Outcome
 from sealdesk.core.register.resident import InvalidInput
-from sealdesk.core.register.workflow import approval_before_stamp, approver_not_keeper, filing_after_stamp, steps_of
+from sealdesk.core.register.workflow import (approval_before_stamp, approver_not_keeper, filing_after_stamp, serial_text,
+                                             steps_of)
 
 ISSUING = frozenset(o.value for o in Outcome if o.issuing)
 VIOLATION, NOTICE = "violation", "notice"
@@ -157,7 +158,7 @@ def audit(register, registry, community) -> dict:
         if (comm, year) != last_key:
             last_key, expected, prev_serial = (comm, year), 1, None
         if serial == prev_serial:
-            add(seq, "audit.serial_reused", VIOLATION, f"{comm} {year}年证明第{serial}号被重复使用")
+            add(seq, "audit.serial_reused", VIOLATION, f"{comm} {serial_text(year, serial)}被重复使用")
             continue
         prev_serial = serial
         if serial != expected:

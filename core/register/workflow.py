@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sealdesk.core.register.community import ROLES, Person
+
+
+def serial_text(year: int, serial: int) -> str:
+    """A stamp's certificate number as the certificate prints it (``证明〔2026〕第1号``; the register
+    numbers stamps per year): the one form every screen, message and paper uses."""
+    return f"证明〔{year}〕第{serial}号"
 from sealdesk.core.engine.model import Outcome
 from sealdesk.core.engine.workflow_rules import GUARDED, WorkflowRule, steps_of  # noqa: F401  (used here and re-exported)
 from sealdesk.core.register.store import Record, minutes
@@ -142,7 +148,7 @@ def approval_before_stamp(matter: Matter, person: Person) -> str | None:
 def one_registration(matter: Matter, person: Person) -> str | None:
     s = matter.stamp
     if s is not None:
-        return f"本事项已于 {minutes(s.at)} 登记用印（{s.year}年证明第{s.serial}号），一事一登记，不得重复"
+        return f"本事项已于 {minutes(s.at)} 登记用印（{serial_text(s.year, s.serial)}），一事一登记，不得重复"
     return None
 
 
@@ -202,7 +208,7 @@ def state_reasons(action: str, matter: Matter, steps: tuple[str, ...]) -> list[t
         if matter.approve is None:
             out.append((f"{CORE}.approval", "本事项尚未经负责人审批，不能用印", None))
         if matter.stamp is not None:
-            out.append((f"{CORE}.stamped", f"本事项已用印（{matter.stamp.year}年证明第{matter.stamp.serial}号）", None))
+            out.append((f"{CORE}.stamped", f"本事项已用印（{serial_text(matter.stamp.year, matter.stamp.serial)}）", None))
     elif action == "file":
         if "file" not in steps:
             out.append((f"{CORE}.no_filing", "本辖区的用印流程没有备案环节", None))

@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from sealdesk.core.engine.model import REQUIREMENTS, Outcome
 from sealdesk.core.register.store import minutes
+from sealdesk.core.register.workflow import serial_text
 
 from .base import ModalScreen
 
@@ -50,7 +51,7 @@ def summary_lines(m: dict) -> list[str]:
              f"用途：{m['purpose'] or '—'}　索要单位：{m['requester'] or '—'}",
              f"决定：{m['outcome_label']}"]
     if m.get("serial"):
-        lines.append(f"证明编号：{m['year']}年证明第{m['serial']}号，有效期至 {m['valid_until']}")
+        lines.append(f"证明编号：{serial_text(m['year'], m['serial'])}，有效期至 {m['valid_until']}")
     if m.get("void_reason") is not None:
         lines.append(f"已作废：{m['void_reason']}")
     return lines

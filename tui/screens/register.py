@@ -30,7 +30,7 @@ from sealdesk.core.engine.workflow_rules import steps_of
 from sealdesk.core.papers.content import papers_for
 from sealdesk.core.register.store import RegisterCancelled, RegisterError, minutes
 from sealdesk.core.register.resident import InvalidInput
-from sealdesk.core.register.workflow import STATUS, Refused
+from sealdesk.core.register.workflow import STATUS, Refused, serial_text
 
 from ..widgets.keybar import KeyBar
 from ..widgets.topbar import TopBar
@@ -345,7 +345,7 @@ class RegisterScreen(Screen):
                  f"{r['query']}" + (f" → {r['item_name']}" if r["item_name"] and r["item_name"] != r["query"] else ""),
                  f"居民 {r['resident_name']}（{r['resident_id']}）　用途 {r['purpose'] or '—'}　索要单位 {r['requester'] or '—'}"]
         if r.get("serial"):
-            parts.append(f"{r['year']}年证明第{r['serial']}号，有效期至 {r['valid_until']}")
+            parts.append(f"{serial_text(r['year'], r['serial'])}，有效期至 {r['valid_until']}")
         if r.get("void_reason"):
             parts.append(f"作废原因：{r['void_reason']}")
         w.update(Content("\n".join(parts)))
