@@ -76,7 +76,7 @@ def test_an_older_copy_put_back_is_caught(demo, tmp_path):
         (reg_path(cli).parent / (reg_path(cli).name + suffix)).unlink(missing_ok=True)
     shutil.copyfile(old, reg_path(cli))
     code, r = check(cli, cp)
-    assert code == 1 and "更早的副本" in r["checkpoints"][0]["problem"]
+    assert code == 1 and "更早的副本" in r["checkpoints"][0]["problem"], r
 
 
 def test_a_consistent_rewrite_with_recomputed_hashes_is_caught(demo, tmp_path):

@@ -210,10 +210,12 @@ def test_any_paper_prints_any_day_any_text(counters, tmp_path, jid, paper, day, 
     name, purpose, requester = _clean(name)[:40], _clean(purpose), _clean(requester)
     matter = on_date(matters[paper], day, purpose=purpose, requester=requester, resident={"name": name})
     pdf, text = printed(build(desk, paper, matter, content), tmp_path)
-    f = flat(text)
-    assert flat(name) in f
+    # pdftotext drops a hyphen-minus it takes for a hyphenation (「王-」 before a gap reads 「王」): the
+    # paper draws it (looked at), so hyphens are left out of the comparison.
+    f = flat(text).replace("-", "")
+    assert flat(name).replace("-", "") in f
     if paper == "certificate":
-        assert flat(content) in f
+        assert flat(content).replace("-", "") in f
         assert text.count("\f") == 2  # one page per copy, whatever the content up to its maximum
     check_breaks(pdf, tmp_path)
 
