@@ -6,8 +6,9 @@ and stays here when core/ is reorganised. The built-in plugins and examples/ imp
 else from sealdesk.core (tests/test_architecture.py checks it). docs/plugins.md shows each name
 in use.
 
-``check`` (the conformance suite, for a plugin's own tests) is loaded only when asked for, so
-importing this module costs the engine and nothing more.
+``check`` (the conformance suite, for a plugin's own tests) and ``check_scenarios`` (the cases of
+the plugin's ``scenarios/*.toml``) are loaded only when asked for, so importing this module costs
+the engine and nothing more.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from sealdesk.core.engine.workflow_rules import WorkflowRule
 
 __all__ = [
     "ASSERTIVE", "REQUIRED", "CertificateItem", "Citation", "Condition", "Context", "Decision", "FactSpec", "Facts",
-    "Outcome", "PaperTemplate", "PolicyDocument", "Request", "Rule", "Step", "WorkflowRule", "check", "hookimpl",
-    "load_jurisdiction",
+    "Outcome", "PaperTemplate", "PolicyDocument", "Request", "Rule", "Step", "WorkflowRule", "check", "check_scenarios",
+    "hookimpl", "load_jurisdiction",
 ]
 
 
 def __getattr__(name: str):
-    if name == "check":  # the conformance suite brings hypothesis: only for a plugin's tests
-        from sealdesk.core.kit.conformance import check
+    if name in ("check", "check_scenarios"):  # the conformance suite brings hypothesis: only for a plugin's tests
+        from sealdesk.core.kit import conformance
 
-        return check
+        return getattr(conformance, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
 # Layer of each subpackage of sealdesk.core (and of the TUI): a module may import its own package and lower
 # layers. The command line is the program's entry point, so it may start the TUI; the TUI never imports it.
-LAYERS = {"common": 0, "engine": 1, "register": 2, "papers": 3, "training": 3, "kit": 3, "api": 3, "desk": 4,
+# The kit sits above training: ``plugin check`` runs a plugin's scenarios with the trainers' reader.
+LAYERS = {"common": 0, "engine": 1, "register": 2, "papers": 3, "training": 3, "api": 3, "kit": 4, "desk": 4,
           "tui": 5, "cli": 6}
 TUI = ROOT / "tui"
 

@@ -3,6 +3,7 @@
 plugins/national/catalog.toml   <- seed 001 (青民发〔2021〕103号) 附件2, the national list of 民发〔2020〕20号
 plugins/chongqing/catalog.toml  <- seed 004 (渝北区 plan) 附件1 (30 negative items) and 附件2 (7 retained items)
 plugins/qinghai/catalog.toml    <- seed 001 附件3, the 示例 row (农民身份证明)
+[lists] of plugins/*/jurisdiction.toml <- the list titles the seeds give (national, Chongqing, Qinghai, Anhui)
 
 The only change the transcription may make is deleting whitespace that the seeds'
 table layout put inside Chinese text, so every comparison deletes all whitespace
@@ -372,3 +373,63 @@ def test_quoted_texts_and_workflow_rules_are_verbatim_in_the_seeds():
     assert len(quotes) > 10
     missing = [(where, text) for where, text in quotes if squash(text) not in corpus]
     assert not missing, missing
+
+
+# --------------------------------------------------------------------------- list titles
+
+SEED_000 = "000_d306eea43c31afb6.txt"
+SEED_003 = "003_bdd1d792283ca439.txt"
+# plugin -> list -> (title, the seeds it is written in, the passage just before it there)
+LIST_TITLES = {
+    "national": {"negative": ("不应由基层群众性自治组织出具证明事项清单（第一批）", (SEED_000, SEED_001),
+                              "现明确《")},
+    "chongqing": {"negative": ("重庆市不应由基层群众性自治组织出具证明事项清单（第一批）", (SEED_004,), "附件：1."),
+                  "retained": ("重庆市基层群众性自治组织依法出具证明事项清单", (SEED_004,), "2.")},
+    "qinghai": {"retained": ("_____市（州）或_____部门拟保留基层群众性自治组织出具证明事项清单", (SEED_001,), "附件 3")},
+    "anhui_luan": {"negative": ("不应由基层群众性自治组织出具证明事项及办事指南清单（第一批）", (SEED_003,), "附件1：")},
+}
+
+
+def _lists_table(plugin: str) -> dict:
+    with open(PLUGINS / plugin / "jurisdiction.toml", "rb") as fh:
+        return tomllib.load(fh).get("lists", {})
+
+
+def test_list_titles_are_the_ones_the_seeds_give_with_their_source():
+    """Each shipped list title is given, with a ``*_source`` naming its seed; no other plugin names one."""
+    for plugin in sorted(p.name for p in PLUGINS.iterdir() if (p / "jurisdiction.toml").is_file()):
+        table = _lists_table(plugin)
+        titles = {lst: table[lst] for lst in ("negative", "retained") if lst in table}
+        want = {lst: t[0] for lst, t in LIST_TITLES.get(plugin, {}).items()}
+        assert titles == want, f"{plugin}: [lists] titles {titles}, expected {want}"
+        for lst, (title, seeds, _before) in LIST_TITLES.get(plugin, {}).items():
+            source = table.get(f"{lst}_source", "")
+            assert any(f"seed {name[:3]}" in source for name in seeds), (
+                f"{plugin}: {lst}_source {source!r} does not name seed {', '.join(n[:3] for n in seeds)}")
+
+
+@pytest.mark.parametrize("plugin,lst", [(p, lst) for p, ls in LIST_TITLES.items() for lst in ls])
+def test_list_titles_trace_to_the_seeds(plugin, lst):
+    title, seeds, before = LIST_TITLES[plugin][lst]
+    assert _lists_table(plugin)[lst] == title
+    for name in seeds:
+        text = _seed(name)
+        _assert_in(title, text, f"{plugin} [lists] {lst} (seed {name[:3]})")
+    # where the seed names the list as such (the attachment line, the sentence that issues it)
+    assert any(squash(before) + squash(title) in _seed(name) for name in seeds), (
+        f"{plugin} [lists] {lst}: {title!r} does not follow {before!r} in the seed")
+
+
+def test_views_name_each_items_list(registry):
+    """Chongqing's 21-30 and retained items are numbered in Chongqing's lists, its 1-20 (overriding
+    the national items) in the national list, under the titles above."""
+    import datetime as dt
+
+    view = registry.view("chongqing", dt.date(2026, 1, 10))
+    national = LIST_TITLES["national"]["negative"][0]
+    for it in view.items:
+        if it.list == "negative" and it.overrides:
+            assert (it.list_jurisdiction, it.list_title, it.number) == ("national", national,
+                                                                       int(it.overrides.rpartition(".")[2])), it.id
+        else:
+            assert (it.list_jurisdiction, it.list_title) == ("chongqing", LIST_TITLES["chongqing"][it.list][0]), it.id

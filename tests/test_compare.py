@@ -86,7 +86,7 @@ def test_name_found_only_in_chongqing_is_flagged(capsys, registry):
     assert set(rows) == set(registry.ids())
     for jid, line in rows.items():
         assert line.startswith("*") == (jid in known), line
-        assert ("*负面清单第27项 居住证明" in line) == (jid in known), line
+        assert ("*重庆市负面清单第27项 居住证明" in line) == (jid in known), line  # Chongqing's own list
     # the full route, once, under the jurisdictions that share it
     route = registry.view("chongqing", TODAY).index.lookup(name).item.route
     assert out.count(route) == 1
@@ -309,7 +309,7 @@ async def test_compare_an_ask_from_the_counter(session, registry):
         ids = [d.jurisdiction for d in screen.comparison.decisions]
         table = screen.query_one(DataTable)
         cq = cell_texts(table, ids.index("chongqing"))
-        assert cq[1] == "*待补充" and cq[2].startswith("*保留第4项")
+        assert cq[1] == "*待补充" and cq[2].startswith("*重庆市保留第4项")
         assert cell_texts(table, ids.index("national"))[1:3] == [" 不予出具", " 未列入清单"]
 
 

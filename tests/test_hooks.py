@@ -160,7 +160,9 @@ def test_workflow_rules_with_an_unknown_check_or_a_raising_hook_are_load_errors(
     assert bad and "unknown check 'no_such'" in bad[0].message and "jurisdiction.toml:" in str(bad[0])
     raising = [e for e in reg.errors if e.plugin == "raising-wf"]
     assert raising and "sealdesk_workflow_rules raised" in raising[0].message
-    assert "shaanxi" in reg.ids() and "raising-wf" in reg.ids()  # the jurisdiction itself still loads
+    # A plugin is used whole or not at all: without its workflow rules it would stamp unguarded.
+    assert "shaanxi" in reg.ids() and "raising-wf" not in reg.ids() and "bad-check" not in reg.ids()
+    assert "sealdesk_workflow_rules raised RuntimeError: broken plugin" in reg.reason("raising-wf")
 
 
 INIT_RAISING_WF = """from sealdesk.core.engine.hookspecs import hookimpl

@@ -65,7 +65,7 @@ def docs_block(marker: str) -> str:
 
 
 def follow_tutorial(root: Path, jid: str) -> None:
-    """Steps 2-4 of docs/plugins.md, applied to a package made by ``plugin new``."""
+    """Steps 2-4 and 6 of docs/plugins.md (and section 4's words), applied to a package made by ``plugin new``."""
     pkg = root / module_name(jid)
     jpath, cpath = pkg / "jurisdiction.toml", pkg / "catalog.toml"
     text = jpath.read_text(encoding="utf-8")
@@ -75,7 +75,10 @@ def follow_tutorial(root: Path, jid: str) -> None:
                         'description = "演示县：一项不予出具证明事项、一条用印规则"')
     jpath.write_text(text + "\n" + docs_block("seal_rule"), encoding="utf-8")
     cpath.write_text(cpath.read_text(encoding="utf-8") + "\n" + docs_block("negative_item"), encoding="utf-8")
-    (pkg / "vocabulary.toml").write_text(docs_block("vocabulary"), encoding="utf-8")  # 3. Residents' words
+    spath = pkg / "scenarios" / f"{jid}-basics.toml"  # step 6: a lesson (the guide's county id replaced)
+    spath.write_text(spath.read_text(encoding="utf-8") + "\n" + docs_block("scenario_case").replace("shaanxi-demo.", f"{jid}."),
+                     encoding="utf-8")
+    (pkg / "vocabulary.toml").write_text(docs_block("vocabulary"), encoding="utf-8")  # 4. Residents' words
 
 
 # -- plugin new ----------------------------------------------------------------------------
@@ -83,7 +86,8 @@ def test_new_writes_an_installable_package(tmp_path):
     root = scaffold("kit-unit", "chongqing", tmp_path, {"national", "chongqing"}, name="重庆市演示区")
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert files == ["README.md", "pyproject.toml", "sealdesk_kit_unit/__init__.py", "sealdesk_kit_unit/catalog.toml",
-                     "sealdesk_kit_unit/jurisdiction.toml", "tests/test_conformance.py"]
+                     "sealdesk_kit_unit/jurisdiction.toml", "sealdesk_kit_unit/scenarios/kit-unit-basics.toml",
+                     "tests/test_conformance.py"]
     import tomllib
 
     py = tomllib.loads((root / "pyproject.toml").read_text())
@@ -92,7 +96,11 @@ def test_new_writes_an_installable_package(tmp_path):
     j = tomllib.loads((root / "sealdesk_kit_unit" / "jurisdiction.toml").read_text())
     assert (j["id"], j["parent"], j["name"]) == ("kit-unit", "chongqing", "重庆市演示区")
     assert tomllib.loads((root / "sealdesk_kit_unit" / "catalog.toml").read_text()) == {}  # examples are comments
-    assert 'check(name="kit-unit")' in (root / "tests" / "test_conformance.py").read_text()
+    test = (root / "tests" / "test_conformance.py").read_text()
+    assert 'check(name="kit-unit", scenarios=False)' in test and 'check_scenarios(name="kit-unit")' in test
+    assert "scenarios/*.toml" in py["tool"]["setuptools"]["package-data"]["sealdesk_kit_unit"]
+    lesson = tomllib.loads((root / "sealdesk_kit_unit" / "scenarios" / "kit-unit-basics.toml").read_text())
+    assert lesson["jurisdiction"] == "kit-unit" and lesson["case"][0]["item"] == "无犯罪记录证明"
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -148,12 +156,12 @@ def test_tutorial_end_to_end(tmp_path):
 
     r = sealdesk("plugin", "check", "kit-county", "--examples", str(EXAMPLES), site=site)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "ok: kit-county" in r.stdout
-    # the generated test runs the same suite
+    assert "ok: kit-county" in r.stdout and "scenarios: 2 cases, 2 as expected" in r.stdout
+    # the generated tests run the same suite and the scenarios
     env = {**os.environ, "PYTHONPATH": str(site)}
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=root, env=env,
                        capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout + r.stderr
 
     # the new negative item is refused with its route, citing the new document
     r = sealdesk("decide", "学生社会实践证明", "--jurisdiction", "kit-county", "--json", site=site)
@@ -192,6 +200,7 @@ def test_example_package_installs_and_passes_check(tmp_path):
     pip_install(EXAMPLE, site)
     r = sealdesk("plugin", "check", "shaanxi-example", "--examples", str(EXAMPLES), site=site)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "scenarios: 2 cases, 2 as expected" in r.stdout  # its lessons ship with it and are checked
     d = json.loads(sealdesk("decide", "学生社会实践证明", "-j", "shaanxi-example", "--json", site=site).stdout)
     assert d["outcome"] == "refuse" and d["route"] == "无法律法规依据，不再由基层群众性自治组织出具此项证明"
     d = json.loads(sealdesk("decide", "亲属关系证明", "--purpose", "公证", "--fact", "facts_unclear",
@@ -230,7 +239,8 @@ def test_missing_route_fails_check_naming_item_and_line(make_plugin):
     assert "kit_no_route/catalog.toml:7:" in line and "乙证明" in line, line
     # other plugins are not affected: checking everything reports only this one
     r = sealdesk("plugin", "check", "--examples", "10", site=site)
-    assert r.returncode == 1 and all("kit-no-route" in ln for ln in r.stdout.splitlines()), r.stdout
+    violations = [ln for ln in r.stdout.splitlines() if not ln.startswith("scenarios: ")]  # and the summary line
+    assert r.returncode == 1 and all("kit-no-route" in ln for ln in violations), r.stdout
 
 
 def _check(capsys, name):
@@ -337,3 +347,28 @@ def test_docs_python_rule_example_works(make_plugin):
     assert d.outcome is Outcome.ISSUE_TRANSITIONAL and d.requirements == ("verification",)
     assert decide(view, Request("某某证明", "", "", Facts())).questions == ("within_duties", "verifiable")
     assert check(reg, "my-district", max_examples=30) == []
+
+
+# -- a plugin's own scenarios ----------------------------------------------------------------------
+LESSON = ('title = "测试区的课"\njurisdiction = "kit-lesson"\n\n'
+          '[[case]]\nquery = "测试专用证明"\nexpect = "refuse"\nitem = "kit-lesson.negative.1"\nroute = "行政服务中心"\n'
+          'note = "本区负面清单第1项：按办事途径告诉居民。"\n\n'
+          '[[case]]\nquery = "居民养犬证明"\nexpect = "refuse"\nitem = "unlisted"\n'
+          'note = "写错的课：其实是全国负面清单第4项，结果同为不予出具。"\n')
+
+
+def test_plugin_check_runs_the_plugins_scenarios_and_names_the_failing_case(make_plugin, capsys):
+    pkg = make_plugin("kit_lesson")
+    (pkg / "scenarios").mkdir()
+    (pkg / "scenarios" / "kit-lesson.toml").write_text(LESSON, encoding="utf-8")
+    code, found = _check(capsys, "kit-lesson")
+    assert code == 1 and [v["check"] for v in found] == ["scenarios"], found
+    v = found[0]
+    assert v["where"].endswith("scenarios/kit-lesson.toml:11"), v  # the outcome agrees; the item does not
+    assert v["message"] == "case 2 '居民养犬证明': expected item 'unlisted', got national.negative.4 (居民养犬证明)", v
+    assert main(["plugin", "check", "kit-lesson", "--examples", "10"]) == 1
+    assert "scenarios: 2 cases, 1 as expected" in capsys.readouterr().out
+    from sealdesk.core.kit.conformance import check_scenarios
+
+    result = check_scenarios(Registry(), "kit-lesson")
+    assert (result.cases, result.as_expected, len(result.violations)) == (2, 1, 1)

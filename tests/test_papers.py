@@ -212,9 +212,10 @@ def test_refusal_of_a_retained_item_for_another_use_names_the_use_it_is_limited_
     f = flat(text(out))
     item = registry.view("chongqing", dt.date.today()).by_id["chongqing.retained.4"]
     use = item.limit.text.rstrip("。")  # 对体格检査合格的应征公民进行政治审查 (the seed's 査)
-    assert "该证明虽列入《基层群众性自治组织依法出具证明事项清单》第4项“政治考核证明”" in f
+    # Chongqing's own retained list, by its title (seed 004 附件2), not the national list's
+    assert "该证明虽列入《重庆市基层群众性自治组织依法出具证明事项清单》第4项“政治考核证明”" in f
     assert "但你申请的用途不是该项所列的用途" in f
-    assert f"清单第4项“政治考核证明”只用于{use}。本次用途“公务员录用政审”不在其内" in f
+    assert f"重庆市保留清单第4项“政治考核证明”只用于{use}。本次用途“公务员录用政审”不在其内" in f
     assert "该证明属于未列入清单的证明事项，不予出具（民发〔2020〕20号三）" in f
     assert "不为其他用途出具" in f and "清单未载明办事途径" not in f
     assert "《重庆市基层群众性自治组织依法出具证明事项清单》第4项" in f  # the citation

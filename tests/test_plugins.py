@@ -102,7 +102,10 @@ def test_cli_reports_broken_plugin_and_still_decides(make_plugin, tmp_path):
     assert '"outcome":"refuse"' in r.stdout
     r = subprocess.run([sys.executable, "-m", "sealdesk.core.cli.main", "decide", "x", "-j", "broken-cli"],
                        capture_output=True, text=True, env=env)
-    assert r.returncode == 2 and "未知辖区" in r.stderr
+    # installed but broken: unavailable, with the reason, never "unknown"
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 2 and last.startswith("sealdesk: 辖区 broken-cli 不可用：") and "未知辖区" not in r.stderr
+    assert "broken_cli/jurisdiction.toml:1" in last and "Traceback" not in r.stderr
 
 
 OVERRIDE_RULES = """\

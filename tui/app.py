@@ -215,10 +215,14 @@ class SealdeskApp(App):
         future.add_done_callback(answered)
 
     def register_failed(self, exc: BaseException) -> None:
+        from sealdesk.core.engine.plugins import BrokenJurisdiction
         from sealdesk.core.register.store import RegisterCancelled, RegisterError
 
         if isinstance(exc, RegisterCancelled):
             self.push_screen(Message("未写入登记簿", [str(exc)], style="bold yellow"))
+        elif isinstance(exc, BrokenJurisdiction):  # its plugin failed: one line, plugin and file:line
+            self.push_screen(Message("辖区不可用", [str(exc)]))
+            self._refresh_all()
         elif isinstance(exc, (RegisterError, InvalidInput, Refused, OSError)):
             from .screens.register import refusal_lines
 
@@ -269,6 +273,7 @@ class SealdeskApp(App):
         if given, is the clerk's first answer), cleaned, shown in the sentence the paper prints, and
         printed only when the clerk confirms (then ``confirmed``)."""
         from sealdesk.core.desk.service import ServiceError
+        from sealdesk.core.engine.plugins import BrokenJurisdiction
         from sealdesk.core.papers import delivery
         from sealdesk.core.papers.fonts import FontError
         from sealdesk.core.register.store import RegisterCancelled, RegisterError
@@ -290,7 +295,8 @@ class SealdeskApp(App):
         def failed(exc: BaseException) -> bool:
             if isinstance(exc, Refused):
                 self.push_screen(Message("不能打印", refusal_lines(exc)))
-            elif isinstance(exc, (InvalidInput, FontError, delivery.DeliveryError, OSError, ServiceError)) or (
+            elif isinstance(exc, (InvalidInput, FontError, delivery.DeliveryError, OSError, ServiceError,
+                                  BrokenJurisdiction)) or (
                     isinstance(exc, RegisterError) and not isinstance(exc, RegisterCancelled)):
                 self.push_screen(Message("不能打印", [str(exc)]))
             else:

@@ -140,7 +140,23 @@ class Session:
 
     # -- rules -----------------------------------------------------------------------------
     def view(self):
+        """The rules in force; raises BrokenJurisdiction when the jurisdiction's plugin failed (at load,
+        or a rule of it raised since): the screens then say 不可用 and why instead of deciding."""
         return self.registry.view(self.community.jurisdiction, self.today)
+
+    def unavailable(self) -> str | None:
+        """One line, 辖区 X 不可用：<plugin, file:line, why>, when the community's jurisdiction cannot
+        decide; None when it can (or the rules are not loaded yet)."""
+        if not self.registry_loaded:
+            return None
+        from sealdesk.core.engine.plugins import BrokenJurisdiction
+
+        reg, jid = self.registry, self.community.jurisdiction
+        if jid in reg.broken:
+            return str(BrokenJurisdiction(jid, reg.reason(jid)))
+        if jid not in reg.jurisdictions:
+            return f"辖区 {jid} 未安装（已安装：{'、'.join(reg.ids())}）"
+        return None
 
     @property
     def suggester(self):

@@ -117,7 +117,7 @@ def cmd_compare(args) -> int:
         raise BadInput(f"未知辖区：{exc.args[0]!r}（可选：{', '.join(reg.ids())}）") from None
     if args.json:
         for jid, error in cmp.broken:
-            print(f"sealdesk: 警告：辖区 {jid} 无法使用：{error}", file=sys.stderr)
+            print(f"sealdesk: 警告：辖区 {jid} 不可用：{error}", file=sys.stderr)
         print("[" + ",".join(d.to_json_text() for d in cmp.decisions) + "]")
     else:
         print_comparison(reg, cmp)

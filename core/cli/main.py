@@ -49,9 +49,31 @@ def _registry():
     from sealdesk.core.engine.plugins import default_registry
 
     reg = default_registry()
-    for err in reg.errors:
-        print(f"sealdesk: 警告：插件加载失败：{err}", file=sys.stderr)
+    for line in load_warnings(reg):
+        print(f"sealdesk: 警告：{line}", file=sys.stderr)
     return reg
+
+
+def load_warnings(reg) -> list[str]:
+    """One line per load error of the plugins, saying what it costs (the CLI prints them on stderr)."""
+    from sealdesk.core.engine.plugins import FALLBACK, IGNORED
+
+    out, seen = [], set()
+    for e in reg.errors:
+        key = (e.plugin, e.file, e.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        if e.effect == FALLBACK:
+            out.append(f"文书模板有误，已忽略（辖区照常决定，该文书沿用上级措辞）：{e.reason}")
+        elif e.effect == IGNORED:
+            out.append(f"插件重复注册，已忽略：{e.reason}")
+        else:
+            jids = sorted({j for j, errs in reg.broken.items() for x in errs
+                           if (x.plugin, x.file, x.message) == key})
+            cost = f"，辖区 {'、'.join(jids)} 不可用" if jids else ""
+            out.append(f"插件加载失败{cost}：{e.reason}")
+    return out
 
 
 def _view(reg, jid: str | None, on: dt.date):
@@ -63,8 +85,8 @@ def _view(reg, jid: str | None, on: dt.date):
         return reg.view(jid, on)
     except UnknownJurisdiction:
         raise BadInput(f"未知辖区：{jid!r}（可选：{', '.join(reg.ids())}）") from None
-    except BrokenJurisdiction as exc:
-        raise BadInput(f"辖区 {jid} 无法使用：{exc}") from None
+    except BrokenJurisdiction as exc:  # installed, but a plugin failed: 辖区 X 不可用：<plugin, file:line, why>
+        raise BadInput(str(exc)) from None
 
 
 def _dump(obj) -> str:
@@ -87,7 +109,9 @@ def cmd_jurisdictions(args) -> int:
                 for d in j.documents
             ],
         })
-    broken = [{"id": jid, "errors": [str(e) for e in errs]} for jid, errs in sorted(reg.broken.items())]
+    # Installed but unavailable (a plugin failed at load, or a rule of it raised): listed with the reason.
+    broken = [{"id": jid, "name": reg.jurisdictions[jid].name if jid in reg.jurisdictions else None,
+               "reason": reg.reason(jid), "errors": [str(e) for e in errs]} for jid, errs in sorted(reg.broken.items())]
     if args.json:
         print(_dump({"jurisdictions": rows, "broken": broken}))
         return 0
@@ -98,7 +122,7 @@ def cmd_jurisdictions(args) -> int:
         )
         print(f"{'  ' * depth}{r['id']:<18} {r['name']}  {docs}")
     for b in broken:
-        print(f"{b['id']:<18} 不可用：{b['errors'][0]}")
+        print(f"{b['id']:<18} {b['name'] + '  ' if b['name'] else ''}不可用：{b['reason']}")
     return 0
 
 
@@ -115,6 +139,8 @@ def words_by_item(view) -> dict[str, list[str]]:
 def _item_json(it, words=()) -> dict:
     out = {
         "id": it.id, "list": it.list, "number": it.number, "name": it.name,
+        "list_jurisdiction": it.list_jurisdiction or it.jurisdiction, "list_title": it.title_of_list,
+        "list_short": it.list_label,
         "aliases": list(it.aliases), "legacy_names": list(it.legacy_names), "words": list(words),
         "route": it.route,
         "exceptions": [{"text": e.text, "purposes": list(e.purposes), "facts": list(e.facts)} for e in it.exceptions],
@@ -167,11 +193,14 @@ def cmd_items(args) -> int:
     else:
         for w in view.warnings:
             print(f"注意：{w}")
-        for lst, title in (("negative", "负面清单（不应由基层群众性自治组织出具）"), ("retained", "保留清单（依法出具）")):
-            rows = doc[lst]
-            if not rows:
-                continue
-            print(f"{view.name} {title}，共{len(rows)}项")
+        # One heading per list: the national 第1项 and a county's own 第1项 are never under one title.
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for lst in ("negative", "retained"):
+            for r in doc[lst]:
+                groups.setdefault((lst, r["list_jurisdiction"]), []).append(r)
+        print(f"{view.name}适用的证明事项清单（{view.date.isoformat()}）")
+        for rows in groups.values():
+            print(f"{rows[0]['list_short']}：《{rows[0]['list_title']}》，共{len(rows)}项")
             for r in rows:
                 extra = r["aliases"] + r["legacy_names"]
                 print(f"  {r['number']:>2}. {r['name']}" + (f"（又称：{'、'.join(extra)}）" if extra else ""))
@@ -297,14 +326,17 @@ class _BatchWorker:
 
     def chunk(self, numbered: list[tuple[int, str]]) -> tuple[bytes, list[str], int]:
         """(the output lines as UTF-8, the error lines for stderr, how many lines hit an internal error)."""
+        from sealdesk.core.engine.plugins import BrokenJurisdiction
+
         out, errors, crashed = [], [], 0
         for n, line in numbered:
             try:
                 text = self.one(line)
                 text.encode("utf-8")  # a lone surrogate (\ud800 in the JSON) cannot be written out
                 out.append(text)
-            except (BadInput, UnicodeEncodeError) as exc:
-                msg = str(exc) if isinstance(exc, BadInput) else "含有无法编码的字符（孤立的代理项 \\ud800 等）"
+            except (BadInput, BrokenJurisdiction, UnicodeEncodeError) as exc:
+                # A line for a jurisdiction whose plugin failed (now or at load) is a bad line like any.
+                msg = "含有无法编码的字符（孤立的代理项 \\ud800 等）" if isinstance(exc, UnicodeEncodeError) else str(exc)
                 errors.append(f"sealdesk: 第{n}行：{msg}")
                 out.append(_dump({"line": n, "error": msg}))
             except Exception:  # a bug met by one line: that line gets its placeholder, the others their answers
@@ -339,7 +371,11 @@ def _chunks(stream, size: int = 2000):
 def _batch(reg, args) -> int:
     global _WORKER
     default_on = parse_date(args.on) if args.on else dt.date.today()
-    _view(reg, args.jurisdiction, default_on)  # fail fast on an unknown jurisdiction
+    try:
+        _view(reg, args.jurisdiction, default_on)  # fail fast on a missing or unknown jurisdiction
+    except BadInput:
+        if args.jurisdiction not in reg.broken:
+            raise  # an unavailable one is not fatal: lines naming other jurisdictions are still decided
     try:
         # Bytes: each line is decoded on its own (a GBK line is reported, the others are decided).
         stream = getattr(sys.stdin, "buffer", None) if args.batch == "-" else open(args.batch, "rb")
@@ -435,7 +471,10 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json", "toml"), default="text")
     s.set_defaults(func=cmd_items)
 
-    s = sub.add_parser("decide", help="按辖区规则决定一个证明申请")
+    from sealdesk.core.cli.helptext import FACTS_EPILOG, FactsHelpFormatter  # --help lists the facts
+
+    s = sub.add_parser("decide", help="按辖区规则决定一个证明申请", epilog=FACTS_EPILOG,
+                       formatter_class=FactsHelpFormatter)
     s.add_argument("name", nargs="?", help="居民所要的证明名称")
     s.add_argument("--jurisdiction", "-j")
     add_request_args(s)
@@ -602,6 +641,11 @@ def _run(argv: list[str], foreign: str | None) -> int:
         if isinstance(exc, Refused):
             _say(f"sealdesk: {exc}")
             return EXIT_REFUSED
+        from sealdesk.core.engine.plugins import BrokenJurisdiction
+
+        if isinstance(exc, BrokenJurisdiction):  # a plugin failed, here or at load: 辖区 X 不可用：…
+            _say(f"sealdesk: {exc}")
+            return EXIT_BAD_INPUT
         if isinstance(exc, (InvalidInput, ConfigError, RegisterError, ServiceError, FontError, TemplateError)):
             _say(f"sealdesk: {exc}")
             return EXIT_BAD_INPUT

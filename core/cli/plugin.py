@@ -25,8 +25,21 @@ def cmd_new(args) -> int:
         raise BadInput(f"plugin new: {exc}") from None
     print(f"created {root}")
     print("next: fill in the TODO values of jurisdiction.toml, add items to catalog.toml (docs/plugins.md), then")
-    print(f"  pip install {root}  &&  sealdesk plugin check {args.name}")
+    target = _local_path(root)
+    print(f"  pip install {target}  &&  sealdesk plugin check {args.name}")
+    print(f"  (pip install -e {target} while you edit it: changes apply without reinstalling)")
     return 0
+
+
+def _local_path(root: Path) -> str:
+    """``root`` as pip reads a local directory: ``./sealdesk-x``, never ``sealdesk-x``, which pip
+    would look up on the package index as a package of that name."""
+    import shlex
+
+    text = str(root)
+    if not (root.is_absolute() or text.startswith(("./", "../"))):
+        text = "./" + text
+    return shlex.quote(text)
 
 
 def cmd_check(args) -> int:
@@ -44,18 +57,24 @@ def cmd_check(args) -> int:
 
         raise BadInput(f"plugin check: no installed plugin or jurisdiction named {args.name!r} "
                        f"(installed: {', '.join(sorted(plugin_names(reg)))})")
-    violations = check(reg, args.name, max_examples=args.examples)
+    from sealdesk.core.kit.conformance import check_scenarios
+
+    violations = check(reg, args.name, max_examples=args.examples, scenarios=False)
+    scenarios = check_scenarios(reg, args.name)  # the plugin's own lessons, counted for the summary
+    violations += scenarios.violations
     checked = sorted(j for j in jids if j in reg.ids())
     if args.json:
         print(json.dumps({
             "checked": checked,
             "violations": [{"check": v.check, "message": v.message, "jurisdiction": v.jurisdiction,
                             "item": v.item, "where": v.where} for v in violations],
+            "scenarios": {"cases": scenarios.cases, "as_expected": scenarios.as_expected},
         }, ensure_ascii=False))
     else:
         for v in violations:
             print(str(v))
         what = args.name or "all plugins"
+        print(f"scenarios: {scenarios.summary()}")
         if violations:
             print(f"{len(violations)} violation(s) in {what}", file=sys.stderr)
         else:
@@ -84,7 +103,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--level", default="district", help="national, province, city, district, county or township")
     s.set_defaults(func=cmd_new)
 
-    s = ps.add_parser("check", help="run the conformance suite (hypothesis) against installed plugins")
+    s = ps.add_parser("check", help="run the conformance suite (hypothesis) and the plugins' own scenarios")
     s.add_argument("name", nargs="?", help="a plugin or jurisdiction id (default: every installed plugin)")
     s.add_argument("--examples", type=int, default=100, help="random requests per property (default 100)")
     s.add_argument("--json", action="store_true")

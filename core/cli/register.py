@@ -202,17 +202,21 @@ def cmd_info(args) -> int:
 
 
 # -- the workflow ------------------------------------------------------------------------------
+def _list_of(ref: dict) -> str:
+    """The short name of the list an item reference is numbered in (负面清单, 某某县负面清单); a
+    reference recorded before they named it is called by its kind."""
+    return ref.get("list_short") or ("负面清单" if ref["list"] == "negative" else "保留清单")
+
+
 def _print_decision_json(d: dict) -> None:
     from sealdesk.core.engine.model import REQUIREMENTS, Outcome
 
     item = d.get("item")
     print(f"【{Outcome(d['outcome']).label}】{d['query']}")
     if item:
-        lst = "负面清单" if item["list"] == "negative" else "保留清单"
-        print(f"事项：{lst}第{item['number']}项 {item['name']}")
+        print(f"事项：{_list_of(item)}第{item['number']}项 {item['name']}")
     elif d.get("candidates"):
-        print("候选事项：" + "；".join(f"{'负面清单' if c['list'] == 'negative' else '保留清单'}第{c['number']}项 "
-                                      f"{c['name']}" for c in d["candidates"]))
+        print("候选事项：" + "；".join(f"{_list_of(c)}第{c['number']}项 {c['name']}" for c in d["candidates"]))
     elif d["outcome"] == "ask" and not d.get("questions"):
         print("事项：名称不明，请输入证明的具体名称")
     else:

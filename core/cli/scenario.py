@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from sealdesk.core.cli.main import BadInput, _registry
-from sealdesk.core.training.scenario import ScenarioError, find_scenario, load_scenario, mismatches, shipped
+from sealdesk.core.training.scenario import (Report, ScenarioError, check_scenario, find_scenario, load_scenario,
+                                             shipped)
 
 
 PREFIX = "sealdesk-demo-"
@@ -141,37 +142,46 @@ def cmd_train(args) -> int:
 
 
 def cmd_scenarios(args) -> int:
-    """List the shipped scenarios, or check files (and every shipped one with --check)."""
+    """List the shipped scenarios, or check files (and every shipped one with --check): each case on
+    everything it states (outcome, item, route), each failure as ``file:line`` with what differed, and
+    a summary line 「N 个案例，M 个符合预期」."""
     reg = _registry()
     paths = [Path(p) for p in args.files] or shipped(reg)
-    bad = 0
+    report = Report()
     out = []
     for p in paths:
         try:
             sc = load_scenario(p, reg)
         except ScenarioError as exc:
             print(f"sealdesk: {exc}", file=sys.stderr)
-            bad += 1
+            report.errors.append(exc)
             continue
-        problems = mismatches(reg, sc) if args.check else []
-        for m in problems:
-            print(f"sealdesk: {m}", file=sys.stderr)
-        bad += bool(problems)
-        out.append({"id": sc.id, "title": sc.title, "jurisdiction": sc.jurisdiction, "cases": len(sc.cases),
-                    "on": sc.on.isoformat() if sc.on else None, "path": str(p)})
+        row = {"id": sc.id, "title": sc.title, "jurisdiction": sc.jurisdiction, "cases": len(sc.cases),
+               "on": sc.on.isoformat() if sc.on else None, "path": str(p)}
+        if args.check:
+            results = check_scenario(reg, sc)
+            report.results += results
+            for r in results:
+                if not r.ok:
+                    print(f"sealdesk: {r.text()}", file=sys.stderr)
+            row["as_expected"] = sum(r.ok for r in results)
+            row["mismatches"] = [r.text() for r in results if not r.ok]
+        out.append(row)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
         for s in out:
             when = f"，决定日期 {s['on']}" if s["on"] else ""
             print(f"{s['id']}\t{s['jurisdiction']}\t{s['cases']} 个案例{when}\t{s['title']}")
-    return 1 if bad else 0
+        if args.check:
+            print(report.summary())
+    return 0 if report.ok else 1
 
 
 def add_parsers(sub) -> None:
     s = sub.add_parser("scenarios", help="列出演示案例；--check 核对预期结果")
     s.add_argument("files", nargs="*", help="案例文件（默认：已安装插件附带的全部案例）")
-    s.add_argument("--check", action="store_true", help="逐个决定，核对与预期结果是否一致")
+    s.add_argument("--check", action="store_true", help="逐个决定，核对处理结果及案例写明的清单事项、办事途径")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_scenarios)
 

@@ -81,6 +81,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sealdesk.core.common.inputs import BadInput, parse_date
+from sealdesk.core.engine.plugins import BrokenJurisdiction
 from sealdesk.core.papers.fonts import FontError
 from sealdesk.core.papers.content import TemplateError
 from sealdesk.core.register.community import ConfigError
@@ -230,8 +231,8 @@ def handle(desk, login: str, req: dict) -> dict:
         return {"ok": True, "result": result}
     except Refused as exc:
         return _error("refused", str(exc), exc.to_json())
-    except (InvalidInput, ConfigError, BadInput, FontError, TemplateError) as exc:
-        return _error("invalid", str(exc))
+    except (InvalidInput, ConfigError, BadInput, FontError, TemplateError, BrokenJurisdiction) as exc:
+        return _error("invalid", str(exc))  # BrokenJurisdiction: 辖区 X 不可用：<the plugin, file:line, why>
     except RegisterError as exc:
         return _error("register", str(exc))
     except (KeyError, TypeError) as exc:

@@ -4,11 +4,18 @@ Merging follows DOMAIN.md section 3: a decision applies the jurisdiction's own
 rules and those of its ancestors; a more specific item or rule replaces the one
 it names in ``overrides``; anything whose document is not in force on the date
 does not apply, and the view carries a warning naming the lapsed document.
+
+Each jurisdiction numbers its own lists, so a view holds items of several lists
+(the national 第1项 and a county's 第1项): an item carries the identity of the list
+it is numbered in, and one that replaces an inherited item takes that item's list
+and number, so 负面清单第8项 still means the same entry after a county rewords it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from dataclasses import dataclass, field, replace
 
 from sealdesk.core.engine.model import CertificateItem, PolicyDocument
@@ -39,19 +46,44 @@ class View:
     adopted: dict = field(default_factory=dict)  # (outcome, list) -> adoption citations, filled as decided
 
 
-def _merge_items(chain_items: list[list[CertificateItem]]) -> dict[str, CertificateItem]:
-    """Root first; an item with ``overrides`` replaces its target and inherits the target's names."""
+def _merge_items(chain_items: list[list[CertificateItem]], registry=None) -> dict[str, CertificateItem]:
+    """Root first; an item with ``overrides`` replaces its target and inherits the target's names, and
+    (in the same kind of list) the target's number and list: it is still that entry, reworded.
+
+    ``registry`` gives the list titles of items built without them (a plugin's own JurisdictionData)."""
     merged: dict[str, CertificateItem] = {}
     for items in chain_items:
         for item in items:
+            if not item.list_title and registry is not None and item.jurisdiction in registry.jurisdictions:
+                from sealdesk.core.engine.jurisdiction import with_list_identity
+
+                item = with_list_identity((item,), registry.jurisdictions[item.jurisdiction])[0]
             if item.overrides and item.overrides in merged:
                 target = merged.pop(item.overrides)
                 own = set(item.names)
                 inherited = tuple(n for n in (*target.aliases, target.name) if n not in own)
                 legacy = tuple(n for n in target.legacy_names if n not in own)
                 item = replace(item, aliases=(*item.aliases, *inherited), legacy_names=(*item.legacy_names, *legacy))
+                if item.list == target.list:
+                    item = replace(item, number=target.number, list_jurisdiction=target.list_jurisdiction,
+                                   list_title=target.list_title, list_short=target.list_short)
             merged[item.id] = item
     return merged
+
+
+def list_order(chain):
+    """The order of a view's items: negative before retained, then each list root first (the national
+    list, then the province's…), then by number: items of one list stay together."""
+    depth = {j: i for i, j in enumerate(chain)}
+    return lambda it: (it.list != "negative", depth.get(it.list_jurisdiction or it.jurisdiction, len(depth)),
+                       it.number, it.id)
+
+
+def _near_ids(ref: str, ids) -> str:
+    """`` (did you mean 'national.negative.8'?)`` for an item id that is not one: the ids closest to
+    it as written, so a typo or a wrong number is seen at once."""
+    near = difflib.get_close_matches(ref, sorted(ids), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
 
 
 def _target(item_id: str, merged: dict[str, CertificateItem], replaced: dict[str, str] | None = None):
@@ -109,14 +141,27 @@ def check_catalog(registry, jid: str, chain: list[str]):
     data = registry.jurisdictions[jid]
     ancestors = {it.id: it for j in chain[:-1] for it in registry.jurisdictions[j].items}
     own = {it.id: it for it in data.items}
+    replaced: dict[str, CertificateItem] = {}  # overridden id -> the first item of the chain replacing it
+    for j in chain:
+        for it in registry.jurisdictions[j].items:
+            if it.overrides and it.overrides in replaced and j == jid:
+                first = replaced[it.overrides]
+                yield (f"item {it.id} ({it.name}) overrides '{it.overrides}', which {first.id} ({first.name}) "
+                       f"already replaces: override '{first.id}' instead"), it.where
+            elif it.overrides:
+                replaced.setdefault(it.overrides, it)
     for item in data.items:
         if item.overrides and item.overrides not in ancestors:
-            yield f"item {item.id} ({item.name}) overrides '{item.overrides}', which no ancestor defines", item.where
+            yield (f"item {item.id} ({item.name}) overrides '{item.overrides}', which no ancestor defines"
+                   f"{_near_ids(item.overrides, ancestors)}"), item.where
         for carve in item.carves_out:
             target = own.get(carve.item) or ancestors.get(carve.item)
             if target is None or target.list != "negative":
-                yield f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain", item.where
-    merged = _merge_items([list(registry.jurisdictions[j].items) for j in chain])
+                negatives = [i for i, it in {**ancestors, **own}.items() if it.list == "negative"]
+                yield (f"item {item.id} carves out '{carve.item}', which is not a negative item of the chain"
+                       f"{_near_ids(carve.item, negatives)}"), item.where
+    merged = _merge_items([list(registry.jurisdictions[j].items) for j in chain], registry)
+    yield from _list_clashes(registry, jid, chain, merged)
     words, keywords, synonyms = vocabulary_for(registry, chain, merged)
     index = NameIndex(merged.values(), _shared_keys(registry, chain), words, keywords, synonyms)
     voc = data.vocabulary
@@ -127,11 +172,13 @@ def check_catalog(registry, jid: str, chain: list[str]):
     for w in voc.words:
         for ref in w.items:
             if _target(ref, merged) is None:
-                yield f"word '{w.name}' names item '{ref}', which is not an item of {' > '.join(chain)}", w.defined_at
+                yield (f"word '{w.name}' names item '{ref}', which is not an item of {' > '.join(chain)}"
+                       f"{_near_ids(ref, merged)}"), w.defined_at
     for k in voc.keywords:
         it = _target(k.item, merged)
         if it is None:
-            yield f"keywords name item '{k.item}', which is not an item of {' > '.join(chain)}", k.defined_at
+            yield (f"keywords name item '{k.item}', which is not an item of {' > '.join(chain)}"
+                   f"{_near_ids(k.item, merged)}"), k.defined_at
             continue
         own = [name_key(n) for n in (*it.names, *said.get(it.id, ()))]
         for word in k.words:
@@ -147,6 +194,39 @@ def check_catalog(registry, jid: str, chain: list[str]):
             a, b = items[0], items[1]
             yield (f"name '{key}' resolves to two items without an overrides link: {a.id} {a.name} "
                    f"({a.citations[0].text()}) and {b.id} {b.name} ({b.citations[0].text()})"), b.where
+
+
+def _list_clashes(registry, jid: str, chain, merged: dict[str, CertificateItem]):
+    """Two lists of one view with the same title or short name would make 第1项 ambiguous again:
+    a load error of the deeper jurisdiction, naming the other list."""
+    shown = {(it.list, it.list_jurisdiction or it.jurisdiction) for it in merged.values()}
+    for lst in ("negative", "retained"):
+        if (lst, jid) not in shown:
+            continue
+        mine = registry.jurisdictions[jid].item_list(lst)
+        for j in chain[:-1]:
+            if (lst, j) not in shown:
+                continue
+            other = registry.jurisdictions[j].item_list(lst)
+            for what, a, b in (("title", mine.title, other.title), ("short name", mine.short, other.short)):
+                if a == b:
+                    key = lst if what == "title" else f"{lst}_short"
+                    yield (f"the {lst} list of {jid} has the {what} '{a}' of the {lst} list of {j}: "
+                           f"give it its own in [lists] ({key} = \"…\")"), _lists_line(registry.jurisdictions[jid], key)
+
+
+def _lists_line(data, key: str) -> str:
+    """file:line of ``key`` in the [lists] table of a jurisdiction.toml (else of the table, else the file)."""
+    file = next((f for f in data.files if f.endswith("jurisdiction.toml")), "")
+    try:
+        lines = open(file, encoding="utf-8").read().splitlines() if file else []
+    except OSError:
+        return file
+    start = next((n for n, t in enumerate(lines, 1) if re.match(r"\s*\[\s*lists\s*\]", t)), None)
+    if start is None:
+        return file
+    at = next((n for n, t in enumerate(lines[start:], start + 1) if re.match(rf"\s*{key}\s*=", t)), start)
+    return f"{file}:{at}"
 
 
 def _effective(rules: list[Rule], depth: dict[str, int]) -> Rule | None:
@@ -168,8 +248,8 @@ def build_view(registry, jid: str, on: dt.date) -> View:
         [it for it in registry.jurisdictions[j].items if _in_force((c.document for c in it.citations), in_force)]
         for j in chain
     ]
-    merged = _merge_items(chain_items)
-    items = tuple(sorted(merged.values(), key=lambda it: (it.list != "negative", it.number, it.id)))
+    merged = _merge_items(chain_items, registry)
+    items = tuple(sorted(merged.values(), key=list_order(chain)))
     words, keywords, synonyms = vocabulary_for(registry, chain, merged)
     index = NameIndex(items, _shared_keys(registry, chain), words, keywords, synonyms)
     rules_all = [r for r in registry.rules.values() if r.jurisdiction in depth and r.citation.document in in_force]

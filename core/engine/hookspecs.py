@@ -4,7 +4,9 @@ A jurisdiction plugin is a Python module registered under the entry-point group
 ``sealdesk.jurisdictions``. It implements some of the hooks below with
 ``@hookimpl``. Hooks are called once, at start-up, by the plugin manager
 (``sealdesk.core.engine.plugins``), each plugin's implementation separately so that one
-broken plugin cannot take the others down. Their results are merged by
+broken plugin cannot take the others down. A plugin is used whole or not at all: a hook
+that raises (or returns what it should not) makes every jurisdiction of its plugin
+unavailable, shown as 不可用 with the plugin's file and line. Their results are merged by
 jurisdiction depth and explicit ``overrides`` links, never by call order.
 
 Every hook here has a docstring saying when it is called, what it returns and an
@@ -61,7 +63,11 @@ def sealdesk_rules():
     ``overrides``; two rules of one jurisdiction in one exclusive slot without
     such a link are a load-time conflict. A rule applies only while the
     document of its citation is in force. ``apply(ctx, step)`` must be pure: it
-    reads ``ctx`` (request, facts, item, view) and returns the new ``step``.
+    reads ``ctx`` (request, facts, item, view) and returns the new ``step``. A rule
+    that raises while deciding gives no outcome: its jurisdiction and the
+    jurisdiction's descendants become unavailable (不可用, naming the rule's file and line) until
+    sealdesk is restarted with the plugin fixed; if this hook itself raises, the
+    plugin's jurisdictions are unavailable from the start.
 
     Example::
 

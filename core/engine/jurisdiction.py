@@ -4,6 +4,7 @@ A plugin keeps two files beside its module:
 
 * ``jurisdiction.toml``: id, parent, name, documents with validity dates,
   adoption citations (cited on every decision while in force), fact wording,
+  the titles of its own lists (``[lists]``),
   data-driven rules (``[[seal_rules]]``, ``[[extra_requirements]]``,
   ``[[notices]]``) and ``[texts]`` the plugin's Python rules quote;
 * ``catalog.toml``: ``[[negative]]`` and ``[[retained]]`` items,
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sealdesk.core.common.datafile import DataError, DataFile, Entry
 from sealdesk.core.engine.datarules import rules_from_data, workflow_from_data
-from sealdesk.core.engine.model import CarveOut, CertificateItem, Citation, Condition, Outcome, PolicyDocument
+from sealdesk.core.engine.model import (CarveOut, CertificateItem, Citation, Condition, ItemList, Outcome,
+                                        PolicyDocument)
 from sealdesk.core.engine.rules import Rule
 from sealdesk.core.engine.vocabulary import Vocabulary, parse_vocabulary
 
@@ -74,12 +76,30 @@ class JurisdictionData:
     description: str = ""
     plugin: str = ""
     files: tuple[str, ...] = ()
+    lists: dict = field(default_factory=dict)  # "negative"/"retained" -> ItemList given in [lists]
+
+    def item_list(self, lst: str) -> ItemList:
+        """Its own negative or retained list: as ``[lists]`` names it, else the default title."""
+        return self.lists.get(lst) or ItemList.default(self.id, lst, self.name)
+
+
+def with_list_identity(items, data: "JurisdictionData") -> tuple[CertificateItem, ...]:
+    """Items numbered in ``data``'s own lists, carrying those lists' titles (an item that already
+    carries one, or an item of another jurisdiction, is kept as it is)."""
+    out = []
+    for it in items:
+        if not it.list_title and it.jurisdiction == data.id and it.list in LISTS:
+            own = data.item_list(it.list)
+            it = replace(it, list_jurisdiction=own.jurisdiction, list_title=own.title, list_short=own.short)
+        out.append(it)
+    return tuple(out)
 
 
 _JUR_FIELDS = {
     "id", "name", "parent", "level", "description", "documents", "adoption", "seal_rules",
-    "extra_requirements", "notices", "facts", "texts", "workflow_rules", "papers",
+    "extra_requirements", "notices", "facts", "texts", "workflow_rules", "papers", "lists",
 }
+_LIST_FIELDS = {f"{lst}{suffix}" for lst in LISTS for suffix in ("", "_short", "_source")}
 _DOC_FIELDS = {"id", "number", "title", "issuer", "date", "effective_from", "effective_until", "source", "note"}
 _CIT_FIELDS = {"document", "provision", "quote"}
 _ADOPT_FIELDS = _CIT_FIELDS | {"outcomes", "lists"}
@@ -221,9 +241,33 @@ def parse_jurisdiction(path: Path, plugin: str = "") -> JurisdictionData:
         plugin=plugin,
         files=(str(path),),
     )
+    data.lists = _lists(f, top.sub("lists"), jid, data.name)
     data.rules = tuple(rules_from_data(f, top, jid, plugin))
     data.workflow_rules = tuple(workflow_from_data(f, top, jid, plugin))
     return data
+
+
+def _lists(f: DataFile, table: dict | None, jid: str, name: str) -> dict[str, ItemList]:
+    """``[lists]``: the titles of the jurisdiction's own lists (``negative``, ``retained``), their short
+    names (``negative_short``…) and where each title is written (``negative_source``…). A list it does
+    not name keeps the default title (``ItemList.default``)."""
+    if table is None:
+        return {}
+    line = next((n for n, text in enumerate(f.lines, 1) if re.match(r"\s*\[\s*lists\s*\]", text)), None)
+    e = Entry(f, table, "lists", line, _LIST_FIELDS)
+    out = {}
+    for lst in LISTS:
+        title, short, source = e.str(lst).strip(), e.str(f"{lst}_short").strip(), e.str(f"{lst}_source").strip()
+        if not (title or short or source):
+            continue
+        if not title:
+            raise f.error(f"lists: {lst}_short and {lst}_source need the title '{lst}'",
+                          f.key_line(f"{lst}_short" if short else f"{lst}_source", line))
+        if any(ch in title + short for ch in "《》"):
+            raise f.error(f"lists.{lst}: give the title without 《》 (papers add them)", f.key_line(lst, line))
+        default = ItemList.default(jid, lst, name)
+        out[lst] = ItemList(jid, lst, title, short or default.short, source)
+    return out
 
 
 def parse_catalog(path: Path, jid: str, plugin: str = "") -> tuple[tuple[CertificateItem, ...], tuple[SharedName, ...]]:
@@ -318,6 +362,7 @@ def load_jurisdiction(module: str, jurisdiction_file: str = "jurisdiction.toml",
     cpath = base / catalog_file
     if cpath.exists():
         data.items, data.shared_names = parse_catalog(cpath, data.id, plugin=module)
+        data.items = with_list_identity(data.items, data)
         data.files = (*data.files, str(cpath))
     vpath = base / vocabulary_file
     if vpath.exists():
@@ -326,4 +371,5 @@ def load_jurisdiction(module: str, jurisdiction_file: str = "jurisdiction.toml",
     return data
 
 
-__all__ = ["JurisdictionData", "SharedName", "load_jurisdiction", "parse_jurisdiction", "parse_catalog", "DataError"]
+__all__ = ["JurisdictionData", "SharedName", "load_jurisdiction", "parse_jurisdiction", "parse_catalog",
+           "with_list_identity", "DataError"]

@@ -183,9 +183,43 @@ class CarveOut:
     condition: Condition | None = None  # None: the retained item's restriction
 
 
+# The national lists' titles and short names: what an item of a list that names no title of its own
+# is called (``ItemList.default``), and the words explanations have always used for the national lists.
+NATIONAL_LIST_TITLES = {"negative": "不应由基层群众性自治组织出具证明事项清单",
+                        "retained": "基层群众性自治组织依法出具证明事项清单"}
+LIST_SHORT = {"negative": "负面清单", "retained": "保留清单"}
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """One jurisdiction's negative or retained list: whose it is, its title and the short name
+    explanations use. Items of several lists meet in one view (a county's own items beside the
+    national ones), each numbered in its own list: the list is what makes 第1项 mean one item."""
+
+    jurisdiction: str
+    list: str  # "negative" | "retained"
+    title: str  # 《…》 on papers, without the brackets
+    short: str  # 负面清单, 某某县负面清单: before 第N项 in explanations and tables
+    source: str = ""  # where the title is written (a seed passage), when given
+
+    @classmethod
+    def default(cls, jurisdiction: str, lst: str, name: str = "") -> "ItemList":
+        """The national titles for ``national`` (and for an unnamed jurisdiction); otherwise
+        ``{name}不应由基层群众性自治组织出具证明事项补充清单`` / ``{name}基层群众性自治组织依法出具证明事项补充清单``,
+        short ``{name}负面清单`` / ``{name}保留清单``: a jurisdiction's own list supplements the ones it inherits."""
+        if jurisdiction == "national" or not name:
+            return cls(jurisdiction, lst, NATIONAL_LIST_TITLES[lst], LIST_SHORT[lst])
+        title = NATIONAL_LIST_TITLES[lst].replace("清单", "补充清单")
+        return cls(jurisdiction, lst, f"{name}{title}", f"{name}{LIST_SHORT[lst]}")
+
+
 @dataclass(frozen=True)
 class CertificateItem:
-    """A certificate item (证明事项) in a negative or a retained list."""
+    """A certificate item (证明事项) in a negative or a retained list.
+
+    ``number`` is its position in the list it is shown in (``list_title``, ``list_short``, of
+    ``list_jurisdiction``): its own jurisdiction's list, or, for an item that ``overrides`` an
+    inherited one, the list and number of the item it replaces (``catalog._merge_items``)."""
 
     id: str  # "<jurisdiction>.<list>.<number>"
     jurisdiction: str
@@ -216,6 +250,10 @@ class CertificateItem:
     note: str = ""
     # file:line of its [[negative]]/[[retained]] table, for error messages; not part of its identity
     defined_at: str = field(default="", compare=False)
+    # The list it is numbered in (ItemList): empty on an item built without one, shown as the national list's.
+    list_jurisdiction: str = ""
+    list_title: str = ""
+    list_short: str = ""
 
     @property
     def where(self) -> str:
@@ -245,12 +283,16 @@ class CertificateItem:
         return (self.name, *self.aliases, *self.legacy_names)
 
     def ref(self) -> dict:
-        return {"id": self.id, "name": self.name, "list": self.list, "number": self.number}
+        return {"id": self.id, "name": self.name, "list": self.list, "number": self.number,
+                "list_jurisdiction": self.list_jurisdiction or self.jurisdiction, "list_title": self.title_of_list,
+                "list_short": self.list_label}
 
     @cached_property
     def ref_text(self) -> str:
         return ('{"id":' + _js(self.id) + ',"name":' + _js(self.name) + ',"list":' + _js(self.list)
-                + ',"number":' + str(self.number) + "}")
+                + ',"number":' + str(self.number)
+                + ',"list_jurisdiction":' + _js(self.list_jurisdiction or self.jurisdiction)
+                + ',"list_title":' + _js(self.title_of_list) + ',"list_short":' + _js(self.list_label) + "}")
 
     @cached_property
     def route_text(self) -> str:
@@ -258,11 +300,22 @@ class CertificateItem:
 
     @property
     def list_label(self) -> str:
-        return "负面清单" if self.list == "negative" else "保留清单"
+        """The short name of the list it is numbered in: 负面清单 (national), 重庆市保留清单."""
+        return self.list_short or LIST_SHORT.get(self.list, "清单")
+
+    @property
+    def title_of_list(self) -> str:
+        """The title of the list it is numbered in, as papers print it in 《》."""
+        return self.list_title or NATIONAL_LIST_TITLES.get(self.list, "证明事项清单")
+
+    @property
+    def position(self) -> str:
+        """负面清单第5项, 某某县负面清单第1项: which list and where in it."""
+        return f"{self.list_label}第{self.number}项"
 
     @cached_property
     def display(self) -> str:
-        """负面清单第5项“无犯罪记录证明”"""
+        """负面清单第5项“无犯罪记录证明”, 某某县负面清单第1项“学生社会实践证明”"""
         return f"{self.list_label}第{self.number}项“{self.name}”"
 
 

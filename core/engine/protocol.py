@@ -33,15 +33,33 @@ def _run(view, slot: str, ctx: Context, step: Step) -> Step:
     if rule is None:
         return step
     ctx.rule = rule
-    return rule.apply(ctx, step)
+    try:
+        return rule.apply(ctx, step)
+    except Exception as exc:
+        raise _failed(view, rule, exc) from exc
 
 
 def _run_all(view, slot: str, ctx: Context, step: Step) -> Step:
     """Apply every rule of an additive slot, root jurisdiction first."""
     for rule in view.additive[slot]:
         ctx.rule = rule
-        step = rule.apply(ctx, step)
+        try:
+            out = rule.apply(ctx, step)
+        except Exception as exc:
+            raise _failed(view, rule, exc) from exc
+        if not isinstance(out, Step):  # the next rule and the decision are built on it
+            raise _failed(view, rule, TypeError(f"apply returned {type(out).__name__}, expected the Step"))
+        step = out
     return step
+
+
+def _failed(view, rule, exc: Exception):
+    """A rule is a plugin's code: whatever it raises makes its jurisdiction unavailable (recorded in
+    the registry, so later requests are refused at once) and no outcome is given — a half-run
+    decision might read as an issue (fail safe). Returns the BrokenJurisdiction to raise."""
+    from sealdesk.core.engine.plugins import rule_failed
+
+    return rule_failed(view, rule, exc)
 
 
 def _carved_by(view, item, ctx: Context):
@@ -65,6 +83,9 @@ def _other_use(view, ctx: Context, step: Step, item) -> None:
 
 
 def decide(view, request: Request) -> Decision:
+    registry = getattr(view, "registry", None)
+    if registry is not None and registry.broken and view.jurisdiction in registry.broken:
+        registry.get(view.jurisdiction)  # a rule of its chain raised since this view was built: unavailable
     ctx = Context(request, purpose_key(request.purpose), None, view)
     step = Step()
     query = request.query

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sealdesk.core.engine.catalog import list_order
 from sealdesk.core.engine.model import CertificateItem
 from sealdesk.core.engine.names import name_key, variants
 
@@ -79,10 +80,9 @@ class Suggester:
 
     def __init__(self, view):
         self._view = view
-        # List order (negative before retained, then number) is the last tie-break;
+        # List order (negative before retained, each list root first, then number) is the last tie-break;
         # an item's position in this order identifies it in the tables.
-        self._items: tuple[CertificateItem, ...] = tuple(
-            sorted(view.items, key=lambda it: (it.list != "negative", it.number, it.id)))
+        self._items: tuple[CertificateItem, ...] = tuple(sorted(view.items, key=list_order(view.chain)))
         self._pos = {it.id: i for i, it in enumerate(self._items)}
         # (name, kind_rank, item position, alternation forms) for every name of every item, then
         # every resident word in force (view.index.words(): one row per key, so a word with a

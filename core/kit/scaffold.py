@@ -3,7 +3,9 @@
 The package it writes (``sealdesk-<id>/``) installs with pip, registers its module
 under the entry-point group ``sealdesk.jurisdictions`` and loads cleanly as it
 is, except that ``sealdesk plugin check`` reports the ``TODO`` placeholders of
-its policy document until they are replaced. docs/plugins.md walks through it.
+its policy document until they are replaced. It ships one scenario case (an inherited
+national item) so that its tests check scenarios from the first run, the way every lesson
+the plugin adds will be checked. docs/plugins.md walks through it.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ effective_from = {today}
 # effective_until = 2030-12-31
 
 # A seal rule: when the clerk asserts the fact, any issuing outcome becomes a refusal.
-# Facts: `sealdesk decide --help`, DOMAIN.md section 4 (liability, facts_unclear, against_law, ...).
+# Facts: `sealdesk decide --help` lists them (liability, facts_unclear, against_law, ...);
+# docs/plugins.md, "Facts", says what each one means.
 # [[seal_rules]]
 # id = "{jid}.seal.liability"
 # fact = "liability"
@@ -128,15 +131,39 @@ CATALOG = '''\
 # citations = [{{document = "<文号>", provision = "附件第1项"}}]
 '''
 
+SCENARIO = '''\
+# Lessons of {name} ({jid}) for trainers (`sealdesk train`). Each case states what the counter must
+# decide — the outcome, the list item and a fragment of the route — and `sealdesk plugin check {jid}`
+# and tests/test_conformance.py hold the engine to it. Format: docs/plugins.md of sealdesk, "Scenarios".
+# Add a case for each item and rule this plugin adds.
+title = "{name}：基本案例"
+jurisdiction = "{jid}"
+
+[[case]]
+query = "无犯罪记录证明"
+purpose = "应聘"
+expect = "refuse"
+item = "无犯罪记录证明"             # the item the name is decided as: its id or a listed name
+route = "公安"                       # a fragment of the route the resident is told
+note = "继承的负面清单事项“无犯罪记录证明”（民发〔2020〕20号 附件第5项）：不予出具，按办事途径告诉居民到公安机关办理。"
+'''
+
 TEST = '''\
 """The sealdesk conformance suite on this plugin (what `sealdesk plugin check {jid}` runs)."""
 
-from sealdesk.core.api import check
+from sealdesk.core.api import check, check_scenarios
 
 
 def test_conformance():
-    violations = check(name="{jid}")
+    violations = check(name="{jid}", scenarios=False)
     assert not violations, "\\n".join(str(v) for v in violations)
+
+
+def test_scenarios():
+    """Every case of {module}/scenarios/*.toml is decided as it states: outcome, item, route."""
+    result = check_scenarios(name="{jid}")
+    assert result.cases, "no scenario cases found in {module}/scenarios/"
+    assert not result.violations, "\\n".join(str(v) for v in result.violations)
 '''
 
 README = '''\
@@ -145,13 +172,14 @@ README = '''\
 A [sealdesk](https://example.invalid/sealdesk) jurisdiction plugin for {name} (`{jid}`),
 extending `{parent}`.
 
-    pip install .                      # or: python -m build && pip install dist/*.whl
-    sealdesk plugin check {jid}        # the cross-plugin properties
+    pip install .                      # or pip install -e . while you edit it
+    sealdesk plugin check {jid}        # the cross-plugin properties and the scenarios' cases
     sealdesk decide <证明名称> --jurisdiction {jid} --json
-    python -m pytest tests             # the same check, as a test
+    python -m pytest tests             # the same checks, as tests
 
 Files: `{module}/jurisdiction.toml` (documents, seal rules), `{module}/catalog.toml`
-(negative and retained items), `{module}/__init__.py` (hooks).
+(negative and retained items), `{module}/__init__.py` (hooks), `{module}/scenarios/*.toml`
+(trainers' cases, checked by `plugin check`).
 '''
 
 
@@ -185,6 +213,7 @@ def scaffold(jid: str, parent: str, dest: Path, known: set[str], name: str | Non
         f"{module}/__init__.py": INIT,
         f"{module}/jurisdiction.toml": JURISDICTION,
         f"{module}/catalog.toml": CATALOG,
+        f"{module}/scenarios/{jid}-basics.toml": SCENARIO,
         "tests/test_conformance.py": TEST,
     }
     for rel, template in files.items():

@@ -337,6 +337,20 @@ def limit_sentence(text: str) -> str:
 LISTS = {"negative": "不应由基层群众性自治组织出具证明事项清单", "retained": "基层群众性自治组织依法出具证明事项清单"}
 
 
+def list_of(view, item: dict) -> tuple[str, str]:
+    """(title, short name) of the list a decided item is numbered in: as the decision recorded it
+    (``list_title``, ``list_short``), else as the view holds the item (a decision recorded before
+    items carried their list), else the national list's. A county's own 第1项 is never called the
+    national list's."""
+    title, short = item.get("list_title"), item.get("list_short")
+    if not title:
+        it = view.by_id.get(item.get("id")) if view is not None else None
+        if it is not None:
+            title, short = it.title_of_list, it.list_label
+    return (title or LISTS.get(item.get("list"), "证明事项清单"),
+            short or ("负面清单" if item.get("list") == "negative" else "保留清单"))
+
+
 def _limit_of(view, item: dict, grounds: list[dict]) -> str:
     """What a retained item asked for another use is limited to: from the list in force on the
     decision date, else from the decision's ground (``该事项仅用于：…``)."""
@@ -362,7 +376,8 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
         # A retained item asked for a use its entry does not name: on the list, but not for this use.
         limit = _limit_of(view, item, raw_grounds)
         use = f"本次用途“{purpose}”" if purpose else "本次申请"
-        ctx["item_clause"] = (f"该证明虽列入《{LISTS['retained']}》第{item['number']}项“{item['name']}”，"
+        title, short = list_of(view, item)
+        ctx["item_clause"] = (f"该证明虽列入《{title}》第{item['number']}项“{item['name']}”，"
                               f"但{'你申请的用途' if purpose else '本次申请'}不是该项所列的用途，")
         grounds = []
         for g in raw_grounds:
@@ -370,10 +385,10 @@ def refusal(matter, community, view, tpl: dict) -> Paper:
                 grounds.append(g["text"])
                 continue
             cite = f"（{citation_label(g['citation'])}）" if g.get("citation") else ""
-            grounds.append(f"清单第{item['number']}项“{item['name']}”{limit}{use}不在其内；对这一用途，"
+            grounds.append(f"{short}第{item['number']}项“{item['name']}”{limit}{use}不在其内；对这一用途，"
                            f"该证明属于未列入清单的证明事项，不予出具{cite}。")
     elif item:
-        ctx["item_clause"] = f"该证明属于《{LISTS.get(item['list'], '证明事项清单')}》第{item['number']}项“{item['name']}”，"
+        ctx["item_clause"] = f"该证明属于《{list_of(view, item)[0]}》第{item['number']}项“{item['name']}”，"
     else:
         ctx["item_clause"] = "该证明不在本辖区依法出具的证明事项清单内，"
     route = d.get("route") or (fill(tpl["route_other_use"], ctx) if other_use else tpl["route_missing"])

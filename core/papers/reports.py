@@ -140,10 +140,27 @@ def inventory(groups, community, view, tpl: dict, start: dt.date, end: dt.date, 
 
 
 # -- the retained list (附件3) -------------------------------------------------------------------------
+def numbered(items) -> list[tuple[object, str, object]]:
+    """(序号, the list's position when 序号 is not it, item) of one kind of a view's items, in view order.
+
+    Each jurisdiction numbers its own list, so a county's 第1项 follows the national 第1项…第20项 in one
+    table: where numbers would repeat, 序号 runs down the table and an item whose number is not its
+    row names its place (某某县负面清单第1项), which a bare number would not say. Otherwise each item
+    keeps its number (or its label, Qinghai's 示例)."""
+    items = list(items)
+    if len({it.number for it in items}) == len(items):
+        return [(it.label or it.number, "", it) for it in items]
+    return [(row, "" if row == it.number else it.position, it) for row, it in enumerate(items, 1)]
+
+
+def _placed(name: str, position: str) -> str:
+    return f"{name}\n（{position}）" if position else name
+
+
 def _retained_rows(view) -> list[list]:
     # 法律法规依据: each basis on a line of its own.
-    return [[it.label or it.number, it.name, it.matters or "—", "\n".join(it.basis) or "—", it.purpose or "—",
-             it.requesting_unit or "—"] for it in view.items if it.list == "retained"]
+    return [[n, _placed(it.name, where), it.matters or "—", "\n".join(it.basis) or "—", it.purpose or "—",
+             it.requesting_unit or "—"] for n, where, it in numbered(it for it in view.items if it.list == "retained")]
 
 
 def applies(view, tpl: dict, ctx: dict) -> str:
@@ -240,9 +257,10 @@ def aka_text(seed, everyday, limit: int = AKA_MAX, seed_limit: int = AKA_SEED_MA
     return "又称：" + "、".join(names) + ("等" if more else "")
 
 
-def _named(it, aka) -> str:
+def _named(it, aka, position: str = "") -> str:
     line = aka_text(*aka.get(it.id, ((), ())))
-    return f"{it.name}\n{line}" if line else it.name
+    name = _placed(it.name, position)
+    return f"{name}\n{line}" if line else name
 
 
 def _use(it) -> str:
@@ -257,11 +275,11 @@ def notice(community, view, tpl: dict, on: dt.date) -> Paper:
                          for d in sorted(view.documents.values(), key=lambda d: d.date or on))
     ctx = {**place_fields(community, on), "jurisdiction_name": view.name, "documents": documents}
     aka = also_known_as(view)
-    negative = [[it.number, _named(it, aka), it.route or "—"]
-                for it in view.items if it.list == "negative"]
-    kept = [[it.label or it.number, _named(it, aka), _use(it), "\n".join(it.basis) or "—", it.requesting_unit or "—",
+    negative = [[n, _named(it, aka, where), it.route or "—"]
+                for n, where, it in numbered(it for it in view.items if it.list == "negative")]
+    kept = [[n, _named(it, aka, where), _use(it), "\n".join(it.basis) or "—", it.requesting_unit or "—",
              it.method or "—"]
-            for it in view.items if it.list == "retained"]
+            for n, where, it in numbered(it for it in view.items if it.list == "retained")]
     blocks = [
         Block("title", fill(tpl["title"], ctx)),
         Block("para", fill(tpl["intro"], ctx)),

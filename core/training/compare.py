@@ -3,7 +3,8 @@
 ``compare(registry, request, on)`` decides the request in each installed, usable jurisdiction
 (national first, then by depth) and says, per jurisdiction, which fields differ from the
 reference: for each field the value most jurisdictions share, a tie going to the one listed
-first (national). Jurisdictions that failed to load are listed with their error.
+first (national). Jurisdictions that are unavailable (a plugin failed to load, or a rule of it
+raised while deciding this very request) are listed with the reason; the others are compared.
 
 Fields compared (what a resident would notice): the outcome, the item (list, number and
 name: two jurisdictions sharing national's item 5 agree even though their catalogs differ; for a
@@ -42,15 +43,15 @@ def field_value(d: Decision, field: str):
 
 
 def candidates_label(candidates, short: bool = False) -> str:
-    """待选：负面清单第1项、第8项 (``short``: 待选：负面第1/8项): the items a name may mean."""
+    """待选：负面清单第1项、第8项 (``short``: 待选：负面第1/8项): the items a name may mean, grouped
+    by the list each is numbered in (某某县负面清单第1项 is not the national 第1项)."""
     groups: dict[str, list[int]] = {}
     for c in candidates:
-        groups.setdefault(c.list, []).append(c.number)
+        groups.setdefault(c.list_label, []).append(c.number)
     if short:
-        return "待选：" + "/".join(f"{'负面' if lst == 'negative' else '保留'}第{'/'.join(map(str, ns))}项"
-                                  for lst, ns in groups.items())
-    return "待选：" + "；".join(f"{'负面清单' if lst == 'negative' else '保留清单'}"
-                                + "、".join(f"第{n}项" for n in ns) for lst, ns in groups.items())
+        return "待选：" + "/".join(f"{label.removesuffix('清单')}第{'/'.join(map(str, ns))}项"
+                                  for label, ns in groups.items())
+    return "待选：" + "；".join(label + "、".join(f"第{n}项" for n in ns) for label, ns in groups.items())
 
 
 def item_label(d: Decision) -> str:
@@ -124,11 +125,16 @@ def compare(registry, request: Request, on: dt.date, jurisdictions: list[str] | 
     decisions, broken = [], []
     for jid in wanted:
         try:
-            view = registry.view(jid, on)
-        except BrokenJurisdiction as exc:
-            broken.append((jid, str(exc)))
-            continue
-        decisions.append(decide(view, request))
+            decisions.append(decide(registry.view(jid, on), request))
+        except BrokenJurisdiction as exc:  # at load, or a rule raised now (the protocol recorded it)
+            broken.append((jid, exc.reason))
+    # A rule that raised deciding a descendant breaks its ancestor too, which may have been decided above.
+    late = [d.jurisdiction for d in decisions if d.jurisdiction in registry.broken]
+    if late:
+        decisions = [d for d in decisions if d.jurisdiction not in late]
+        broken = [(jid, registry.reason(jid)) for jid in late] + broken
+        order = {jid: i for i, jid in enumerate(wanted)}
+        broken.sort(key=lambda b: order.get(b[0], len(order)))
     reference, differs = {}, {d.jurisdiction: set() for d in decisions}
     if decisions:
         for field in FIELDS:

@@ -9,8 +9,8 @@ routes of the same jurisdiction's negative list, in an order fixed by the scenar
 case number, so that a trainer's class all see the same question.
 
 A case the engine answers ``ask`` (a name near several listed items, a retained item whose use
-is not given; a scenario written before residents' words were read can have one) is a question
-too: the quiz then offers 待补充 among the choices, for every case of that quiz so that its
+is not given; a case may say ``expect = "ask"``, and a scenario written before residents' words
+were read can have one) is a question too: the quiz then offers 待补充 among the choices, for every case of that quiz so that its
 presence gives nothing away, and the explanation names what is to be asked.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.training.scenario import Case, Scenario
 
-CHOICES = [o for o in Outcome if o is not Outcome.ASK]  # in DOMAIN.md section 5's order
+CHOICES = [o for o in Outcome if o is not Outcome.ASK]  # in the order the outcomes are defined
 ROUTE_CHOICES = 4
 
 
@@ -75,9 +75,9 @@ class Quiz:
     def build(cls, registry, scenario: Scenario, today: dt.date | None = None) -> "Quiz":
         from sealdesk.core.engine.protocol import decide
 
-        view = scenario.view(registry, today)
         qs = []
         for n, case in enumerate(scenario.cases, 1):
+            view = scenario.case_view(registry, case, today)  # a case may name its own jurisdiction and date
             d = decide(view, case.request()).to_json()
             qs.append(Question(n, case, d, route_choices(view, d.get("route") or "", f"{scenario.id}:{n}")))
         return cls(scenario, qs)

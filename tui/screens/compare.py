@@ -42,7 +42,7 @@ def _short_item(d) -> str:
         if d.candidates:  # a name near several items: which ones, by number (the detail names them)
             return candidates_label(d.candidates, short=True)
         return "未说明名称" if d.outcome.value == "ask" else "未列入清单"
-    return f"{'负面' if d.item.list == 'negative' else '保留'}第{d.item.number}项 {d.item.name}"
+    return f"{d.item.list_label.removesuffix('清单')}第{d.item.number}项 {d.item.name}"  # 负面, 重庆市负面…
 
 
 def request_from_decision(d: dict) -> Request:
@@ -172,6 +172,8 @@ class CompareScreen(Screen):
     # -- keys ----------------------------------------------------------------------------------
     def action_back(self) -> None:
         self.dismiss()
+        if self.app.session.unavailable():  # a rule of the counter's own jurisdiction may have raised here
+            self.app._refresh_all()
 
     def action_switch_pane(self) -> None:
         table, detail = self.query_one(DataTable), self.query_one("#compare_detail")

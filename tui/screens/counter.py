@@ -42,6 +42,14 @@ from .dialogs import AssertFacts, Message
 
 
 
+def unusable():
+    """The errors of a jurisdiction that cannot decide (its plugin failed, or it is not installed);
+    imported when met: the plugin manager loads after the first frame."""
+    from sealdesk.core.engine.plugins import BrokenJurisdiction, UnknownJurisdiction
+
+    return BrokenJurisdiction, UnknownJurisdiction
+
+
 def counter_paper(outcome: str) -> str | None:
     """The paper the counter prints right after recording: any but the certificate, which needs the seal."""
     return next((p for p in papers_for(outcome) if p != "certificate"), None)
@@ -153,7 +161,12 @@ class CounterScreen(Screen):
 
     def load_rules(self) -> None:
         # After the first frame: the clerk can start typing while plugins load (keys queue up).
-        self.app.session.suggester
+        try:
+            self.app.session.suggester
+        except unusable():  # its plugin failed: the bar and the panel say so; nothing is decided
+            self.query_one(TopBar).refresh_bar()
+            self._show_unavailable()
+            return
         self.query_one(TopBar).refresh_bar()
         self.load_pinyin()
 
@@ -183,6 +196,21 @@ class CounterScreen(Screen):
             old = widget.content
             if old.plain != new.plain or list(old.spans) != list(new.spans):
                 widget.update(new)
+
+    def _show_unavailable(self) -> None:
+        """The jurisdiction cannot decide: 辖区 X 不可用 and the one-line reason (plugin, file:line)."""
+        why = self.app.session.unavailable() or "本辖区的规则未能加载"
+        self._result(Content(""), [Content.styled(why, "bold red"),
+                                   Content("此辖区的插件出错，暂不能决定和登记；请联系管理员修复插件（详情已记入错误日志）。"),
+                                   Content("F3 登记簿　F1 帮助　Ctrl+P 命令")])
+
+    def _facts_specs(self) -> dict:
+        """The facts' wording of this jurisdiction; the plain wording when it cannot decide."""
+        s = self.app.session
+        try:
+            return s.view().facts
+        except unusable():
+            return s.registry.facts
 
     def _show_help(self) -> None:
         # In the status lines (three, as many as they always keep): a decision then fills the body
@@ -270,7 +298,10 @@ class CounterScreen(Screen):
             self._fill_suggestions(q.value)
 
     def _suggest(self, value: str) -> list:
-        sug = self.app.session.suggester
+        try:
+            sug = self.app.session.suggester
+        except unusable():  # nothing to suggest from: deciding says why
+            return []
         if not sug.pinyin_ready and any("a" <= ch.lower() <= "z" for ch in value):
             sug.load_pinyin()  # letters typed before the background load finished: load now
         return sug.suggest(value, limit=5) if value.strip() else []
@@ -391,6 +422,12 @@ class CounterScreen(Screen):
         except InvalidInput as exc:
             self.app.notify(str(exc), severity="error", markup=False)
             return
+        except unusable():  # its plugin failed, at load or in a rule just now: no outcome (fail safe)
+            self.decision = None
+            self.query_one(TopBar).refresh_bar()
+            self._show_unavailable()
+            self.refresh_bindings()
+            return
         self.decision = decision.to_json()
         if self.decision["outcome"] != "ask" and self.app.session.sandbox:
             self._log_demo()
@@ -434,7 +471,7 @@ class CounterScreen(Screen):
                     Content(limit),
                     Content.styled("请在“用途”栏填写用途，按 Enter 或 F5 重新决定", "bold reverse")
                     + Content("（用途不符的，不按保留事项出具）")]
-        spec = self.app.session.view().facts.get(q)
+        spec = self._facts_specs().get(q)
         if spec is None:  # not a fact of this view (a plugin's own question): name it as it is
             return [Content.styled(f"问题（{len(questions)} 个待确认）：", "bold") + Content(q),
                     Content.styled("y 是　n 否", "bold reverse")]
@@ -483,7 +520,7 @@ class CounterScreen(Screen):
                 extra.insert(1, Content.styled("教学要点：", "bold") + Content(case.note))
         if self.facts:
             extra.insert(0, Content.styled("已确认情形：", "dim")
-                         + Content(facts_text(self.facts, self.app.session.view().facts)))
+                         + Content(facts_text(self.facts, self._facts_specs())))
         if self.said and self.said != d["query"]:
             extra.insert(0, Content.styled("居民原说：", "dim") + Content(f"“{self.said}”，经问明按“{d['query']}”办理"))
         self._result(body, extra)
@@ -513,8 +550,7 @@ class CounterScreen(Screen):
         self.action_decide()
 
     def action_assert_facts(self) -> None:
-        view = self.app.session.view()
-        specs = [s for s in view.facts.values() if s.kind == ASSERTIVE]
+        specs = [s for s in self._facts_specs().values() if s.kind == ASSERTIVE]
 
         def done(result: dict | None) -> None:
             if result is not None:
@@ -551,8 +587,9 @@ class CounterScreen(Screen):
 
         def failed(exc: BaseException) -> bool:
             self._recording, self._after_record = False, None
-            if isinstance(exc, Refused):
+            if isinstance(exc, (Refused, *unusable())):  # unusable: its plugin failed since the decision
                 self.app.push_screen(Message("不能登记", [str(exc)]))
+                self.query_one(TopBar).refresh_bar()
                 return True
             if isinstance(exc, InvalidInput):
                 self.app.notify(str(exc), severity="error", markup=False)

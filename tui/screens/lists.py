@@ -3,6 +3,8 @@
 Each item shows what else it is called (又称): its aliases, legacy names and the residents' words
 in force for it (单身证明 for 婚姻状况证明); a word that could mean several items (关系证明) is
 listed apart, as one to ask about. The search finds an item by any of them (``Suggester``).
+Items are shown under their list's short name (负面清单, 某某县负面清单): each jurisdiction numbers
+its own list, so a bare 第1项 could be two items.
 """
 
 from __future__ import annotations
@@ -58,21 +60,30 @@ class ListsScreen(Screen):
         return self._words_of[1], self._words_of[2]
 
     def _fill(self, query: str = "") -> None:
+        from .counter import unusable
+
         s = self.app.session
-        view = s.view()
+        try:
+            view = s.view()
+        except unusable():  # its plugin failed: no lists to show, and why
+            self.items, self.found, self.view = {}, {}, None
+            self.query_one(DataTable).clear()
+            self.query_one("#item_text", Prose).update(Content.styled(s.unavailable() or "本辖区的规则未能加载", "bold red"))
+            return
         self.view = view
         if query:
             found = s.suggester.suggest(query, limit=50)
             items = [x.item for x in found]
         else:
             found = []
-            items = sorted(view.items, key=lambda i: (i.list != "negative", i.number))
+            items = list(view.items)  # grouped by list (the national list first), then by number
         self.found = {x.item.id: x for x in found}
         self.items = {it.id: it for it in items}
         t = self.query_one(DataTable)
         t.clear()
         for it in items:
-            t.add_row("负面" if it.list == "negative" else "保留", str(it.number), Text(it.name), key=it.id)
+            # The list's short name, not 负面/保留 alone: a county's own 第1项 is not the national 第1项.
+            t.add_row(it.list_label, str(it.number), Text(it.name), key=it.id)
         self._show()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -88,6 +99,8 @@ class ListsScreen(Screen):
     def _show(self) -> None:
         t = self.query_one(DataTable)
         w = self.query_one("#item_text", Prose)
+        if getattr(self, "view", None) is None:  # unavailable: _fill said why
+            return
         if not t.row_count:
             w.update(Content("没有符合的清单事项（未列入清单的证明，按“未列入清单”规则决定：在受理中输入即可）"))
             return
@@ -96,7 +109,7 @@ class ListsScreen(Screen):
         found = self.found.get(it.id)
         if found is not None and found.matched != it.name:  # found by another name: say which
             head += Content.styled(f"　（按“{found.matched}”找到）", "dim")
-        lines = [head]
+        lines = [head, Content.styled(f"《{it.title_of_list}》第{it.number}项", "dim")]
         if it.list == "negative":
             lines += [Content.styled("办事途径", "bold"), Content(it.route or "—")]
         else:

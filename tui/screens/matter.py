@@ -38,7 +38,10 @@ def item_text(m: dict) -> str:
     text = m["query"]
     item = m.get("item_name")
     if item:
-        where = f"（{LISTS.get(m.get('list'), '清单')}第{m['number']}项）" if m.get("number") else ""
+        # The list it is numbered in, as the decision recorded it (``show`` carries the decision); a
+        # summary alone, or a matter recorded before items named their list, by its kind.
+        lst = ((m.get("decision") or {}).get("item") or {}).get("list_short") or LISTS.get(m.get("list"), "清单")
+        where = f"（{lst}第{m['number']}项）" if m.get("number") else ""
         text += (f" → {item}" if item != m["query"] else "") + where
     return text
 

@@ -26,6 +26,7 @@ from ..widgets.field import Field
 from .base import Screen
 
 from sealdesk.core.desk.service import ServiceError
+from sealdesk.core.engine.plugins import BrokenJurisdiction
 from sealdesk.core.engine.workflow_rules import steps_of
 from sealdesk.core.papers.content import papers_for
 from sealdesk.core.register.store import RegisterCancelled, RegisterError, minutes
@@ -40,7 +41,8 @@ from .matter import LABELS, ConfirmAction, detail_lines, needs_lines, reason_lin
 PAGE = 50  # matters the table holds at a time (about four screens at 80×24)
 # What a read of the register may answer instead: a bad argument, a damaged index, a person the
 # community does not know (through the service), the service gone.
-READ_ERRORS = (InvalidInput, RegisterError, Refused, ServiceError)
+# BrokenJurisdiction: the community's plugin failed; the register needs its workflow to read, and says why.
+READ_ERRORS = (InvalidInput, RegisterError, Refused, ServiceError, BrokenJurisdiction)
 
 
 def row_cells(r: dict) -> tuple:
@@ -416,7 +418,12 @@ class RegisterScreen(Screen):
 
     def _steps(self) -> tuple[str, ...]:
         """The jurisdiction's workflow steps (审批, 用印, and 备案 where its rules add it)."""
-        return steps_of(self.app.session.view().workflow)
+        from .counter import unusable
+
+        try:
+            return steps_of(self.app.session.view().workflow)
+        except unusable():  # its plugin failed: the register is still shown; acting says why
+            return steps_of(())
 
     def action_act(self, action: str) -> None:
         """a/s/f/v: the matter and what it still needs, then ``y`` acts (``ConfirmAction``); an action

@@ -70,6 +70,9 @@ class TrainScreen(Screen):
                   + Content(f" · {sc.title}"))
         c = q.case
         lines = [Content.styled("证明名称：", "bold") + Content(c.query)]
+        if c.jurisdiction or c.on:  # a case decided elsewhere or on another day than the top bar says
+            lines.append(Content.styled("辖区：", "bold") + Content(q.decision.get("jurisdiction") or "")
+                         + Content.styled("　决定日期：", "bold") + Content(q.decision.get("date") or ""))
         if c.purpose or c.requester:
             lines.append(Content.styled("用途：", "bold") + Content(c.purpose or "（未说明）")
                          + Content.styled("　索要单位：", "bold") + Content(c.requester or "（未说明）"))

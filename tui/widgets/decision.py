@@ -17,8 +17,10 @@ OUTCOME_STYLE = {
 
 
 def list_label(ref: dict) -> str:
-    """负面清单第8项, from an item reference (``CertificateItem.ref()``)."""
-    return f"{'负面清单' if ref['list'] == 'negative' else '保留清单'}第{ref['number']}项"
+    """负面清单第8项, 某某县负面清单第1项, from an item reference (``CertificateItem.ref()``; one
+    recorded before references named their list is called by its kind)."""
+    short = ref.get("list_short") or ("负面清单" if ref["list"] == "negative" else "保留清单")
+    return f"{short}第{ref['number']}项"
 
 
 def match_line(d: dict) -> Content | None:

@@ -24,6 +24,9 @@ class TopBar(Vertical):
         jname = c.jurisdiction
         if s.registry_loaded and c.jurisdiction in s.registry.jurisdictions:
             jname = s.registry.jurisdictions[c.jurisdiction].name
+        unavailable = s.unavailable()  # its plugin failed: the counter cannot decide, and says why below
+        if unavailable:
+            jname += "（不可用）"
         demo = "【演示】" if c.demo else ""
         date = f" {s.today:%Y-%m-%d}" if s.on else ""
         # Community and person names are data: plain Content, never markup.
@@ -32,8 +35,8 @@ class TopBar(Vertical):
         # A lapsed document first (it changes decisions), then why this community; wrapped by the
         # line breaker, at most three lines at 80×24 (app.tcss), so nothing is cut off.
         problem = s.register_problem()
-        lines = ([problem] if problem else []) + (s.lapsed() if s.registry_loaded else []) + \
-            ([s.notice] if s.notice else [])
+        lines = ([unavailable] if unavailable else []) + ([problem] if problem else []) + \
+            (s.lapsed() if s.registry_loaded and not unavailable else []) + ([s.notice] if s.notice else [])
         banner = self.query_one("#banner", Prose)
         banner.update(Content("\n").join(Content("注意：" + line) for line in lines) if lines else "")
         banner.display = bool(lines)
