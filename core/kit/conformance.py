@@ -414,19 +414,27 @@ class ScenarioCheck:
         return f"{self.cases} cases, {self.as_expected} as expected" + (f"; {files} file(s) do not load" if files else "")
 
 
-def check_scenarios(registry=None, name: str | None = None, *, today: dt.date | None = None) -> ScenarioCheck:
-    """Decide every case of the scenarios that plugin ``name`` ships (every plugin's when None).
-
-    Raises KeyError when ``name`` is neither a plugin nor a jurisdiction the registry knows.
-    """
+def _selected(registry, name: str | None):
+    """The registry (built when None) and the plugins and jurisdictions ``name`` selects; KeyError
+    when it names neither a plugin nor a jurisdiction the registry knows."""
     from sealdesk.core.engine.plugins import Registry
-    from sealdesk.core.training.scenario import check_files, shipped
 
     if registry is None:
         registry = Registry()
     plugins, jids = jurisdictions_of(registry, name)
     if not plugins and not jids:
         raise KeyError(name)
+    return registry, plugins, jids
+
+
+def check_scenarios(registry=None, name: str | None = None, *, today: dt.date | None = None) -> ScenarioCheck:
+    """Decide every case of the scenarios that plugin ``name`` ships (every plugin's when None).
+
+    Raises KeyError when ``name`` is neither a plugin nor a jurisdiction the registry knows.
+    """
+    from sealdesk.core.training.scenario import check_files, shipped
+
+    registry, plugins, jids = _selected(registry, name)
     report = check_files(registry, shipped(registry, plugins), today)
     out = [Violation("scenarios", f"scenario file does not load: {e.problem}", "", "",
                      f"{e.path}:{e.line}" if e.line else e.path) for e in report.errors]
@@ -446,13 +454,9 @@ def check(registry=None, name: str | None = None, *, max_examples: int = 100,
     """
     from hypothesis import strategies as st
 
-    from sealdesk.core.engine.plugins import BrokenJurisdiction, Registry
+    from sealdesk.core.engine.plugins import BrokenJurisdiction
 
-    if registry is None:
-        registry = Registry()
-    plugins, jids = jurisdictions_of(registry, name)
-    if not plugins and not jids:
-        raise KeyError(name)
+    registry, plugins, jids = _selected(registry, name)
     violations = _load_violations(registry, plugins, jids)
     ok = [j for j in registry.ids() if j in jids]
     violations += _data_violations(registry, ok)
