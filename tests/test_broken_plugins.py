@@ -10,6 +10,8 @@ file:line; no traceback reaches the user (the error log keeps it).
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import re
 
@@ -417,20 +419,26 @@ async def test_compare_screen_shows_the_broken_ones_and_the_counter_goes_on(brok
     assert app.return_code in (None, 0)
 
 
-async def test_demo_f6_on_a_jurisdiction_whose_rule_raises_shows_unavailable(broken_site, tmp_path):
-    import rule_raiser
-
+@contextlib.contextmanager
+def _demo(scenario_id: str):
+    """``sealdesk demo SCENARIO`` in a sandbox, as the CLI starts it: (app, scenario)."""
     from sealdesk.core.cli.scenario import sandbox
     from sealdesk.core.training.scenario import find_scenario
     from sealdesk.tui.app import SealdeskApp
     from sealdesk.tui.session import Session
 
     reg = Registry()
-    sc = find_scenario(reg, "rule-raiser-basics")
+    sc = find_scenario(reg, scenario_id)
     with sandbox(reg, sc.jurisdiction) as home:
         s = Session(home, as_login="clerk", registry=reg)
         s.sandbox = True
-        app = SealdeskApp(s, scenario=sc)
+        yield SealdeskApp(s, scenario=sc), sc
+
+
+async def test_demo_f6_on_a_jurisdiction_whose_rule_raises_shows_unavailable(broken_site, tmp_path):
+    import rule_raiser
+
+    with _demo("rule-raiser-basics") as (app, sc):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("f6")
@@ -444,18 +452,9 @@ async def test_demo_f6_on_a_jurisdiction_whose_rule_raises_shows_unavailable(bro
 
 
 async def test_demo_f6_then_compare_on_a_good_jurisdiction(broken_site, tmp_path):
-    from sealdesk.core.cli.scenario import sandbox
-    from sealdesk.core.training.scenario import find_scenario
-    from sealdesk.tui.app import SealdeskApp
     from sealdesk.tui.screens.compare import CompareScreen
-    from sealdesk.tui.session import Session
 
-    reg = Registry()
-    sc = find_scenario(reg, "national-basics")
-    with sandbox(reg, sc.jurisdiction) as home:
-        s = Session(home, as_login="clerk", registry=reg)
-        s.sandbox = True
-        app = SealdeskApp(s, scenario=sc)
+    with _demo("national-basics") as (app, sc):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("f6")

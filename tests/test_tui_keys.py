@@ -36,6 +36,23 @@ DOWN, UP, ENTER, BACKSPACE, CTRL_U, CTRL_N, CTRL_Q, TAB = "\x1b[B", "\x1b[A", "\
 ID_OLD, ID_NEW = "11010519491231002X", "440524198801010011"  # both valid (GB 11643)
 
 
+def _row(line, columns: int) -> str:
+    """One screen row as pyte's ``display`` gives it, but a cell left empty (the right half of a wide
+    character whose left half a narrow one overwrote, mid-update, between two chunks read from the
+    pty) reads as a space, as a terminal shows it, where pyte's own ``display`` raises IndexError."""
+    from wcwidth import wcwidth
+
+    out, skip = [], False
+    for x in range(columns):
+        if skip:
+            skip = False
+            continue
+        ch = line[x].data
+        out.append(ch or " ")
+        skip = bool(ch) and wcwidth(ch[0]) == 2
+    return "".join(out)
+
+
 class Pty:
     """``argv`` on a new pty of 80×24; what it writes is read into a pyte screen by a thread."""
 
@@ -60,7 +77,8 @@ class Pty:
 
     def text(self) -> str:
         with self.lock:
-            return "\n".join(line.rstrip() for line in self.screen.display)
+            return "\n".join(_row(self.screen.buffer[y], self.screen.columns).rstrip()
+                             for y in range(self.screen.lines))
 
     def write(self, keys: str) -> None:
         """All of ``keys`` in one write(), as a slow link delivers a burst."""

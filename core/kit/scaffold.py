@@ -95,6 +95,14 @@ date = {today}
 effective_from = {today}
 # effective_until = 2030-12-31
 
+# The titles of this jurisdiction's own lists, verbatim from the document (papers add the 《》);
+# without them: {name}不应由基层群众性自治组织出具证明事项补充清单, short {name}负面清单 (docs/plugins.md).
+# Items numbered from 1 here are 「{name}负面清单第1项」, never confused with an inherited 第1项.
+# [lists]
+# negative = "<the list's title, verbatim>"
+# negative_short = "<short name before 第N项>"
+# negative_source = "<where the title is written>"
+
 # A seal rule: when the clerk asserts the fact, any issuing outcome becomes a refusal.
 # Facts: `sealdesk decide --help` lists them (liability, facts_unclear, against_law, ...);
 # docs/plugins.md, "Facts", says what each one means.
