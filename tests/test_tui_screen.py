@@ -248,3 +248,28 @@ async def test_the_banner_fits_at_80x24_after_switching_jurisdiction(tmp_path, r
         assert "失效" in text and "演示社区" in text
         assert banner.size.height == len(banner.lines) <= 3  # every line shown, none cut off
         assert "".join(banner.lines).replace(" ", "") == text.replace("\n", "").replace(" ", "")
+
+
+async def test_digits_typed_before_the_field_knows_it_has_focus_are_kept(demo_app):
+    """"⇥110105…" in one burst: the first digit is taken at once, the field's Focus event comes
+    through its queue after it; Input's select-on-focus then selected that digit and the next one
+    replaced it (a 17-digit ID number, seen in tmux and in the pty test's flakes)."""
+    from textual import events
+
+    from sealdesk.tui.widgets.field import Field, ordered_key
+
+    app = demo_app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        rid = app.screen.query_one("#rid", Field)
+        app.screen.set_focus(rid)  # as Tab does: focused now, its Focus event queued
+        assert await ordered_key(app, events.Key("1", "1"))
+        await pilot.pause()  # the Focus event runs
+        assert await ordered_key(app, events.Key("1", "1"))
+        await pilot.pause()
+        assert rid.value == "11"
+        app.screen.set_focus(app.screen.query_one("#rname", Field))
+        await pilot.pause()
+        app.screen.set_focus(rid)  # entered again with nothing typed first: Input's select-all, as before
+        await pilot.pause()
+        assert rid.selected_text == "11"

@@ -38,6 +38,21 @@ class Field(Input, inherit_bindings=False):
         self.on_enter = on_enter
         # A blinking cursor is a redraw twice a second: bytes on an idle SSH link (issue 16).
         self.cursor_blink = False
+        self._typed = False  # a key was taken since the field was last left (see _on_focus)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        # Keys are taken at once, but the Focus event comes through the queue: in "⇥110105…" sent as
+        # one burst, the first digit is already in the field when Focus arrives, and Input's
+        # select-on-focus would select it and let the next digit replace it (a 17-digit ID number).
+        # Text typed before Focus arrived is kept; a field entered with nothing typed yet selects
+        # its text as Input does, so typing replaces what was there. (Textual calls each class's
+        # handler in turn: Input's runs after this one, so it only needs the flag off meanwhile.)
+        if self._typed and self.select_on_focus:
+            self.select_on_focus = False
+            self.call_later(setattr, self, "select_on_focus", True)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._typed = False  # Input's own _on_blur runs after this one
 
     async def take_key(self, event: events.Key) -> bool:
         """Handle ``event`` now if it is the field's own: a character, an editing key, or Enter
@@ -46,10 +61,12 @@ class Field(Input, inherit_bindings=False):
             self.on_enter(self)
             return True
         if event.is_printable:
+            self._typed = True
             await self._on_key(event)  # Input's: insert the character at the cursor
             return True
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             if await self.app.run_action(binding.action, self):  # True when it ran
+                self._typed = True
                 return True
         return False
 
