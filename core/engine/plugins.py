@@ -329,7 +329,7 @@ class Registry:
                     self._fail(LoadError(plugin, self._hook_where(plugin, "sealdesk_rules"),
                                          f"sealdesk_rules returned {type(rule).__name__}, expected Rule"))
                     continue
-                collected.append(replace(rule, plugin=plugin, source=rule.source or self.plugin_files.get(plugin, "")))
+                collected.append(replace(rule, plugin=plugin, source=rule.source or self._file(plugin)))
         for rule in sorted(collected, key=lambda r: r.id):
             if rule.slot not in SLOTS:
                 self._break(rule.jurisdiction, LoadError(rule.plugin, rule.source,
@@ -354,7 +354,7 @@ class Registry:
                                          f"sealdesk_workflow_rules returned {type(rule).__name__}, "
                                          "expected WorkflowRule with a callable check"))
                     continue
-                collected.append(replace(rule, plugin=plugin, source=rule.source or self.plugin_files.get(plugin, "")))
+                collected.append(replace(rule, plugin=plugin, source=rule.source or self._file(plugin)))
         for rule in sorted(collected, key=lambda r: r.id):
             if rule.jurisdiction not in self.jurisdictions:
                 self._fail(LoadError(rule.plugin, rule.source,
@@ -389,7 +389,7 @@ class Registry:
                                          f"sealdesk_paper_templates returned {type(t).__name__}, "
                                          "expected PaperTemplate"))
                     continue
-                collected.append(replace(t, plugin=plugin, source=t.source or self.plugin_files.get(plugin, "")))
+                collected.append(replace(t, plugin=plugin, source=t.source or self._file(plugin)))
         self.paper_templates: dict[tuple[str, str], PaperTemplate] = {}
         for t in collected:
             where = f"papers.{t.paper} of {t.jurisdiction}"
