@@ -299,7 +299,9 @@ def test_quiz_scores_outcomes_and_routes(registry):
     m = quiz.answer("refuse")
     assert (m.outcome_ok, m.route_ok, m.points) == (False, None, 0)
     lines = quiz.summary_lines()
-    assert lines[0] == "得分 1/3（2 题）"
+    # outcome and route points apart, never summed
+    assert lines[0] == "得分：处理结果 1/2 题　办事途径 0/1 题"
+    assert (quiz.outcome_points, quiz.route_points, quiz.route_possible) == (1, 0, 1)
     assert "应为出具" in lines[2]
 
 
@@ -341,7 +343,7 @@ async def test_train_a_case_answered_ask_names_the_items_to_ask_about(tmp_path, 
     save_community(demo_community(home, "national", registry.jurisdictions["national"].name))
     s = Session(home, as_login="trainer", registry=registry)
     s.sandbox = True
-    app = TrainApp(s, Quiz.build(registry, sc))
+    app = TrainApp(s, Quiz.build(registry, sc), trainee="测试学员")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "待补充" in screen_text(app)
@@ -370,7 +372,7 @@ def train_app(registry, tmp_path, name: str) -> TrainApp:
     save_community(demo_community(home, sc.jurisdiction, registry.jurisdictions[sc.jurisdiction].name))
     s = Session(home, as_login="trainer", registry=registry)
     s.sandbox, s.on = True, sc.on
-    return TrainApp(s, Quiz.build(registry, sc))
+    return TrainApp(s, Quiz.build(registry, sc), trainee="测试学员")
 
 
 async def choose(pilot, option_id: str) -> None:
@@ -397,18 +399,23 @@ async def test_full_quiz_in_the_tui_scores_explains_and_sums_up(registry, tmp_pa
                 wrong = q
             else:
                 await choose(pilot, q.outcome)
-            if q.routes:
+            if q.routes and q is not wrong:  # the route is asked with a refusal only
                 await choose(pilot, str(q.routes.index(q.route)))
             text = screen_text(app)
             assert ("回答错误" if q is wrong else "回答正确") in text
             assert f"正确答案：{OUTCOME_LABELS[Outcome(q.outcome)]}" in text
+            if q is wrong:  # the trainee's answer beside the right one, and why it is not it
+                assert "你的答案：出具" in text and "为什么不是“出具”" in text
             assert q.case.note[:12] in text  # the teaching note, with its citation
             await pilot.press("enter")
             await pilot.pause()
         assert quiz.done
         text = screen_text(app)
-        possible = sum(1 + bool(q.routes) for q in quiz.questions)
-        assert "训练结束" in text and f"得分 {possible - 1}/{possible}" in text
+        routes = sum(bool(q.routes) for q in quiz.questions)
+        score = f"处理结果 {len(quiz.questions) - 1}/{len(quiz.questions)} 题"
+        if routes:
+            score += f"　办事途径 {routes - bool(wrong.routes)}/{routes} 题"
+        assert "训练结束" in text and score in text, text
         assert f"{wrong.case.query}：✗" in text
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -427,8 +434,8 @@ async def test_train_every_shipped_scenario_answering_right_scores_full_marks(re
                 await choose(pilot, str(q.routes.index(q.route)))
             await pilot.press("enter")
             await pilot.pause()
-        possible = sum(1 + bool(q.routes) for q in app.quiz.questions)
-        assert f"得分 {possible}/{possible}" in screen_text(app)
+        n, routes = len(app.quiz.questions), sum(bool(q.routes) for q in app.quiz.questions)
+        assert f"处理结果 {n}/{n} 题" + (f"　办事途径 {routes}/{routes} 题" if routes else "") in screen_text(app)
 
 
 # -- the demo sandbox -------------------------------------------------------------------------------
@@ -564,11 +571,11 @@ async def test_train_shows_a_cases_own_jurisdiction_and_date(tmp_path, registry)
     save_community(demo_community(home, sc.jurisdiction, registry.jurisdictions[sc.jurisdiction].name))
     s = Session(home, as_login="trainer", registry=registry)
     s.sandbox = True
-    app = TrainApp(s, Quiz.build(registry, sc))
+    app = TrainApp(s, Quiz.build(registry, sc), trainee="测试学员")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         text = screen_text(app)
-        assert "辖区：qinghai" in text and "决定日期：2026-01-10" in text
+        assert "辖区：青海省" in text and "决定日期：2026-01-10" in text
         await choose(pilot, "issue")
         assert "回答正确" in screen_text(app)
         await pilot.press("enter")

@@ -95,6 +95,8 @@ class SealdeskApp(App):
         self.first_frame_shown = False
         self.scenario = scenario  # sealdesk demo: the cases the counter steps through (F6/F7)
         self.demo_log: list = []  # sealdesk demo: each request decided, for 保存为演示案例
+        self.demo_slots: dict = {}  # sealdesk demo: where each request is in demo_log (CounterScreen._log_demo)
+        self.demo_case: int | None = None  # sealdesk demo: the case a rebuilt counter shows first
         # Lines in ASCII (community.toml [tui] ascii_borders, or SEALDESK_ASCII_BORDERS=1 for one terminal).
         self.ascii_borders = (os.environ.get("SEALDESK_ASCII_BORDERS", "").lower() in ("1", "true", "yes")
                               or session.community.ascii_borders)
@@ -331,6 +333,10 @@ class SealdeskApp(App):
         yield SystemCommand("退出", "退出 sealdesk（Ctrl+Q）", self.exit)
 
     def save_scenario(self) -> None:
+        """保存为演示案例: the requests decided in this demo (the counter keeps each once, as last
+        decided), in the jurisdiction and on the date each was decided, with the scenario's own sample
+        residents. Nothing of the residents typed in: the file is a lesson, not a register."""
+        import dataclasses
         import datetime as dt
         from pathlib import Path
 
@@ -341,14 +347,26 @@ class SealdeskApp(App):
         if not self.demo_log:
             self.push_screen(Message("没有可保存的内容", ["先在受理界面决定至少一个申请（F5），再保存为演示案例。"]))
             return
-        jid = self.session.community.jurisdiction
+        # The file's jurisdiction and date are the first request's; a request decided after 切换辖区
+        # or 决定日期 keeps its own (a "today" then becomes the day it was decided).
+        first = self.demo_log[0]
+        jid = first.jurisdiction or self.session.community.jurisdiction
+        on = first.on if first.jurisdiction else self.session.on
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+        def own(case):
+            return dataclasses.replace(case, jurisdiction="" if case.jurisdiction in ("", jid) else case.jurisdiction,
+                                       on=None if case.on == on else case.on or dt.date.today())
 
         def done(text: str | None) -> None:
             if not text:
                 return
-            title = f"演示记录 {dt.date.today()}（{self.session.registry.jurisdictions[jid].name}）"
-            sc = Scenario(Path(text).stem, title, jid, tuple(self.demo_log), self.session.on)
+            reg = self.session.registry
+            name = reg.jurisdictions[jid].name if jid in reg.jurisdictions else jid
+            title = f"演示记录 {dt.date.today()}（{name}）"
+            residents = self.scenario.residents if self.scenario is not None else ()
+            sc = Scenario(Path(text).stem, title, jid, tuple(own(c) for c in self.demo_log), on,
+                          residents=residents)
             try:
                 path = save_scenario(sc, Path(text).expanduser())
             except FileExistsError:
@@ -443,9 +461,15 @@ class TrainApp(SealdeskApp):
     BINDINGS = [Binding("ctrl+q", "quit", "退出"),
                 Binding("ctrl+p", "command_palette", "命令", show=False, priority=True)]
 
-    def __init__(self, session: Session, quiz):
+    def __init__(self, session: Session, quiz, trainee: str | None = None, results=None, reshuffle=None):
+        """``trainee``: who answers (None: asked on the first screen); ``results``: the folder of
+        results files (None: none written); ``reshuffle(seed)``: the quiz again in a new order, for
+        Ctrl+R in a shuffled lesson."""
         super().__init__(session)
         self.quiz = quiz
+        self.trainee = trainee
+        self.results = results
+        self.reshuffle = reshuffle
 
     def check_action(self, action: str, parameters):
         # Textual merges BINDINGS down the class hierarchy: the counter's F1–F4 stay off here.

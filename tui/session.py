@@ -63,6 +63,7 @@ class Session:
             self.as_login = "clerk"
         self.on: dt.date | None = None  # demo only: the decision date
         self.sandbox = False  # sealdesk demo/train: a temporary register, deleted on exit
+        self.trainee: str | None = None  # sealdesk train: who answers (shown in the top bar)
         self._suggester = None
 
     @property
@@ -117,6 +118,8 @@ class Session:
         return self.community.person(self.login)
 
     def who(self) -> str:
+        if self.trainee:
+            return f"学员：{self.trainee}"
         p = self.person
         return f"{p.name}（{p.role_labels}）" if p else f"{self.login}（不在人员名单中）"
 
@@ -132,7 +135,8 @@ class Session:
         self.desk.close()
         home = self._demo_home(jid)
         self._open(home)
-        self.notice = f"演示社区（数据在 {short_path(home)}）"
+        if not self.sandbox:  # a sandbox keeps its notice: everything is still deleted on exit
+            self.notice = f"演示社区（数据在 {short_path(home)}）"
 
     @property
     def today(self) -> dt.date:

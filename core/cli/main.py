@@ -434,6 +434,8 @@ GROUPS = {
     **dict.fromkeys(("scenarios", "demo", "train"), "scenario"),
     "compare": "compare",
     "county": "county",
+    "results": "results",
+    "web": "web",
 }
 
 

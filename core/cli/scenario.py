@@ -83,7 +83,12 @@ def _scenario(reg, name: str | None):
         raise BadInput(f"演示案例有误：{exc}") from None
 
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"  # set by textual-serve for each browser tab (sealdesk web)
+
+
 def _need_terminal() -> None:
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return  # a browser tab: Textual talks to the page over the pipes textual-serve gives it
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise BadInput("演示和训练需要终端（请在 SSH 会话或终端中运行）")
 
@@ -131,14 +136,53 @@ def cmd_demo(args) -> int:
                            lambda session: SealdeskApp(session, scenario=sc))
 
 
+def _trainee(args) -> str | None:
+    """``--trainee NAME``, else the login's name; None with ``--ask-trainee`` (asked on screen)."""
+    from sealdesk.core.training.results import login_name
+    from sealdesk.tui.screens.train import clean_name
+
+    if args.trainee is not None:
+        name = clean_name(args.trainee)
+        if not name:
+            raise BadInput("--trainee 不能为空（学员姓名，用于记录成绩）")
+        return name
+    return None if args.ask_trainee else clean_name(login_name()) or "学员"
+
+
+def _results(args):
+    """The results folder, made now (0750) so that a folder that cannot be written is said before
+    the quiz starts, not after the first answer; None with ``--no-results``."""
+    from sealdesk.core.training.results import results_folder
+
+    if args.no_results:
+        return None
+    folder = results_folder(args.results, args.home)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+    except OSError as exc:
+        raise BadInput(f"无法建立成绩目录 {folder}：{exc.strerror or exc}（可用 --results 指定目录）") from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise BadInput(f"成绩目录 {folder} 不可写（可用 --results 指定目录）")
+    return folder
+
+
 def cmd_train(args) -> int:
+    import secrets
+
     reg = _registry()
+    trainee = _trainee(args)
+    folder = _results(args)
     sc = _choose(reg, args, "训练")
     from sealdesk.tui.app import TrainApp
 
     from sealdesk.core.training.quiz import Quiz
 
-    return _run_in_sandbox(reg, sc, "trainer", "", lambda session: TrainApp(session, Quiz.build(reg, sc)))
+    seed = args.seed
+    if seed is None and args.shuffle:  # a fresh seed, recorded with the results
+        seed = secrets.randbelow(1_000_000)
+    return _run_in_sandbox(reg, sc, "trainer", "", lambda session: TrainApp(
+        session, Quiz.build(reg, sc, seed=seed), trainee=trainee, results=folder,
+        reshuffle=lambda new: Quiz.build(reg, sc, seed=new)))
 
 
 def cmd_scenarios(args) -> int:
@@ -178,6 +222,14 @@ def cmd_scenarios(args) -> int:
     return 0 if report.ok else 1
 
 
+def _seed(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"种子应为不超过 9 位的非负整数，而不是 {text!r}")
+    return int(text)
+
+
 def add_parsers(sub) -> None:
     s = sub.add_parser("scenarios", help="列出演示案例；--check 核对预期结果")
     s.add_argument("files", nargs="*", help="案例文件（默认：已安装插件附带的全部案例）")
@@ -189,7 +241,14 @@ def add_parsers(sub) -> None:
     s.add_argument("scenario", nargs="?", help="案例编号（见 sealdesk scenarios）或案例文件路径")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("train", help="训练测验：选择处理结果和办事途径，逐题讲解")
+    s = sub.add_parser("train", help="训练测验：选择处理结果和办事途径，逐题讲解，记录成绩")
     s.add_argument("scenario", nargs="?", help="案例编号（见 sealdesk scenarios）或案例文件路径")
+    s.add_argument("--trainee", metavar="姓名", help="学员姓名（默认：登录名）")
+    s.add_argument("--ask-trainee", action="store_true", help="开始前在界面上询问学员姓名（浏览器课堂用）")
+    s.add_argument("--shuffle", action="store_true", help="打乱题目和选项的顺序（随机种子记入成绩）")
+    s.add_argument("--seed", type=_seed, metavar="N", help="按种子 N 打乱（同一种子同一顺序，可重现某次训练）")
+    s.add_argument("--results", metavar="目录",
+                   help="成绩文件目录（默认：社区配置 [training] results，或用户数据目录下 training-results）")
+    s.add_argument("--no-results", action="store_true", help="不记录成绩（练习）")
     s.set_defaults(func=cmd_train)
 

@@ -33,7 +33,7 @@ def apply_seal_rule(fact: str, text: str, ctx, step):
         step.route = step.item.route if step.item is not None and step.item.list == "negative" else None
         step.ground("seal_rule", text, rule.citation)
         step.cite(rule.citation)
-        step.explain(f"用印规则：{text}（{rule.citation.text()}）已确认情形 {fact}，不得加盖公章，不予出具")
+        step.explain(f"但已确认“{ctx.label(fact)}”：{text}（{rule.citation.text()}），不得加盖公章，因此不予出具")
     return step
 
 

@@ -167,11 +167,12 @@ class Condition:
         out = ["purpose"] if self.purposes and not purpose_key else []
         return out + [f for f in self.facts if facts.value(f) is None]
 
-    def matched(self, purpose_key: str, facts: "Facts", requester_key: str = "") -> list[str]:
-        """What made the condition hold, for the explanation."""
+    def matched(self, purpose_key: str, facts: "Facts", requester_key: str = "", specs=None) -> list[str]:
+        """What made the condition hold, for the explanation; ``specs`` (name -> FactSpec) gives
+        the facts' labels (已确认“婚姻登记档案丢失”), never their ids."""
         out = [f"用途含“{p}”" for p in self.purposes if p in purpose_key]
         out += [f"索要单位含“{r}”" for r in self.requesters if requester_key and r in requester_key]
-        out += [f"已确认情形 {f}" for f in self.facts if facts.asserted(f)]
+        out += [f"已确认“{specs[f].label if specs and f in specs else f}”" for f in self.facts if facts.asserted(f)]
         return out
 
 
@@ -420,6 +421,8 @@ class Decision:
     facts: Facts = field(default_factory=Facts)
     notices: tuple[str, ...] = ()  # extra sentences for the resident (e.g. Jilin's 清单之外不得索要)
     match: Match | None = None  # which wording matched the item (None: unlisted, or candidates)
+    # Per explanation line, the outcome reached when it was written (Step.stages); not in the JSON.
+    stages: tuple = ()
 
     def to_json(self) -> dict:
         return {

@@ -124,7 +124,7 @@ def decide(view, request: Request) -> Decision:
                 step.cite(it.citations[0])
             return _finish(view, request, step, None)
         if near:
-            step.explain(f"名称解析：“{query}”与{names}相近，经办人已与居民核对，确认都不是（情形 {NOT_LISTED}）")
+            step.explain(f"名称解析：“{query}”与{names}相近，经办人已与居民核对，确认都不是（已确认“{ctx.label(NOT_LISTED)}”）")
         step.explain(f"名称解析：“{query}”不在{view.name}的负面清单或保留清单中（未列入清单事项）")
         _run(view, "unlisted", ctx, step)
     else:
@@ -138,7 +138,7 @@ def decide(view, request: Request) -> Decision:
             if carved:
                 retained, condition = carved
                 step.explain(f"{retained.display}从该负面清单事项中划出（"
-                             + "、".join(condition.matched(ctx.purpose_key, ctx.facts)) + "），保留清单优先")
+                             + "、".join(condition.matched(ctx.purpose_key, ctx.facts, specs=getattr(view, "facts", None))) + "），保留清单优先")
                 step.item = retained
                 ctx.item = retained
                 _run(view, "retained", ctx, step)
@@ -215,5 +215,6 @@ def _finish(view, request: Request, step: Step, match: Match | None = None) -> D
         facts=request.facts,
         notices=tuple(step.notices),
         match=match,  # the wording that resolved the name (before any carve-out)
+        stages=tuple(step.stages),
     )
 

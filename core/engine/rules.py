@@ -74,13 +74,18 @@ class Context:
     def known_false(self, name: str) -> bool:
         return self.facts.value(name) is False
 
+    def label(self, name: str) -> str:
+        """A fact's label as explanations show it (能够调查核实), never its id."""
+        spec = getattr(self.view, "facts", {}).get(name)
+        return spec.label if spec is not None else name
+
 
 class Step:
     """The decision under construction. Rules call its methods and return it."""
 
     __slots__ = (
         "outcome", "item", "route", "requirements", "questions", "citations",
-        "explanation", "grounds", "warnings", "notices", "candidates", "_cited", "may_issue",
+        "explanation", "grounds", "warnings", "notices", "candidates", "_cited", "may_issue", "stages",
     )
 
     def __init__(self, item=None):
@@ -91,6 +96,9 @@ class Step:
         self.questions: list[str] = []
         self.citations: list[Citation] = []
         self.explanation: list[str] = []
+        # The outcome reached when each explanation line was written: a later rule may change it (a
+        # seal rule refuses what was to be issued), and teaching shows the earlier lines as such.
+        self.stages: list[Outcome | None] = []
         self.grounds: list[Ground] = []
         self.warnings: list[str] = []
         self.notices: list[str] = []
@@ -103,6 +111,7 @@ class Step:
     # -- building ------------------------------------------------------------
     def explain(self, line: str) -> "Step":
         self.explanation.append(line)
+        self.stages.append(self.outcome)
         return self
 
     def cite(self, *citations: Citation) -> "Step":

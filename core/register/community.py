@@ -93,6 +93,7 @@ class Community:
     # [tui] ascii_borders: lines and marks in ASCII, for terminals that draw East-Asian-ambiguous
     # characters (─ “ ” · □ →) two cells wide (Xshell, PuTTY set so): an 80-cell line would wrap.
     ascii_borders: bool = False
+    training_results: str = ""  # [training] results: the folder of trainees' results files (sealdesk train)
     home: Path = field(default=Path("."), compare=False)
 
     def person(self, login: str) -> Person | None:
@@ -142,6 +143,8 @@ class Community:
             data["papers"] = papers
         if self.ascii_borders:
             data["tui"] = {"ascii_borders": True}
+        if self.training_results:
+            data["training"] = {"results": self.training_results}
         return data
 
 
@@ -221,6 +224,9 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
     ascii_borders = tui.get("ascii_borders", False)
     if not isinstance(ascii_borders, bool):
         raise ConfigError(f"{source}：tui.ascii_borders 应为 true 或 false（不加引号），而不是 {ascii_borders!r}")
+    training = data.get("training", {}) or {}
+    if not isinstance(training, dict):
+        raise ConfigError(f"{source}：[training] 应为表")
     days = c.get("validity_days", 90)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
         raise ConfigError(f"{source}：community.validity_days 应为 1 到 3660 之间的天数")
@@ -244,6 +250,7 @@ def from_toml(data: dict, home: Path, source: str = CONFIG_NAME) -> Community:
         paper_folder=_str(papers, "folder", "papers", required=False),
         printer=_str(papers, "printer", "papers", required=False),
         ascii_borders=ascii_borders,
+        training_results=_str(training, "results", "training", required=False),
         home=Path(home),
     )
 

@@ -1,17 +1,23 @@
-"""Training quiz (``sealdesk train``): for each case of a scenario the trainee picks the outcome
+"""Training quiz (``sealdesk train``): for each case of a lesson the trainee picks the outcome
 and, where the answer has one, the route (办事途径); each answer is scored against the engine's
-decision and explained with its citations.
+decision and explained (``explain.py``): the trainee's answer beside the right one, why the chosen
+one is not it, and the reasons on the path that decided.
 
-The right answer is always what the engine decides on the scenario's date, not the file's
-``expect`` (which the shipped-scenario tests keep equal to it): a trainee is never taught a
-result the counter would not give. Route choices are the right route and up to three other
-routes of the same jurisdiction's negative list, in an order fixed by the scenario and the
-case number, so that a trainer's class all see the same question.
+The right answer is always what the engine decides on the case's date, not the file's ``expect``
+(which the shipped-scenario tests keep equal to it): a trainee is never taught a result the
+counter would not give. Route choices are the right route and up to three other routes of the
+same jurisdiction's lists, fixed by the lesson, the case and the seed, so that a class sees the
+same question.
+
+Without a seed the cases come in the file's order and the outcomes in their defined order; with
+``seed`` (``--shuffle``) both are shuffled by it, and the seed is recorded with the results so an
+attempt can be replayed. Outcome points and route points are counted apart: a route is only asked
+where the answer is a refusal, and a score that summed them would hide which was missed.
 
 A case the engine answers ``ask`` (a name near several listed items, a retained item whose use
-is not given; a case may say ``expect = "ask"``, and a scenario written before residents' words
-were read can have one) is a question too: the quiz then offers 待补充 among the choices, for every case of that quiz so that its
-presence gives nothing away, and the explanation names what is to be asked.
+is not given; a case may say ``expect = "ask"``) is a question too: the quiz then offers 待补充
+among the choices, for every case of that quiz so that its presence gives nothing away, and the
+explanation names what is to be asked.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import random
 from dataclasses import dataclass, field
 
 from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.training.explain import route_note, shown_facts, teaching_lines, why_not
 from sealdesk.core.training.scenario import Case, Scenario
 
 CHOICES = [o for o in Outcome if o is not Outcome.ASK]  # in the order the outcomes are defined
@@ -29,10 +36,15 @@ ROUTE_CHOICES = 4
 
 @dataclass
 class Question:
-    number: int  # 1-based
+    number: int  # 1-based, in the order asked
     case: Case
     decision: dict  # Decision.to_json()
     routes: list[str]  # route choices; empty when the right answer has no route
+    case_number: int = 0  # 1-based, in the lesson file (the same case across shuffled attempts)
+    choices: list[Outcome] = field(default_factory=list)  # the outcomes offered, in the order shown
+    facts: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, label, value) shown up front
+    made: object = None  # the Decision itself
+    view: object = None  # the view it was decided in (why_not asks the engine again)
 
     @property
     def outcome(self) -> str:
@@ -41,6 +53,20 @@ class Question:
     @property
     def route(self) -> str:
         return self.decision.get("route") or ""
+
+    @property
+    def jurisdiction_name(self) -> str:
+        return getattr(self.view, "name", "") or self.decision.get("jurisdiction", "")
+
+    def reasons(self) -> list[str]:
+        """The reasons on the path that decided (explain.teaching_lines)."""
+        return teaching_lines(self.made) if self.made is not None else list(self.decision.get("explanation", []))
+
+    def why_not(self, chosen: str) -> list[str]:
+        return why_not(self.view, self.case, self.made, chosen) if self.made is not None else []
+
+    def route_note(self, chosen: str | None) -> str:
+        return route_note(self.view, chosen, self.route) if self.view is not None else ""
 
 
 @dataclass
@@ -70,24 +96,44 @@ class Quiz:
     scenario: Scenario
     questions: list[Question]
     marks: list[Mark] = field(default_factory=list)
+    seed: int | None = None  # None: the file's order
 
     @classmethod
-    def build(cls, registry, scenario: Scenario, today: dt.date | None = None) -> "Quiz":
+    def build(cls, registry, scenario: Scenario, today: dt.date | None = None, seed: int | None = None) -> "Quiz":
         from sealdesk.core.engine.protocol import decide
 
-        qs = []
+        made = []
         for n, case in enumerate(scenario.cases, 1):
             view = scenario.case_view(registry, case, today)  # a case may name its own jurisdiction and date
-            d = decide(view, case.request()).to_json()
-            qs.append(Question(n, case, d, route_choices(view, d.get("route") or "", f"{scenario.id}:{n}")))
-        return cls(scenario, qs)
+            made.append((n, case, view, decide(view, case.request())))
+        offered = list(CHOICES)
+        if any(d.outcome is Outcome.ASK for *_, d in made):
+            offered.append(Outcome.ASK)
+        rng = random.Random(seed)
+        if seed is not None:
+            rng.shuffle(made)
+        qs = []
+        for asked, (n, case, view, d) in enumerate(made, 1):
+            key = f"{scenario.id}:{n}" + (f":{seed}" if seed is not None else "")
+            choices = list(offered)
+            if seed is not None:
+                rng.shuffle(choices)
+            qs.append(Question(asked, case, d.to_json(), route_choices(view, d.route or "", key), n, choices,
+                               shown_facts(view, case, d, key), d, view))
+        return cls(scenario, qs, seed=seed)
 
     @property
     def choices(self) -> list[Outcome]:
-        """The outcomes offered: CHOICES, and 待补充 too when some case of this quiz is answered so."""
+        """The outcomes offered (in their defined order): CHOICES, and 待补充 too when some case of
+        this quiz is answered so."""
         if any(q.outcome == Outcome.ASK.value for q in self.questions):
             return [*CHOICES, Outcome.ASK]
         return list(CHOICES)
+
+    @property
+    def order(self) -> list[int]:
+        """The lesson's case numbers in the order asked."""
+        return [q.case_number for q in self.questions]
 
     # -- progress ---------------------------------------------------------------------------
     @property
@@ -107,17 +153,44 @@ class Quiz:
         self.marks.append(mark)
         return mark
 
-    # -- the summary ----------------------------------------------------------------------------
+    # -- the score ------------------------------------------------------------------------------
+    @property
+    def outcome_points(self) -> int:
+        return sum(m.outcome_ok for m in self.marks)
+
+    @property
+    def outcome_possible(self) -> int:
+        return len(self.marks)
+
+    @property
+    def route_points(self) -> int:
+        return sum(bool(m.route_ok) for m in self.marks)
+
+    @property
+    def route_possible(self) -> int:
+        return sum(bool(q.routes) for q in self.questions[: len(self.marks)])
+
     @property
     def points(self) -> int:
-        return sum(m.points for m in self.marks)
+        return self.outcome_points + self.route_points
 
     @property
     def possible(self) -> int:
-        return sum(1 + bool(q.routes) for q in self.questions[: len(self.marks)])
+        return self.outcome_possible + self.route_possible
+
+    def score_text(self) -> str:
+        """「处理结果 7/8 题　办事途径 3/4 题」: the two kinds of points apart."""
+        text = f"处理结果 {self.outcome_points}/{self.outcome_possible} 题"
+        if self.route_possible:
+            text += f"　办事途径 {self.route_points}/{self.route_possible} 题"
+        return text
+
+    def points_record(self) -> dict:
+        return {"outcome_points": self.outcome_points, "outcome_possible": self.outcome_possible,
+                "route_points": self.route_points, "route_possible": self.route_possible}
 
     def summary_lines(self) -> list[str]:
-        lines = [f"得分 {self.points}/{self.possible}（{len(self.marks)} 题）"]
+        lines = ["得分：" + self.score_text()]
         for q, m in zip(self.questions, self.marks):
             right = OUTCOME_LABELS[Outcome(q.outcome)]
             got = OUTCOME_LABELS[Outcome(m.outcome)]

@@ -22,6 +22,11 @@ format, every key with an example, is docs/plugins.md, section "Scenarios"; in s
     on = 2026-09-01                  # optional: this case's own date
     note = "……"                      # the teaching note, with its citation
 
+    [[resident]]                     # optional: fictitious sample residents for the demo counter (F8)
+    name = "张示例"
+    id = "110101195603121232"        # checked as the counter checks it, GB 11643 check character included
+    note = "……"                      # optional
+
 A case is checked on everything it states, not only the outcome: a note that teaches an item's
 route is worth nothing if the name is decided as an unlisted item, so ``item`` and ``route``
 say what the note teaches and ``sealdesk scenarios --check`` and ``sealdesk plugin check``
@@ -41,11 +46,13 @@ from pathlib import Path
 
 from sealdesk.core.common.datafile import DataError, DataFile
 from sealdesk.core.engine.model import OUTCOME_LABELS, Facts, Outcome, Request
+from sealdesk.core.training.residents import SampleResident
 
-TOP_KEYS = {"title", "jurisdiction", "on", "description", "case"}
+TOP_KEYS = {"title", "jurisdiction", "on", "description", "case", "resident"}
 CASE_KEYS = {"query", "purpose", "requester", "facts", "expect", "note", "jurisdiction", "on", "item", "route"}
 EXPECTABLE = tuple(o.value for o in Outcome)  # ask too: a case may teach that the clerk must ask first
 UNLISTED = "unlisted"  # item = "unlisted": the name is decided as an item of no list
+RESIDENT_KEYS = {"name", "id", "note"}  # [[resident]]: a fictitious sample resident for the demo counter (F8)
 ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(?:negative|retained)\.\d+$")
 
 
@@ -84,6 +91,7 @@ class Scenario:
     on: dt.date | None = None
     description: str = ""
     path: Path | None = None
+    residents: tuple[SampleResident, ...] = ()  # [[resident]]; none: the built-in samples
 
     def view(self, registry, today: dt.date | None = None):
         """The rules its cases are decided by: on its date ``on``, else today."""
@@ -197,6 +205,36 @@ def _check_item(f: DataFile, registry, value: str, jid: str, where: str, line: i
                         f"（未列入清单的写 item = \"{UNLISTED}\"）")
 
 
+def _residents(f: DataFile, data: dict) -> tuple[SampleResident, ...]:
+    """``[[resident]]`` tables: fictitious sample residents, each name and ID number checked as the
+    counter checks them (GB 11643 check character included)."""
+    from sealdesk.core.register.resident import InvalidInput, validate_id, validate_name
+
+    raw = data.get("resident", [])
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        raise ScenarioError(f.path, f.key_line("resident"), "resident 应写成 [[resident]] 表，每位示例居民一个")
+    out: list[SampleResident] = []
+    for i, table in enumerate(raw):
+        line = f.header_line("resident", i)
+        where = f"第 {i + 1} 个 [[resident]]："
+        _unknown(f, table, RESIDENT_KEYS, where, line)
+        name = _str(f, table, "name", where, line, required=True)
+        number = _str(f, table, "id", where, line, required=True)
+        try:
+            name = validate_name(name)
+        except InvalidInput as exc:
+            raise ScenarioError(f.path, f.key_line("name", line), f"{where}name {exc}") from None
+        try:
+            number = validate_id(number)
+        except InvalidInput as exc:
+            raise ScenarioError(f.path, f.key_line("id", line), f"{where}id {exc}") from None
+        same = next((n for n, r in enumerate(out, 1) if r.id == number), None)
+        if same is not None:
+            raise ScenarioError(f.path, f.key_line("id", line), f"{where}id 与第 {same} 个 [[resident]] 的相同")
+        out.append(SampleResident(name, number, _str(f, table, "note", where, line), line))
+    return tuple(out)
+
+
 def load_scenario(path: str | Path, registry=None) -> Scenario:
     """Read and check one scenario file. With a registry, the jurisdictions, items and fact names
     are checked against what is installed."""
@@ -253,7 +291,7 @@ def load_scenario(path: str | Path, registry=None) -> Scenario:
                           _str(f, table, "requester", where, line), dict(facts),
                           _str(f, table, "note", where, line), line, case_jid, _date(f, table, where, line),
                           item, _str(f, table, "route", where, line)))
-    return Scenario(path.stem, title, jid, tuple(cases), on, description, path)
+    return Scenario(path.stem, title, jid, tuple(cases), on, description, path, residents=_residents(f, data))
 
 
 # -- finding --------------------------------------------------------------------------------
@@ -489,6 +527,9 @@ def scenario_document(scenario: Scenario) -> dict:
         t["note"] = c.note
         cases.append(t)
     doc["case"] = cases
+    if scenario.residents:
+        doc["resident"] = [{"name": r.name, "id": r.id, **({"note": r.note} if r.note else {})}
+                           for r in scenario.residents]
     return doc
 
 

@@ -29,7 +29,7 @@ def retained(ctx, step):
                             f"{item.limit_text}请问明本次证明的用途或情形；用途不符的，不按保留事项出具")
     step.decide(Outcome.ISSUE, f"{item.display}属于依法出具证明事项，予以出具", *item.citations, *item.basis_citations)
     if r is not None:
-        step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts, ctx.requester_key))
+        step.explain(f"限定用途“{r.text}”已满足（" + "、".join(r.matched(ctx.purpose_key, ctx.facts, ctx.requester_key, ctx.view.facts))
                      + "）")
     if item.basis:
         step.explain("法律法规依据：" + "；".join(item.basis))
@@ -43,7 +43,7 @@ def negative(ctx, step):
     step.explain(f"{item.display}属于不应由基层群众性自治组织出具证明事项（{first.text()}）")
     for exc in item.exceptions:
         if exc.holds(ctx.purpose_key, ctx.facts):
-            why = "、".join(exc.matched(ctx.purpose_key, ctx.facts))
+            why = "、".join(exc.matched(ctx.purpose_key, ctx.facts, specs=ctx.view.facts))
             step.decide(
                 Outcome.ISSUE,
                 f"例外情形“{exc.text}”成立（{why}），本次申请不在负面清单之内：经调查核实后出具",
@@ -117,8 +117,8 @@ def commitment(ctx, step):
     step.require("commitment_letter")
     step.cite(rule.citation)
     step.ground("commitment", ctx.view.texts.get("commitment_rule", "推行证明事项告知承诺制"), rule.citation)
-    return step.explain(f"能以申请人书面承诺方式解决：推行证明事项告知承诺制，不出具证明，由申请人签署告知承诺书"
-                        f"（{rule.citation.text()}）")
+    return step.explain(f"但已确认“{ctx.label('commitment_ok')}”：推行证明事项告知承诺制（{rule.citation.text()}），"
+                        "因此不出具证明，由申请人签署告知承诺书（告知承诺）")
 
 
 def public_interest(ctx, step):

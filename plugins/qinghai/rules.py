@@ -26,7 +26,7 @@ def _ground_all(ctx, step, held):
     texts = ctx.view.texts
     for n in held:
         step.ground(f"qinghai_condition_{n}", f"第{n}种情形：{texts.get(f'condition_{n}', '')}", ctx.rule.citation)
-        step.explain(f"符合不予出具的第{n}种情形：{texts.get(f'condition_{n}', '')}（{ctx.rule.citation.text()}）")
+        step.explain(f"属于不予出具证明的第{n}种情形：{texts.get(f'condition_{n}', '')}（{ctx.rule.citation.text()}）")
 
 
 def unlisted(ctx, step):
@@ -36,7 +36,8 @@ def unlisted(ctx, step):
     commit = Citation(DOC, "二（六）", texts.get("commitment", ""))
     if ctx.asserted("commitment_ok"):
         _ground_all(ctx, step, _conditions(ctx))
-        step.decide(Outcome.COMMITMENT, "能采取申请人书面承诺方式解决：不出具证明，由申请人书面承诺", rule.citation, commit)
+        step.decide(Outcome.COMMITMENT, f"不出具证明；已确认“{ctx.label('commitment_ok')}”，按{commit.text()}"
+                    "由申请人书面承诺（告知承诺）", rule.citation, commit)
         return step.require("commitment_letter")
     verifiable = ctx.facts.value("verifiable")
     if verifiable is None:
@@ -45,7 +46,7 @@ def unlisted(ctx, step):
     held = _conditions(ctx)
     _ground_all(ctx, step, held)
     if verifiable is False:
-        step.decide(Outcome.COMMITMENT, f"数据信息无法查询核实：通过个人书面承诺告知的方式解决（{commit.text()}）",
+        step.decide(Outcome.COMMITMENT, f"不出具证明；数据信息无法查询核实，按{commit.text()}通过个人书面承诺告知的方式解决（告知承诺）",
                     rule.citation, commit)
         return step.require("commitment_letter")
     return step.decide(Outcome.REFUSE, "具有上述不予出具情形，不予出具", rule.citation)
@@ -65,5 +66,5 @@ def commitment(ctx, step):
     step.require("commitment_letter")
     step.cite(cond, rule.citation)
     step.ground("qinghai_condition_3", f"第3种情形：{texts.get('condition_3', '')}", cond)
-    return step.explain(f"符合不予出具的第3种情形：{texts.get('condition_3', '')}（{cond.text()}）；"
-                        f"不出具证明，由申请人书面承诺（{rule.citation.text()}）")
+    return step.explain(f"但已确认“{ctx.label('commitment_ok')}”：属于第3种情形（{texts.get('condition_3', '')}，"
+                        f"{cond.text()}），因此不出具证明，由申请人书面承诺（告知承诺，{rule.citation.text()}）")

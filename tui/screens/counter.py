@@ -98,6 +98,13 @@ class CounterScreen(Screen):
         Binding("ctrl+n", "new", "新申请"),
         Binding("f6", "case(1)", "下一案例"),  # sealdesk demo only
         Binding("f7", "case(-1)", "上一案例", show=False),
+        # Past the last case (F6) or before the first (F7) the key above is dimmed and these say so.
+        Binding("f6", "case_edge(1)", "下一案例", show=False),
+        Binding("f7", "case_edge(-1)", "上一案例", show=False),
+        # Demo only: a fictitious resident's name and ID number; in the footer while the focus is in
+        # those fields (where they are asked for), taken anywhere on the counter.
+        Binding("f8", "sample_resident(True)", "示例居民"),
+        Binding("f8", "sample_resident(False)", "示例居民", show=False),
         Binding("down", "suggest(1)", "下一项", show=False),
         Binding("up", "suggest(-1)", "上一项", show=False),
         Binding("escape", "back", "返回填写", show=False),
@@ -117,6 +124,9 @@ class CounterScreen(Screen):
         self.status: str | None = None
         self.case_index = -1  # sealdesk demo: the scenario's case on the counter
         self.case = None
+        self.matter = 0  # counts the requests begun here (Ctrl+N, F6/F7): demo_log keeps one entry each
+        self._own_slots: dict = {}  # sealdesk demo: see _demo_slots
+        self.sample = -1  # sealdesk demo: the sample resident last filled in (F8)
         self.said: str | None = None  # the resident's words, once a candidate replaced them in the field
         self.made = None  # (result, path) of the paper just printed here, while it is shown
         self._recording = False  # a request being written to the register (app.register_call)
@@ -155,6 +165,10 @@ class CounterScreen(Screen):
         self.set_focus(self.query_one("#query", Input))
         if self.app.scenario is not None:
             self._show_casebar()
+            pending = getattr(self.app, "demo_case", None)
+            if pending is not None:  # F6/F7 to a case of another jurisdiction or date rebuilt this screen
+                self.app.demo_case = None
+                self.call_after_refresh(self._show_case, pending)
         if self.app.first_frame_shown:  # a later visit (e.g. after 切换辖区)
             self.call_after_refresh(self.load_rules)
         # else SealdeskApp.on_ready calls load_rules once the first frame is on the terminal
@@ -250,6 +264,12 @@ class CounterScreen(Screen):
             if sc is None:
                 return False
             return 0 <= self.case_index + parameters[0] < len(sc.cases) or None
+        if action == "case_edge":
+            return self.app.scenario is not None
+        if action == "sample_resident":
+            if not self._demo():
+                return False
+            return not parameters[0] or getattr(self.focused, "id", None) in ("rname", "rid")
         if action == "answer":
             q = self._question()
             return q is not None and q != "purpose"
@@ -374,7 +394,7 @@ class CounterScreen(Screen):
     def action_record_key(self) -> None:
         # At once (priority): the name and ID number typed next must land in their fields.
         if not self._value("rname") or not self._value("rid"):
-            self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
+            self._ask_resident()
             self._goto("rname" if not self._value("rname") else "rid")
         else:
             self.action_record()
@@ -429,7 +449,7 @@ class CounterScreen(Screen):
             self.refresh_bindings()
             return
         self.decision = decision.to_json()
-        if self.decision["outcome"] != "ask" and self.app.session.sandbox:
+        if self.app.session.sandbox and (self.decision["outcome"] != "ask" or self._teaches_ask()):
             self._log_demo()
         self._show_decision()
         wid = self._focus_after()
@@ -566,7 +586,7 @@ class CounterScreen(Screen):
             return
         name, rid = self._value("rname"), self._value("rid")
         if not name or not rid:
-            self.app.notify("登记前请填写居民姓名和身份证号", severity="warning")
+            self._ask_resident()
             self._goto("rname" if not name else "rid")
             return
         if self._recording:
@@ -644,6 +664,13 @@ class CounterScreen(Screen):
             bits.append(f"用途：{c.purpose}")
         bar.update(Content.styled("演示 ", "bold") + Content("　".join(bits)))
 
+    @property
+    def _demo_slots(self) -> dict:
+        """A request's key -> (index in app.demo_log, its Case). Kept on the app: a case of another
+        jurisdiction or date rebuilds this screen (action_case), and its entry must still be found."""
+        slots = getattr(self.app, "demo_slots", None)
+        return self._own_slots if slots is None else slots
+
     def _case_on_counter(self):
         """The scenario's case, while the request on the counter is still that case's (a trainer
         may type another name over it)."""
@@ -655,6 +682,22 @@ class CounterScreen(Screen):
         i = self.case_index + step
         if sc is None or not 0 <= i < len(sc.cases):
             return
+        case = sc.cases[i]
+        s = self.app.session
+        jid, on = sc.jurisdiction_of(case), case.on or sc.on
+        if jid != s.community.jurisdiction or on != s.on:
+            # The case is decided where and when it says (a lesson mixing jurisdictions, a date when
+            # a document was in force): that jurisdiction's demo community, its own sandboxed register.
+            if jid != s.community.jurisdiction:
+                s.switch_jurisdiction(jid)
+            s.on = on
+            self.app.demo_case = i  # the rebuilt counter shows it (on_mount)
+            self.app._reset_modes()
+            return
+        self._show_case(i)
+
+    def _show_case(self, i: int) -> None:
+        sc = self.app.scenario
         self.action_new()
         self.case_index, self.case = i, sc.cases[i]
         for wid, value in (("query", self.case.query), ("purpose", self.case.purpose),
@@ -666,15 +709,76 @@ class CounterScreen(Screen):
         self._show_casebar()
         self.action_decide()
 
+    def action_case_edge(self, step: int) -> None:
+        """F6 past the last case, F7 before the first: say where the demo is, and the way back."""
+        sc = self.app.scenario
+        if sc is None:
+            return
+        n = len(sc.cases)
+        if step > 0:
+            self.app.notify(f"已是最后一个案例（共 {n} 个）；F7 上一个", markup=False)
+        elif self.case_index < 0:
+            self.app.notify(f"演示尚未开始：F6 第一个案例（共 {n} 个）", markup=False)
+        else:
+            self.app.notify(f"已是第一个案例（共 {n} 个）；F6 下一个", markup=False)
+
+    def _teaches_ask(self) -> bool:
+        """The scripted case on the counter expects 待补充: that is what the demo shows, keep it."""
+        case = self._case_on_counter()
+        return case is not None and case.expect == "ask"
+
+    def _ask_resident(self) -> None:
+        demo = "；演示时 F8 填入示例居民（虚构）" if self._demo() else ""
+        self.app.notify("登记前请填写居民姓名和身份证号" + demo, severity="warning", markup=False)
+
     def _log_demo(self) -> None:
+        """Keep the request just decided for 保存为演示案例, once: the trainer's lesson is the requests
+        shown, each as last decided. Deciding a scenario's case again (F7 back to it, a fact asserted,
+        a question answered) replaces its entry where it stands; a request typed at the counter is one
+        entry until Ctrl+N or another name; the same request decided twice in a row is kept once."""
         from sealdesk.core.training.scenario import Case
 
+        s = self.app.session
         scripted = self._case_on_counter()
         done = Case(self._value("query"), self.decision["outcome"], self._value("purpose"),
-                    self._value("requester"), dict(self.facts), scripted.note if scripted else "")
+                    self._value("requester"), dict(self.facts), scripted.note if scripted else "",
+                    jurisdiction=s.community.jurisdiction, on=s.on)
+        key = ("case", self.case_index) if scripted else ("matter", self.matter, done.query)
         log = self.app.demo_log
-        if not log or log[-1] != done:
+        at, was = self._demo_slots.get(key, (None, None))
+        if at is not None and at < len(log) and log[at] is was:
+            log[at] = done
+        elif log and log[-1] == done:
+            at, done = len(log) - 1, log[-1]
+        else:
             log.append(done)
+            at = len(log) - 1
+        self._demo_slots[key] = (at, done)
+
+    # -- sealdesk demo: sample residents (F8) -------------------------------------------------
+    def _demo(self) -> bool:
+        """A demo (a sandbox or a scenario): never a real community's counter."""
+        return self.app.session.sandbox or self.app.scenario is not None
+
+    def action_sample_resident(self, shown: bool = True) -> None:
+        """Fill 居民姓名 and 身份证号 with the next fictitious sample resident (the scenario's own
+        [[resident]] tables, else the built-in ones), in turn."""
+        from sealdesk.core.training.residents import sample_residents
+
+        if not self._demo():
+            return
+        residents = sample_residents(self.app.scenario)
+        self.sample = (self.sample + 1) % len(residents)
+        r = residents[self.sample]
+        for wid, value in (("rname", r.name), ("rid", r.id)):
+            field = self.query_one(f"#{wid}", Input)
+            field.value = value
+            field.cursor_position = len(value)
+        if getattr(self.focused, "id", None) in ("rname", "rid"):
+            self._goto("rid")  # Enter records
+        self.app.notify(f"示例居民 {self.sample + 1}/{len(residents)}：{r.name}　{r.masked}（虚构，仅供演示）",
+                        markup=False)
+        self.refresh_bindings()
 
     def action_compare(self) -> None:
         from .compare import open_compare  # imported on first use, like the other screens
@@ -683,6 +787,7 @@ class CounterScreen(Screen):
             open_compare(self.app, self)
 
     def action_new(self) -> None:
+        self.matter += 1
         for wid in FIELDS:
             q = self.query_one(f"#{wid}", Input)
             with q.prevent(Input.Changed):

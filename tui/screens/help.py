@@ -30,7 +30,10 @@ HELP = """sealdesk 用印台 · 帮助
   保存到文书目录（社区配置 [papers] folder），有 CUPS 时可用 lp 打印，终端支持时可用 ZMODEM 发送到本机。
 演示（sealdesk demo）
   临时登记簿，退出即删除。F6 下一案例、F7 上一案例：填入案例并决定，显示预期结果和教学要点；
-  Ctrl+P“保存为演示案例”把本次决定过的申请存为案例文件。训练测验：sealdesk train。
+  F8 在居民姓名、身份证号处填入示例居民（虚构，校验码有效）；
+  Ctrl+P“保存为演示案例”把本次决定过的申请存为案例文件。
+  训练测验：sealdesk train 案例 --trainee 姓名（成绩记入文件，sealdesk results 查看）；
+  浏览器课堂：sealdesk web 案例。
 其他
   Ctrl+P 命令面板（切换身份、切换辖区、决定日期：仅演示社区）；Ctrl+Q 退出。
 """

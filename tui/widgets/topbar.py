@@ -27,7 +27,7 @@ class TopBar(Vertical):
         unavailable = s.unavailable()  # its plugin failed: the counter cannot decide, and says why below
         if unavailable:
             jname += "（不可用）"
-        demo = "【演示】" if c.demo else ""
+        demo = "【训练】" if s.trainee else "【演示】" if c.demo else ""
         date = f" {s.today:%Y-%m-%d}" if s.on else ""
         # Community and person names are data: plain Content, never markup.
         dot = " | " if getattr(self.app, "ascii_borders", False) else " · "  # · is ambiguous-width
