@@ -156,10 +156,10 @@ def test_the_most_missed_case_comes_first_with_the_commonest_wrong_answer(klass)
     assert "课程 routes" not in out
     rows = [ln.split() for ln in out.splitlines() if re.match(r"\s+\d+\s+\S+证明", ln)]
     # Case 2 (居住证明): 张三 refuse, 李四 refuse, 王五 right, 孙七 issue — three wrong of four.
-    assert rows[0] == ["2", "居住证明", "qinghai", "4", "3", "—", "不予出具×2"]
+    assert rows[0] == ["2", "居住证明", "青海省", "4", "3", "—", "不予出具×2"]  # the jurisdiction by its name
     # Case 1: 张三's route wrong only; case 3: 孙七 right, all right.
-    assert rows[1] == ["1", "无犯罪记录证明", "national", "3", "0", "1", "—"]
-    assert rows[2] == ["3", "亲属关系证明", "national", "3", "0", "—", "—"]
+    assert rows[1] == ["1", "无犯罪记录证明", "全国", "3", "0", "1", "—"]
+    assert rows[2] == ["3", "亲属关系证明", "全国", "3", "0", "—", "—"]
     assert len(rows) == 3
 
 
@@ -184,7 +184,7 @@ def test_one_trainee_answers_case_by_case(klass):
     assert code == 0, err
     assert "李四" not in out and "王五" not in out
     text = out.split("张三 最近一次作答", 1)[1]
-    assert "第 1 题  案例 1  无犯罪记录证明（national，2026-09-01）" in text
+    assert "第 1 题  案例 1  无犯罪记录证明（全国，2026-09-01）" in text
     assert "处理结果 ✓  你的答案：不予出具　正确答案：不予出具" in text
     assert f"办事途径 ✗  你的答案：{ROUTE_B}" in text and f"正确答案：{ROUTE_A}" in text
     assert "处理结果 ✗  你的答案：不予出具　正确答案：告知承诺" in text  # case 2

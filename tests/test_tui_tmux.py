@@ -109,7 +109,8 @@ def test_decision_date_back_to_today(tui):
 def test_demo_and_train_in_tmux(tmp_path, request):
     """A trainer's two commands in a real terminal: the demo steps through a scenario and
     deletes its sandbox on Ctrl+Q; the quiz marks an answer and sums up."""
-    env = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "tmux-256color", "TMPDIR": str(tmp_path)}
+    env = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "tmux-256color", "TMPDIR": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path / "data")}  # the quiz's results go to the user's data folder
     with Tmux(re.sub(r"\W", "-", request.node.name)[:40] + "-demo", 80, 24) as tm:
         tm.start([str(SEALDESK), "demo", "national-basics"], env=env)
         tm.wait_for("F6 开始")
@@ -139,7 +140,9 @@ def test_demo_and_train_in_tmux(tmp_path, request):
             tm.wait_settled()
             tm.keys("Enter")
         shot = tm.wait_for("训练结束")
-        assert re.search(r"得分 \d+/\d+（3 题）", shot) and "出生证明" in shot
+        assert re.search(r"得分：处理结果 \d+/3 题　办事途径 \d+/\d+ 题", shot) and "出生证明" in shot
+        (results,) = (tmp_path / "data" / "sealdesk" / "training-results").glob("jilin-basics--*.jsonl")
+        assert "成绩已记录在" in shot and results.name in shot
         tm.keys("C-q")
         assert tm.wait_exit() == 0
 

@@ -150,20 +150,15 @@ def _trainee(args) -> str | None:
 
 
 def _results(args):
-    """The results folder, made now (0750) so that a folder that cannot be written is said before
-    the quiz starts, not after the first answer; None with ``--no-results``."""
-    from sealdesk.core.training.results import results_folder
+    """The results folder, made and checked now (results.ready_folder); None with ``--no-results``."""
+    from sealdesk.core.training.results import ResultsError, ready_folder
 
     if args.no_results:
         return None
-    folder = results_folder(args.results, args.home)
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o750)
-    except OSError as exc:
-        raise BadInput(f"无法建立成绩目录 {folder}：{exc.strerror or exc}（可用 --results 指定目录）") from None
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise BadInput(f"成绩目录 {folder} 不可写（可用 --results 指定目录）")
-    return folder
+        return ready_folder(args.results, args.home)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def cmd_train(args) -> int:

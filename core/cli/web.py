@@ -137,17 +137,12 @@ def _child_command(reg, args) -> tuple[list[str], str, Path | None]:
             raise BadInput("--trainee 不能为空（学员姓名，用于记录成绩）")
     argv += ["--ask-trainee"] if args.trainee is None else ["--trainee", args.trainee]
     # Resolved here, where the community's [training] results can be read: the tabs see an empty home.
-    from sealdesk.core.training.results import results_folder
+    from sealdesk.core.training.results import ResultsError, ready_folder
 
-    folder = results_folder(args.results, getattr(args, "home", None)).absolute()
-    if folder.exists() and not folder.is_dir():
-        raise BadInput(f"成绩目录 {folder} 不是目录（可用 --results 指定目录）")
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o750)
-    except OSError as exc:
-        raise BadInput(f"无法建立成绩目录 {folder}：{exc.strerror or exc}（可用 --results 指定目录）") from None
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise BadInput(f"成绩目录 {folder} 不可写（可用 --results 指定目录）")
+        folder = ready_folder(args.results, getattr(args, "home", None))
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
     argv += ["--results", str(folder)]
     from sealdesk.core.cli.main import build_parser
 

@@ -74,6 +74,22 @@ def results_folder(explicit: str | os.PathLike | None = None, home: str | os.Pat
     return Path(platformdirs.user_data_dir("sealdesk", appauthor=False)) / "training-results"
 
 
+def ready_folder(explicit: str | os.PathLike | None = None, home: str | os.PathLike | None = None) -> Path:
+    """:func:`results_folder`, made now (0750) and checked writable, so that a folder that cannot be
+    written is said before a quiz starts, not after its first answer. Raises ResultsError."""
+    folder = results_folder(explicit, home).absolute()
+    hint = "（可用 --results 指定目录）"
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"成绩目录 {folder} 不是目录{hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+    except OSError as exc:
+        raise ResultsError(f"无法建立成绩目录 {folder}：{exc.strerror or exc}{hint}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ResultsError(f"成绩目录 {folder} 不可写{hint}")
+    return folder
+
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\s]+")
 
 

@@ -243,8 +243,8 @@ class TrainScreen(Screen):
         lines = self.quiz.summary_lines()
         if self.quiz.seed is not None:
             lines.append(f"（题目顺序已打乱，种子 {self.quiz.seed}）")
-        if self.attempt is not None:
-            lines.append(f"成绩已记录：{self.attempt.path}")
+        if self.attempt is not None:  # the folder and the file apart: a long path wraps at its own line
+            lines += [f"成绩已记录在 {self.attempt.path.parent}", f"（{self.attempt.path.name}）"]
         self._set("explanation", Content("\n").join(Content(line) for line in lines))
         self.refresh_bindings()
 
