@@ -106,7 +106,7 @@ def test_why_a_wrong_answer_is_wrong_is_a_change_the_engine_confirms_and_the_sma
                 continue
             described, request, d = found
             assert decide(q.view, request).outcome is o  # the engine says so, not the explanation
-            assert lines[0].startswith(f"要{o.label}，须") and lines[1].startswith("那时适用：")
+            assert lines[0].startswith("如果") and lines[0].endswith(f"就会是“{o.label}”。") and lines[1].startswith("那时适用：")
             told += 1
             changed = {k: v for k, v in request.facts.as_dict().items() if q.case.facts.get(k) != v}
             # no change with fewer of those facts gives it (the smallest change is told)

@@ -155,7 +155,8 @@ def why_not(view, case, decision, chosen: str) -> list[str]:
     if found is None:
         return [f"本案的名称和情形下，没有哪条规则得出“{label}”。决定本案的是：{_deciding_line(decision, right)}"]
     described, _, d = found
-    return [f"要{label}，须{_needs(described)}。", f"那时适用：{_deciding_line(d, chosen_o)}"]
+    # "If …, then X": the smallest change found is enough for X, but not always the only way to it.
+    return [f"如果{_needs(described)}，就会是“{label}”。", f"那时适用：{_deciding_line(d, chosen_o)}"]
 
 
 def _needs(described: list[tuple[str, str]]) -> str:
