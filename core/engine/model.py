@@ -13,6 +13,8 @@ from functools import cached_property
 from typing import NamedTuple
 from json.encoder import encode_basestring as _js  # C-accelerated; what json.dumps(ensure_ascii=False) uses
 
+from sealdesk.core.engine.facts import fact_label
+
 
 def _jlist(strings) -> str:
     return "[" + ",".join(map(_js, strings)) + "]"
@@ -172,7 +174,7 @@ class Condition:
         the facts' labels (已确认“婚姻登记档案丢失”), never their ids."""
         out = [f"用途含“{p}”" for p in self.purposes if p in purpose_key]
         out += [f"索要单位含“{r}”" for r in self.requesters if requester_key and r in requester_key]
-        out += [f"已确认“{specs[f].label if specs and f in specs else f}”" for f in self.facts if facts.asserted(f)]
+        out += [f"已确认“{fact_label(f, specs or {})}”" for f in self.facts if facts.asserted(f)]
         return out
 
 

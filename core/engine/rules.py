@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from sealdesk.core.engine.facts import fact_label
 from sealdesk.core.engine.model import Citation, Facts, Ground, Outcome, Request
 
 # Exclusive slots: exactly one rule decides, the deepest in force.
@@ -76,8 +77,7 @@ class Context:
 
     def label(self, name: str) -> str:
         """A fact's label as explanations show it (能够调查核实), never its id."""
-        spec = getattr(self.view, "facts", {}).get(name)
-        return spec.label if spec is not None else name
+        return fact_label(name, self.view.facts)
 
 
 class Step:

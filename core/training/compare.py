@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
+from sealdesk.core.engine.facts import fact_label
 from sealdesk.core.engine.model import REQUIREMENTS, Decision, Request
 from sealdesk.core.engine.plugins import BrokenJurisdiction, UnknownJurisdiction
 from sealdesk.core.engine.protocol import decide
@@ -69,7 +70,7 @@ def question_label(name: str, specs) -> str:
     """A question of a decision: a fact's label, or 用途 for a retained item limited to its use."""
     if name == "purpose":
         return "用途（保留事项限定用途）"
-    return specs[name].label if name in specs else name
+    return fact_label(name, specs)
 
 
 def requirements_label(codes) -> str:

@@ -24,15 +24,12 @@ import random
 import time
 from dataclasses import replace
 
-from sealdesk.core.engine.model import OUTCOME_LABELS, Facts, Outcome, Request
+from sealdesk.core.engine.facts import fact_label
+from sealdesk.core.engine.model import OUTCOME_LABELS, Facts, Outcome
+from sealdesk.core.training.compare import question_label
 
 DISTRACTORS = 2  # facts that do not apply, shown beside the case's own
 SEARCH_SECONDS = 1.5  # why_not's search stops here (a trainee waits for it)
-
-
-def _label(view, name: str) -> str:
-    spec = view.facts.get(name)
-    return spec.label if spec is not None else name
 
 
 def _same(a, b) -> bool:
@@ -45,7 +42,7 @@ def shown_facts(view, case, decision, seed: str) -> list[tuple[str, str, bool]]:
     from sealdesk.core.engine.protocol import decide
 
     given = dict(case.facts)
-    chain = set(getattr(view, "chain", ()) or ()) | {view.jurisdiction, "national"}
+    chain = {*view.chain, "national"}  # the facts of this jurisdiction and those it inherits
     pool = [n for n, spec in view.facts.items()
             if n not in given and not spec.required and n != "not_listed" and spec.jurisdiction in chain]
     rng = random.Random(seed)
@@ -61,7 +58,7 @@ def shown_facts(view, case, decision, seed: str) -> list[tuple[str, str, bool]]:
     values = {**given, **{a: False for a in added}}
     order = list(view.facts)
     ordered = sorted(values, key=lambda n: order.index(n) if n in order else len(order))
-    return [(n, _label(view, n), bool(values[n])) for n in ordered]
+    return [(n, fact_label(n, view.facts), bool(values[n])) for n in ordered]
 
 
 def teaching_lines(decision) -> list[str]:
@@ -93,7 +90,7 @@ def _changes(view, case, decision):
     flips = []
     for n in names:
         v = facts.get(n)
-        label = _label(view, n)
+        label = fact_label(n, view.facts)
         has = "本案未确认" if v is None else ("本案为“是”" if v else "本案为“否”")
         if v is not True:
             flips.append((n, True, f"确认“{label}”", has))
@@ -146,7 +143,7 @@ def why_not(view, case, decision, chosen: str) -> list[str]:
         return []
     label = OUTCOME_LABELS[chosen_o]
     if right is Outcome.ASK:
-        asked = "、".join(_label(view, q) if q != "purpose" else "用途" for q in decision.questions)
+        asked = "、".join(question_label(q, view.facts) for q in decision.questions)
         first = f"还不能{label}：{decision.explanation[-1]}" if decision.explanation else f"还不能{label}"
         return [first + (f"（须先问明：{asked}）" if asked else "")]
     if chosen_o is Outcome.ASK:
