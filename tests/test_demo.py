@@ -194,6 +194,21 @@ async def test_a_request_decided_after_switching_jurisdiction_keeps_its_own(regi
     assert mismatches(registry, saved) == []  # the lesson the tool wrote checks out
 
 
+async def test_the_same_words_asked_again_after_the_counter_was_rebuilt_are_a_new_request(registry):
+    # A counter rebuilt by 切换辖区 (or by a case of another jurisdiction) starts its own requests: one
+    # typed there is not taken for the earlier screen's request of the same words.
+    with demo(registry, "national-basics") as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*"无业证明", "f5")
+            await pilot.pause()
+            app.session.switch_jurisdiction("qinghai")
+            app._reset_modes()
+            await pilot.pause()
+            await pilot.press(*"无业证明", "f5")
+            await pilot.pause()
+            assert [(c.query, c.jurisdiction) for c in app.demo_log] == [("无业证明", "national"), ("无业证明", "qinghai")]
+
+
 # -- sample residents ----------------------------------------------------------------------------------
 def test_built_in_residents_are_fictitious_and_pass_the_counters_check():
     assert len(BUILT_IN) == 6

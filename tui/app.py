@@ -7,6 +7,7 @@ TUI does goes through :class:`~sealdesk.tui.session.Session` to the same Desk th
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 
 from textual import events
@@ -96,6 +97,7 @@ class SealdeskApp(App):
         self.scenario = scenario  # sealdesk demo: the cases the counter steps through (F6/F7)
         self.demo_log: list = []  # sealdesk demo: each request decided, for 保存为演示案例
         self.demo_slots: dict = {}  # sealdesk demo: where each request is in demo_log (CounterScreen._log_demo)
+        self.demo_requests = itertools.count(1)  # sealdesk demo: numbers the requests begun at the counter
         self.demo_case: int | None = None  # sealdesk demo: the case a rebuilt counter shows first
         # Lines in ASCII (community.toml [tui] ascii_borders, or SEALDESK_ASCII_BORDERS=1 for one terminal).
         self.ascii_borders = (os.environ.get("SEALDESK_ASCII_BORDERS", "").lower() in ("1", "true", "yes")

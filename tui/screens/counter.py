@@ -124,8 +124,7 @@ class CounterScreen(Screen):
         self.status: str | None = None
         self.case_index = -1  # sealdesk demo: the scenario's case on the counter
         self.case = None
-        self.matter = 0  # counts the requests begun here (Ctrl+N, F6/F7): demo_log keeps one entry each
-        self._own_slots: dict = {}  # sealdesk demo: see _demo_slots
+        self.matter = 0  # the request on the counter, numbered by app.demo_requests: demo_log keeps one entry each
         self.sample = -1  # sealdesk demo: the sample resident last filled in (F8)
         self.said: str | None = None  # the resident's words, once a candidate replaced them in the field
         self.made = None  # (result, path) of the paper just printed here, while it is shown
@@ -159,13 +158,14 @@ class CounterScreen(Screen):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self.matter = next(self.app.demo_requests)  # the first request of this screen (see action_new)
         suggest = self.query_one("#suggest")
         suggest.can_focus = False  # ↑↓ from the name field drive it; Tab skips it
         self._show_help()
         self.set_focus(self.query_one("#query", Input))
         if self.app.scenario is not None:
             self._show_casebar()
-            pending = getattr(self.app, "demo_case", None)
+            pending = self.app.demo_case
             if pending is not None:  # F6/F7 to a case of another jurisdiction or date rebuilt this screen
                 self.app.demo_case = None
                 self.call_after_refresh(self._show_case, pending)
@@ -664,13 +664,6 @@ class CounterScreen(Screen):
             bits.append(f"用途：{c.purpose}")
         bar.update(Content.styled("演示 ", "bold") + Content("　".join(bits)))
 
-    @property
-    def _demo_slots(self) -> dict:
-        """A request's key -> (index in app.demo_log, its Case). Kept on the app: a case of another
-        jurisdiction or date rebuilds this screen (action_case), and its entry must still be found."""
-        slots = getattr(self.app, "demo_slots", None)
-        return self._own_slots if slots is None else slots
-
     def _case_on_counter(self):
         """The scenario's case, while the request on the counter is still that case's (a trainer
         may type another name over it)."""
@@ -745,7 +738,10 @@ class CounterScreen(Screen):
                     jurisdiction=s.community.jurisdiction, on=s.on)
         key = ("case", self.case_index) if scripted else ("matter", self.matter, done.query)
         log = self.app.demo_log
-        at, was = self._demo_slots.get(key, (None, None))
+        # On the app, not this screen: a case of another jurisdiction or date rebuilds the screen
+        # (action_case), and its entry must still be found.
+        slots = self.app.demo_slots
+        at, was = slots.get(key, (None, None))
         if at is not None and at < len(log) and log[at] is was:
             log[at] = done
         elif log and log[-1] == done:
@@ -753,7 +749,7 @@ class CounterScreen(Screen):
         else:
             log.append(done)
             at = len(log) - 1
-        self._demo_slots[key] = (at, done)
+        slots[key] = (at, done)
 
     # -- sealdesk demo: sample residents (F8) -------------------------------------------------
     def _demo(self) -> bool:
@@ -787,7 +783,8 @@ class CounterScreen(Screen):
             open_compare(self.app, self)
 
     def action_new(self) -> None:
-        self.matter += 1
+        # Numbered by the app: a rebuilt counter's requests never take the key of an earlier screen's.
+        self.matter = next(self.app.demo_requests)
         for wid in FIELDS:
             q = self.query_one(f"#{wid}", Input)
             with q.prevent(Input.Changed):
