@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import sys
+
+from rich.cells import cell_len
 
 from sealdesk.core.cli.main import BadInput
 
@@ -29,20 +32,20 @@ def _date(text: str) -> str:
         return shorten(one_line(text), 16)
 
 
-_NAMES: dict | None = None
+@functools.cache
+def _names() -> dict[str, str]:
+    """Installed jurisdictions' names by id (read once)."""
+    try:
+        from sealdesk.core.engine.plugins import default_registry
+
+        return {j: d.name for j, d in default_registry().jurisdictions.items()}
+    except Exception:  # the summary does not need the plugins: ids are shown instead
+        return {}
 
 
 def _jname(jid: str) -> str:
     """A jurisdiction's name (青海省) for its id in a results file; the id when no installed plugin has it."""
-    global _NAMES
-    if _NAMES is None:
-        try:
-            from sealdesk.core.engine.plugins import default_registry
-
-            _NAMES = {j: d.name for j, d in default_registry().jurisdictions.items()}
-        except Exception:  # the summary does not need the plugins: ids are shown instead
-            _NAMES = {}
-    return _NAMES.get(jid, jid)
+    return _names().get(jid, jid)
 
 
 def _score(points: int, possible: int) -> str:
@@ -71,16 +74,10 @@ def _row(columns, cells) -> str:
         if not width:  # the last column takes what is left of the line
             width = WIDTH - used
         text = shorten(cell, width)
-        gap = width - _cells(text)
+        gap = width - cell_len(text)
         out.append(" " * gap + text if right else pad(text, width))
         used += width + 2
     return ("  " + "  ".join(out)).rstrip()
-
-
-def _cells(text: str) -> int:
-    from rich.cells import cell_len
-
-    return cell_len(text)
 
 
 def _print_lesson(lesson: dict, with_answers: bool) -> None:
@@ -90,7 +87,7 @@ def _print_lesson(lesson: dict, with_answers: bool) -> None:
     title = one_line(lesson["title"])
     head = f"课程 {one_line(lesson['lesson'])}" + (f"：{title}" if title else "")
     counts = f"（{len(lesson['trainees'])} 名学员，{lesson['attempts']} 次作答）"
-    print(shorten(head, WIDTH - _cells(counts)) + counts)
+    print(shorten(head, WIDTH - cell_len(counts)) + counts)
     print(_row(_TRAINEE_COLUMNS, [h for h, _, _ in _TRAINEE_COLUMNS]))
     for t in lesson["trainees"]:
         last = t["latest"]

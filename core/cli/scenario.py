@@ -138,8 +138,7 @@ def cmd_demo(args) -> int:
 
 def _trainee(args) -> str | None:
     """``--trainee NAME``, else the login's name; None with ``--ask-trainee`` (asked on screen)."""
-    from sealdesk.core.training.results import login_name
-    from sealdesk.tui.screens.train import clean_name
+    from sealdesk.core.training.results import clean_name, login_name
 
     if args.trainee is not None:
         name = clean_name(args.trainee)

@@ -131,7 +131,7 @@ def _child_command(reg, args) -> tuple[list[str], str, Path | None]:
         return ["demo", lesson], f"sealdesk 演示：{sc.title}", None
     argv = ["train", lesson]
     if args.trainee is not None:
-        from sealdesk.tui.screens.train import clean_name
+        from sealdesk.core.training.results import clean_name
 
         if not clean_name(args.trainee):
             raise BadInput("--trainee 不能为空（学员姓名，用于记录成绩）")

@@ -25,8 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.engine.model import OUTCOME_LABELS, Decision, Outcome
 from sealdesk.core.training.explain import route_note, shown_facts, teaching_lines, why_not
 from sealdesk.core.training.scenario import Case, Scenario
 
@@ -38,13 +39,17 @@ ROUTE_CHOICES = 4
 class Question:
     number: int  # 1-based, in the order asked
     case: Case
-    decision: dict  # Decision.to_json()
+    made: Decision
+    view: object  # the view it was decided in (why_not asks the engine again)
     routes: list[str]  # route choices; empty when the right answer has no route
-    case_number: int = 0  # 1-based, in the lesson file (the same case across shuffled attempts)
-    choices: list[Outcome] = field(default_factory=list)  # the outcomes offered, in the order shown
-    facts: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, label, value) shown up front
-    made: object = None  # the Decision itself
-    view: object = None  # the view it was decided in (why_not asks the engine again)
+    case_number: int  # 1-based, in the lesson file (the same case across shuffled attempts)
+    choices: list[Outcome]  # the outcomes offered, in the order shown
+    facts: list[tuple[str, str, bool]]  # (name, label, value) shown up front
+
+    @cached_property
+    def decision(self) -> dict:
+        """``made`` as the counter shows it (Decision.to_json)."""
+        return self.made.to_json()
 
     @property
     def outcome(self) -> str:
@@ -56,17 +61,17 @@ class Question:
 
     @property
     def jurisdiction_name(self) -> str:
-        return getattr(self.view, "name", "") or self.decision.get("jurisdiction", "")
+        return self.view.name
 
     def reasons(self) -> list[str]:
         """The reasons on the path that decided (explain.teaching_lines)."""
-        return teaching_lines(self.made) if self.made is not None else list(self.decision.get("explanation", []))
+        return teaching_lines(self.made)
 
     def why_not(self, chosen: str) -> list[str]:
-        return why_not(self.view, self.case, self.made, chosen) if self.made is not None else []
+        return why_not(self.view, self.case, self.made, chosen)
 
     def route_note(self, chosen: str | None) -> str:
-        return route_note(self.view, chosen, self.route) if self.view is not None else ""
+        return route_note(self.view, chosen, self.route)
 
 
 @dataclass
@@ -79,6 +84,11 @@ class Mark:
     @property
     def points(self) -> int:
         return int(self.outcome_ok) + int(bool(self.route_ok))
+
+
+def offered_choices(outcomes) -> list[Outcome]:
+    """CHOICES, and 待补充 too when some case of the quiz (its outcome values) is answered so."""
+    return [*CHOICES, Outcome.ASK] if Outcome.ASK.value in set(outcomes) else list(CHOICES)
 
 
 def route_choices(view, right: str, seed: str) -> list[str]:
@@ -106,9 +116,7 @@ class Quiz:
         for n, case in enumerate(scenario.cases, 1):
             view = scenario.case_view(registry, case, today)  # a case may name its own jurisdiction and date
             made.append((n, case, view, decide(view, case.request())))
-        offered = list(CHOICES)
-        if any(d.outcome is Outcome.ASK for *_, d in made):
-            offered.append(Outcome.ASK)
+        offered = offered_choices(d.outcome.value for *_, d in made)
         rng = random.Random(seed)
         if seed is not None:
             rng.shuffle(made)
@@ -118,17 +126,14 @@ class Quiz:
             choices = list(offered)
             if seed is not None:
                 rng.shuffle(choices)
-            qs.append(Question(asked, case, d.to_json(), route_choices(view, d.route or "", key), n, choices,
-                               shown_facts(view, case, d, key), d, view))
+            qs.append(Question(asked, case, d, view, route_choices(view, d.route or "", key), n, choices,
+                               shown_facts(view, case, d, key)))
         return cls(scenario, qs, seed=seed)
 
     @property
     def choices(self) -> list[Outcome]:
-        """The outcomes offered (in their defined order): CHOICES, and 待补充 too when some case of
-        this quiz is answered so."""
-        if any(q.outcome == Outcome.ASK.value for q in self.questions):
-            return [*CHOICES, Outcome.ASK]
-        return list(CHOICES)
+        """The outcomes offered, in their defined order (offered_choices)."""
+        return offered_choices(q.outcome for q in self.questions)
 
     @property
     def order(self) -> list[int]:
@@ -169,14 +174,6 @@ class Quiz:
     @property
     def route_possible(self) -> int:
         return sum(bool(q.routes) for q in self.questions[: len(self.marks)])
-
-    @property
-    def points(self) -> int:
-        return self.outcome_points + self.route_points
-
-    @property
-    def possible(self) -> int:
-        return self.outcome_possible + self.route_possible
 
     def score_text(self) -> str:
         """「处理结果 7/8 题　办事途径 3/4 题」: the two kinds of points apart."""

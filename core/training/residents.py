@@ -64,5 +64,4 @@ BUILT_IN: tuple[SampleResident, ...] = _built_in()
 
 def sample_residents(scenario=None) -> tuple[SampleResident, ...]:
     """The scenario's own sample residents, else the built-in ones."""
-    own = tuple(getattr(scenario, "residents", ()) or ()) if scenario is not None else ()
-    return own or BUILT_IN
+    return (scenario.residents if scenario is not None else ()) or BUILT_IN

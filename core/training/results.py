@@ -56,6 +56,15 @@ def login_name() -> str:
         return str(os.getuid())
 
 
+NAME_MAX = 20  # characters of a trainee's name
+
+
+def clean_name(text: str) -> str:
+    """A trainee's name as typed: control characters dropped, spaces collapsed, at most NAME_MAX."""
+    text = "".join(ch for ch in text if ch.isprintable())
+    return " ".join(text.split())[:NAME_MAX]
+
+
 def results_folder(explicit: str | os.PathLike | None = None, home: str | os.PathLike | None = None) -> Path:
     """``--results DIR``; else ``[training] results`` of the configured community; else the default."""
     if explicit:

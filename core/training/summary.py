@@ -31,9 +31,8 @@ from pathlib import Path
 
 from sealdesk.core.common.inputs import BadInput, printable
 from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
+from sealdesk.core.training.results import FORMAT, SUFFIX  # the format this reader knows: the writer's
 
-SUFFIX = ".jsonl"
-FORMAT = 1  # the results format this reader knows (results.FORMAT)
 MAX_FILE = 8 << 20  # bytes: a lesson's attempt is a few kilobytes; a bigger file is not a results file
 
 
@@ -377,11 +376,11 @@ def _case_rows(by_trainee: dict[str, list[Attempt]]) -> list[dict]:
         for a in attempts:  # oldest first: a later answer replaces an earlier one
             for ans in a.answers:
                 latest.setdefault(ans.case, {})[trainee] = ans
+    order = {o.value: i for i, o in enumerate(Outcome)}  # ties among wrong answers: the outcomes' order
     rows = []
     for case, answers in latest.items():
         newest = max(answers.values(), key=lambda x: x.at)
         wrong = Counter(x.chosen for x in answers.values() if not x.outcome_ok)
-        order = {o.value: i for i, o in enumerate(Outcome)}
         wrong_list = [{"outcome": o, "label": outcome_label(o), "count": c}
                       for o, c in sorted(wrong.items(), key=lambda oc: (-oc[1], order.get(oc[0], 99), oc[0]))]
         rows.append({

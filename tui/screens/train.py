@@ -23,7 +23,7 @@ from sealdesk.core.common.cells import shorten
 from sealdesk.core.common.errorlog import log_exception
 from sealdesk.core.engine.model import OUTCOME_LABELS, Outcome
 from sealdesk.core.training.quiz import Quiz
-from sealdesk.core.training.results import Attempt, ResultsError
+from sealdesk.core.training.results import Attempt, ResultsError, clean_name
 
 from ..widgets.choices import ChoiceList
 from ..widgets.decision import decision_content
@@ -33,13 +33,6 @@ from ..widgets.topbar import TopBar
 from .base import Screen
 
 CHOICE_MARGIN = 8  # cells around a choice: the list's margin, padding, its ">" gutter and its scrollbar
-NAME_MAX = 20  # characters of a trainee's name
-
-
-def clean_name(text: str) -> str:
-    """A trainee's name as typed: control characters dropped, spaces collapsed, at most NAME_MAX."""
-    text = "".join(ch for ch in text if ch.isprintable())
-    return " ".join(text.split())[:NAME_MAX]
 
 
 class TrainScreen(Screen):
@@ -111,7 +104,7 @@ class TrainScreen(Screen):
 
     def _open_attempt(self) -> None:
         self._close_attempt()
-        folder = getattr(self.app, "results", None)
+        folder = self.app.results
         if folder is None:
             return
         sc = self.quiz.scenario
@@ -271,10 +264,9 @@ class TrainScreen(Screen):
             self._summary() if self.quiz.done else self._ask_outcome()
 
     def action_restart(self) -> None:
-        reshuffle = getattr(self.app, "reshuffle", None)
-        if self.quiz.seed is not None and reshuffle is not None:
+        if self.quiz.seed is not None and self.app.reshuffle is not None:
             # A shuffled lesson is shuffled again: a new order, its seed recorded with the attempt.
-            self.quiz = self.app.quiz = reshuffle(secrets.randbelow(1_000_000))
+            self.quiz = self.app.quiz = self.app.reshuffle(secrets.randbelow(1_000_000))
         else:
             self.quiz.marks.clear()
         self._open_attempt()
