@@ -421,18 +421,12 @@ async def test_compare_screen_shows_the_broken_ones_and_the_counter_goes_on(brok
 
 @contextlib.contextmanager
 def _demo(scenario_id: str):
-    """``sealdesk demo SCENARIO`` in a sandbox, as the CLI starts it: (app, scenario)."""
-    from sealdesk.core.cli.scenario import sandbox
-    from sealdesk.core.training.scenario import find_scenario
-    from sealdesk.tui.app import SealdeskApp
-    from sealdesk.tui.session import Session
+    """``sealdesk demo SCENARIO`` in a sandbox (test_demo.demo) on a registry loaded now, with the
+    broken plugins installed: (app, scenario)."""
+    from test_demo import demo
 
-    reg = Registry()
-    sc = find_scenario(reg, scenario_id)
-    with sandbox(reg, sc.jurisdiction) as home:
-        s = Session(home, as_login="clerk", registry=reg)
-        s.sandbox = True
-        yield SealdeskApp(s, scenario=sc), sc
+    with demo(Registry(), scenario_id) as app:
+        yield app, app.scenario
 
 
 async def test_demo_f6_on_a_jurisdiction_whose_rule_raises_shows_unavailable(broken_site, tmp_path):

@@ -26,6 +26,7 @@ from sealdesk.tui.app import SealdeskApp, TrainApp
 from sealdesk.tui.session import Session
 
 from conftest import VALID_IDS
+from test_tui import screen_text  # what the terminal shows
 
 SIZE = (80, 24)
 SEALDESK = [sys.executable, "-m", "sealdesk.core.cli.main"]
@@ -359,20 +360,18 @@ def test_route_choices_are_the_same_for_every_trainee(registry):
         [q.routes for q in Quiz.build(registry, sc).questions]
 
 
-def screen_text(app) -> str:
-    import html
-    import re
 
-    return html.unescape("".join(re.findall(r">([^<>]*)</text>", app.export_screenshot()))).replace("\xa0", " ")
-
-
-def train_app(registry, tmp_path, name: str) -> TrainApp:
-    sc = find_scenario(registry, name)
-    home = tmp_path / f"train-{name}"
+def train_app(registry, tmp_path, scenario, seed: int | None = None, trainee: str | None = "测试学员",
+              results=None) -> TrainApp:
+    """``sealdesk train`` on a sandboxed demo community: ``scenario`` a shipped id or a Scenario; a
+    ``seed`` shuffles (and Ctrl+R reshuffles); ``trainee`` None asks the name; ``results`` a folder."""
+    sc = find_scenario(registry, scenario) if isinstance(scenario, str) else scenario
+    home = tmp_path / f"train-{sc.id}"
     save_community(demo_community(home, sc.jurisdiction, registry.jurisdictions[sc.jurisdiction].name))
     s = Session(home, as_login="trainer", registry=registry)
     s.sandbox, s.on = True, sc.on
-    return TrainApp(s, Quiz.build(registry, sc), trainee="测试学员")
+    return TrainApp(s, Quiz.build(registry, sc, seed=seed), trainee=trainee, results=results,
+                    reshuffle=lambda new: Quiz.build(registry, sc, seed=new))
 
 
 async def choose(pilot, option_id: str) -> None:

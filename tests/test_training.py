@@ -22,11 +22,13 @@ import pytest
 from sealdesk.core.engine.model import Facts, Outcome, Request
 from sealdesk.core.engine.protocol import decide
 from sealdesk.core.register.community import demo_community, save_community
-from sealdesk.core.training.explain import counterfactual, shown_facts, teaching_lines, why_not
-from sealdesk.core.training.quiz import CHOICES, Quiz
-from sealdesk.core.training.scenario import Case, find_scenario, load_scenario, shipped
-from sealdesk.tui.app import TrainApp
-from sealdesk.tui.session import Session
+from sealdesk.core.training.explain import counterfactual, teaching_lines, why_not
+from sealdesk.core.training.quiz import Quiz
+from sealdesk.core.training.scenario import find_scenario, load_scenario, shipped
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_scenarios import train_app as make_app  # noqa: E402  (the quiz's app, as tested there)
+from test_tui import screen_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "examples" / "lessons" / "classroom-mixed.toml"
@@ -147,20 +149,6 @@ def test_a_seed_shuffles_cases_and_choices_the_same_way_every_time(registry):
 
 
 # -- the TUI and the results file ---------------------------------------------------------------------
-def screen_text(app) -> str:
-    import html
-
-    return html.unescape("".join(re.findall(r">([^<>]*)</text>", app.export_screenshot()))).replace("\xa0", " ")
-
-
-def make_app(registry, tmp_path, sc, **kwargs) -> TrainApp:
-    home = tmp_path / "sandbox"
-    save_community(demo_community(home, sc.jurisdiction, registry.jurisdictions[sc.jurisdiction].name))
-    s = Session(home, as_login="trainer", registry=registry)
-    s.sandbox, s.on = True, sc.on
-    seed = kwargs.pop("seed", None)
-    return TrainApp(s, Quiz.build(registry, sc, seed=seed),
-                    reshuffle=lambda new: Quiz.build(registry, sc, seed=new), **kwargs)
 
 
 async def answer(pilot, q, outcome: str, route: str | None = None) -> None:
@@ -259,7 +247,7 @@ async def test_restarting_a_shuffled_lesson_shuffles_again_and_starts_a_new_file
 async def test_the_name_is_asked_when_not_given_and_an_empty_one_is_asked_again(registry, tmp_path):
     sc = find_scenario(registry, "jilin-basics")
     results = tmp_path / "results"
-    app = make_app(registry, tmp_path, sc, results=results)
+    app = make_app(registry, tmp_path, sc, trainee=None, results=results)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "请输入姓名" in screen_text(app)
