@@ -149,7 +149,7 @@ class Tab:
     def start(self, name: str) -> None:
         """Past the name screen (typed in Chinese, as a trainee would), to the first question."""
         if self.wait_for("请输入姓名", QUESTION) == "请输入姓名":
-            self.page.focus(".xterm-helper-textarea")
+            # No click or focus first: the page gives the terminal the keyboard, as a trainee expects.
             self.page.keyboard.type(name)
             self.wait_for(name)
             self.keys("Enter")

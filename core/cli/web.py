@@ -58,6 +58,15 @@ PAGE = """<!DOCTYPE html>
 <script>
   document.getElementById("terminal").dataset.sessionWebsocketUrl =
     (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+  // The keyboard goes to the terminal from the start, as in an SSH session: a trainee types the name
+  // without clicking first (textual.js leaves the focus on the page; a click would be a mouse event).
+  window.addEventListener("load", function () {{
+    var tries = 0, timer = setInterval(function () {{
+      var input = document.querySelector(".xterm-helper-textarea");
+      if (input) input.focus();
+      if ((input && document.activeElement === input) || ++tries > 100) clearInterval(timer);
+    }}, 100);
+  }});
 </script>
 </body>
 </html>
